@@ -1,0 +1,3 @@
+from tradeactors.cli import main
+
+raise SystemExit(main())

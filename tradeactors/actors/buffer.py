@@ -1,0 +1,75 @@
+"""BufferActor: collects live trades per symbol and flushes them to the StorageActor once a second.
+
+Owns: one list of trades per symbol.
+Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
+once. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
+``GetStatus`` (ask): buffered counts.
+Tells: ``StoreTrades`` to the StorageActor, one per symbol per flush.
+on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
+StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
+buffered trades are lost with the actor; the id-continuity check refills them from REST.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pykka
+
+from tradeactors.actors.directory import Directory
+from tradeactors.actors.messages import Flush, GetStatus, StoreTrades, Trades
+from tradeactors.actors.ticker import Ticker
+from tradeactors.config import Config
+from tradeactors.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class BufferActor(pykka.ThreadingActor):
+    def __init__(self, config: Config, directory: Directory, metrics: Metrics):
+        super().__init__()
+        self.config = config
+        self.directory = directory
+        self.metrics = metrics
+        self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
+        self._ticker: Ticker | None = None
+
+    def on_start(self) -> None:
+        threading.current_thread().name = "Buffer"
+        self._ticker = Ticker(self.actor_ref, Flush(), self.config.flush_interval, "Buffer-ticker").start()
+
+    def on_stop(self) -> None:
+        if self._ticker:
+            self._ticker.stop()
+        self._flush_all()
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        if self._ticker:
+            self._ticker.stop()
+
+    def on_receive(self, message):
+        if isinstance(message, Trades):
+            buffer = self.buffers.setdefault(message.symbol, [])
+            buffer.extend(message.trades)
+            if len(buffer) >= self.config.flush_max_trades:
+                self._flush(message.symbol)
+            else:
+                self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
+        elif isinstance(message, Flush):
+            self._flush_all()
+        elif isinstance(message, GetStatus):
+            return {symbol: len(trades) for symbol, trades in self.buffers.items()}
+        return None
+
+    def _flush_all(self) -> None:
+        for symbol in self.buffers:
+            self._flush(symbol)
+
+    def _flush(self, symbol: str) -> None:
+        trades = self.buffers.get(symbol)
+        if trades:
+            self.buffers[symbol] = []
+            self.directory.tell("storage", StoreTrades(symbol, trades, int(time.time() * 1000)))
+        self.metrics.buffer_depth.labels(symbol).set(0)

@@ -1,0 +1,65 @@
+"""Actor references by name that stay valid across restarts.
+
+Actors never keep another actor's ActorRef: they tell through the Directory, which the Supervisor updates when
+it restarts an actor. A tell to an actor that is dead or restarting is dropped and counted: pykka drops a dead
+actor's mailbox anyway, and the completeness mechanism (id continuity + REST backfill) recovers lost trades.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pykka
+
+log = logging.getLogger(__name__)
+
+
+class ActorUnavailable(Exception):
+    """The named actor is not running (not started yet, stopped, or being restarted)."""
+
+
+class Directory:
+    def __init__(self):
+        self._refs: dict[str, pykka.ActorRef] = {}
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def register(self, name: str, ref: pykka.ActorRef) -> None:
+        with self._lock:
+            self._refs[name] = ref
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            self._refs.pop(name, None)
+
+    def get(self, name: str) -> pykka.ActorRef | None:
+        return self._refs.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._refs)
+
+    def tell(self, name: str, message: Any) -> bool:
+        ref = self._refs.get(name)
+        if ref is not None:
+            try:
+                ref.tell(message)
+                return True
+            except pykka.ActorDeadError:
+                pass
+        self.dropped += 1
+        log.warning("message %s to %s dropped: actor not running", type(message).__name__, name)
+        return False
+
+    def ask(self, name: str, message: Any, timeout: float) -> Any:
+        """Ask with a timeout; raises ActorUnavailable, TimeoutError or the exception the actor raised."""
+        ref = self._refs.get(name)
+        if ref is None:
+            raise ActorUnavailable(name)
+        try:
+            return ref.ask(message, timeout=timeout)
+        except pykka.ActorDeadError:
+            raise ActorUnavailable(name) from None
+        except pykka.Timeout:
+            raise TimeoutError(f"{name} did not answer within {timeout}s") from None

@@ -1,0 +1,71 @@
+"""QueryActor: time-range reads of the stored history, for the HTTP API and for in-process analytics callers.
+
+Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
+Messages (ask): ``QueryTrades`` -> ``TradePage``; ``GetStatus`` -> dict. Invalid arguments raise
+``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
+on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
+
+Python API (in-process callers)::
+
+    page = query_ref.ask(QueryTrades("BTCUSDT", start_ms, end_ms, limit=1000), timeout=10)
+    page.trades        # list of AggTrade (exact strings), ordered by id
+    page.next_cursor   # (T, a) to pass as ``after`` for the next page, or None
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import pykka
+
+from tradeactors.actors.messages import GetStatus, QueryTrades
+from tradeactors.errors import InvalidParameter, UnknownSymbol
+from tradeactors.history import read_trades
+from tradeactors.metrics import Metrics
+from tradeactors.protocol import AggTrade
+from tradeactors.store import Database
+
+MAX_WINDOW_MS = 168 * 3600 * 1000
+
+
+class TradePage(NamedTuple):
+    symbol: str
+    start_ms: int
+    end_ms: int
+    trades: list[AggTrade]
+    next_cursor: tuple[int, int] | None
+
+
+def validate_range(symbols, symbol: str, start_ms: int, end_ms: int) -> None:
+    if symbol not in symbols:
+        raise UnknownSymbol(symbol, symbols)
+    if start_ms < 0:
+        raise InvalidParameter("start", "must be >= 0 (ms since the epoch)", minimum=0)
+    if start_ms > end_ms:
+        raise InvalidParameter("end", "must not be before start", start=start_ms, end=end_ms)
+    if end_ms - start_ms > MAX_WINDOW_MS:
+        raise InvalidParameter("end", "window longer than 168 hours", max_window_ms=MAX_WINDOW_MS)
+
+
+class QueryActor(pykka.ThreadingActor):
+    def __init__(self, db: Database, symbols, metrics: Metrics):
+        super().__init__()
+        self.db = db
+        self.symbols = tuple(symbols)
+        self.metrics = metrics
+
+    def on_start(self) -> None:
+        threading.current_thread().name = "Query"
+
+    def on_receive(self, message):
+        if isinstance(message, QueryTrades):
+            validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+            with self.metrics.query_seconds.labels("trades").time():
+                trades, cursor = read_trades(
+                    self.db, message.symbol, message.start_ms, message.end_ms, message.limit, message.after
+                )
+            return TradePage(message.symbol, message.start_ms, message.end_ms, trades, cursor)
+        if isinstance(message, GetStatus):
+            return {}
+        return None

@@ -1,0 +1,245 @@
+"""StreamActor: one per symbol; owns that symbol's WebSocket connection.
+
+Owns: the combined-stream connection ``/stream?streams=<s>@aggTrade/<s>@depth@100ms``, run by a reader thread
+(blocking I/O never runs inside ``on_receive``), and the symbol's connection statistics.
+
+Reader thread: connects (tenacity backoff, 1 s doubling to ``backoff_max`` with jitter, reset after a healthy
+connection), receives frames, parses them with ``protocol.parse_frame``, drops trades already seen (id <= the
+last id) and hands trades to the BufferActor in small lists (a tell per frame costs as much as a tell of a
+hundred trades). A data watchdog reconnects when nothing arrives for ``stream_timeout``: a stalled server still
+answers pings. Malformed frames are logged (cut short), counted and skipped.
+
+Messages: ``GetStatus`` (ask) -> dict.
+Tells: ``Trades`` to the BufferActor (through the Directory).
+on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a select
+timeout) after it has handed over every trade it holds. on_failure: the reader thread is told to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pykka
+import tenacity
+import websocket
+
+from tradeactors import protocol
+from tradeactors.actors.directory import Directory
+from tradeactors.actors.messages import GetStatus, Trades
+from tradeactors.config import Config
+from tradeactors.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+HANDOFF_TRADES = 500
+"""Hand trades over once this many are pending..."""
+HANDOFF_SECONDS = 0.05
+"""...or this long after the previous hand-over, whichever comes first."""
+RECV_POLL_SECONDS = 0.25
+"""Socket timeout: how often a silent connection checks the watchdog and hands over what it holds."""
+HEALTHY_SECONDS = 5.0
+"""A connection that delivered data for this long resets the backoff."""
+
+
+class StreamFailure(Exception):
+    """A connection attempt or an open connection failed; the reader retries with backoff."""
+
+
+class StreamReader:
+    """The blocking half of the StreamActor: connection, receive loop, parsing. Runs in its own thread."""
+
+    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics):
+        self.symbol = symbol
+        self.config = config
+        self.directory = directory
+        self.metrics = metrics
+        self.url = protocol.combined_stream_url(config.ws_url, symbol)
+        self.stopping = threading.Event()
+        self.state = "starting"
+        self.last_id: int | None = None
+        self.last_trade_ms: int | None = None
+        self.last_message_at: float | None = None
+        self.connections = 0
+        self.malformed = 0
+        self._ws: websocket.WebSocket | None = None
+        self._pending: list[protocol.AggTrade] = []
+        self._handoff_at = 0.0
+        self._received = metrics.trades_received.labels(symbol)
+        self._duplicates = metrics.duplicates_dropped.labels(symbol)
+
+    # --- thread body ----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                retrying = tenacity.Retrying(
+                    wait=tenacity.wait_exponential_jitter(
+                        initial=self.config.backoff_initial, max=self.config.backoff_max,
+                        jitter=self.config.backoff_initial,
+                    ),
+                    retry=tenacity.retry_if_exception_type(StreamFailure),
+                    stop=lambda _state: self.stopping.is_set(),
+                    sleep=self.stopping.wait,
+                    before_sleep=self._log_retry,
+                    reraise=True,
+                )
+                try:
+                    retrying(self._session)
+                except StreamFailure:
+                    pass  # stopping
+        finally:
+            self._handoff()
+            self.state = "stopped"
+
+    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        self.state = "reconnecting"
+        log.info("Retrying WebSocket connection in %.1fs", retry_state.upcoming_sleep)
+
+    def _session(self) -> None:
+        """One connection from open to close. Returns if it was healthy (backoff resets), raises otherwise."""
+        if self.stopping.is_set():
+            return
+        self.state = "connecting"
+        try:
+            ws = websocket.create_connection(self.url, timeout=10, skip_utf8_validation=True)
+        except Exception as exc:
+            self.metrics.connection_failures.labels(self.symbol).inc()
+            log.error("WebSocket connection to %s failed: %s", self.url, exc)
+            raise StreamFailure(str(exc)) from None
+        self._ws = ws
+        self.connections += 1
+        if self.connections > 1:
+            self.metrics.reconnects.labels(self.symbol).inc()
+        opened = time.monotonic()
+        self.last_message_at = opened
+        self.state = "connected"
+        log.info("WebSocket connected: %s", self.url)
+        got_data = False
+        try:
+            ws.settimeout(RECV_POLL_SECONDS)
+            while not self.stopping.is_set():
+                try:
+                    opcode, frame = ws.recv_data()  # answers pings itself
+                except websocket.WebSocketTimeoutException:
+                    self._handoff()
+                    if time.monotonic() - self.last_message_at > self.config.stream_timeout:
+                        raise StreamFailure(f"no message for {self.config.stream_timeout:g}s (stalled)") from None
+                    continue
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    raise StreamFailure("server closed the connection")
+                self.last_message_at = time.monotonic()
+                got_data = True
+                self._on_frame(frame)
+        except StreamFailure as exc:
+            self._fail(str(exc))
+        except (websocket.WebSocketException, OSError) as exc:
+            if not self.stopping.is_set():
+                self._fail(f"connection lost: {exc or type(exc).__name__}")
+        finally:
+            self._close(ws)
+            self._handoff()
+        if self.stopping.is_set():
+            return
+        if got_data and time.monotonic() - opened >= HEALTHY_SECONDS:
+            self.state = "reconnecting"
+            return
+        raise StreamFailure("connection ended before it was healthy")
+
+    def _fail(self, reason: str) -> None:
+        self.metrics.connection_failures.labels(self.symbol).inc()
+        log.error("WebSocket %s: %s", self.symbol, reason)
+        if self.stopping.is_set():
+            return
+        raise StreamFailure(reason)
+
+    def _on_frame(self, frame: str | bytes) -> None:
+        try:
+            event = protocol.parse_frame(frame)
+        except protocol.MalformedFrame as exc:
+            self.malformed += 1
+            self.metrics.frames_malformed.labels(self.symbol).inc()
+            text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+            log.warning("malformed frame skipped (%s): %.200r", exc, text)
+            return
+        if type(event) is protocol.AggTrade:
+            if self.last_id is not None and event.a <= self.last_id:
+                self._duplicates.inc()
+                return
+            self.last_id = event.a
+            self.last_trade_ms = event.T
+            self._received.inc()
+            self._pending.append(event)
+            if len(self._pending) >= HANDOFF_TRADES or time.monotonic() - self._handoff_at >= HANDOFF_SECONDS:
+                self._handoff()
+        elif type(event) is protocol.ServerShutdown:
+            raise StreamFailure("server announced shutdown")
+
+    def _handoff(self) -> None:
+        self._handoff_at = time.monotonic()
+        if self._pending:
+            trades, self._pending = self._pending, []
+            self.directory.tell("buffer", Trades(self.symbol, trades))
+
+    def _close(self, ws: websocket.WebSocket) -> None:
+        self._ws = None
+        try:
+            ws.send_close()
+        except Exception:
+            pass
+        try:
+            ws.abort()
+            ws.close(timeout=0)
+        except Exception:
+            pass
+
+    # --- called from other threads --------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stopping.set()
+        ws = self._ws
+        if ws is not None:
+            try:
+                ws.abort()  # unblocks recv() at once: no wait on a select timeout
+            except Exception:
+                pass
+
+
+class StreamActor(pykka.ThreadingActor):
+    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics):
+        super().__init__()
+        self.symbol = symbol
+        self.reader = StreamReader(symbol, config, directory, metrics)
+        self._thread: threading.Thread | None = None
+
+    def on_start(self) -> None:
+        threading.current_thread().name = f"Stream-{self.symbol}"
+        self._thread = threading.Thread(target=self.reader.run, name=f"Reader-{self.symbol}", daemon=True)
+        self._thread.start()
+
+    def on_stop(self) -> None:
+        self._stop_reader()
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        self._stop_reader()
+
+    def _stop_reader(self) -> None:
+        self.reader.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                log.error("reader thread of %s did not stop within 5s", self.symbol)
+
+    def on_receive(self, message):
+        if isinstance(message, GetStatus):
+            r = self.reader
+            return {
+                "state": r.state,
+                "connections": r.connections,
+                "last_trade_id": r.last_id,
+                "last_trade_time": r.last_trade_ms,
+                "malformed_frames": r.malformed,
+                "reader_alive": bool(self._thread and self._thread.is_alive()),
+            }
+        return None

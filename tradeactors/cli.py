@@ -1,0 +1,113 @@
+"""Command line: ``tradeactors start | demo | simulate | bench``.
+
+Exit codes: 0 after an orderly stop; 2 bad configuration (or bad command line); 1 any other fatal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from tradeactors import __version__, config as configuration, logsetup
+
+log = logging.getLogger("tradeactors")
+
+BENCHMARKS = ("simulator", "ingest", "book", "query")
+
+
+def _service_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="INI configuration file (see etc/tradeactors.ini)")
+    parser.add_argument("--symbols", metavar="S1,S2", help="symbols to record (default BTCUSDT,ETHUSDT)")
+    parser.add_argument("--data-dir", metavar="DIR", help="database directory (default ./data)")
+    parser.add_argument("--ws-url", metavar="URL", help="WebSocket base URL (default wss://stream.binance.com:9443)")
+    parser.add_argument("--rest-url", metavar="URL", help="REST base URL (default https://api.binance.com)")
+    parser.add_argument("--http", metavar="HOST:PORT", help="API and dashboard address (default 127.0.0.1:8080)")
+    parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--log-format", metavar="FORMAT", help="text or json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tradeactors", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tradeactors {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    start = sub.add_parser("start", help="run the service in the foreground")
+    _service_options(start)
+
+    demo = sub.add_parser("demo", help="run the service on the built-in exchange simulator (no network)")
+    _service_options(demo)
+    demo.add_argument("--rate", type=float, default=20.0, help="simulated trades per second per symbol (default 20)")
+    demo.add_argument("--sim-port", type=int, default=0, help="simulator port (default: any free port)")
+
+    sub.add_parser("simulate", help="run the exchange simulator alone (see `tradeactors simulate --help`)",
+                   add_help=False)
+
+    bench = sub.add_parser("bench", help="run a benchmark", add_help=False)
+    bench.add_argument("name", choices=BENCHMARKS)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str | None]:
+    return {key: getattr(args, key, None) for key in
+            ("symbols", "data_dir", "ws_url", "rest_url", "http", "log_level", "log_format")}
+
+
+def load_config(args: argparse.Namespace, **forced: str) -> configuration.Config:
+    overrides = _overrides(args)
+    overrides.update(forced)
+    cfg = configuration.load(args.config, overrides=overrides)
+    configuration.check_data_dir(cfg)
+    return cfg
+
+
+def _config_failure(exc: configuration.ConfigError) -> int:
+    print("tradeactors: configuration error:", file=sys.stderr)
+    for line in exc.errors:
+        print(f"  {line}", file=sys.stderr)
+    return 2
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from tradeactors import service
+
+    try:
+        cfg = load_config(args)
+    except configuration.ConfigError as exc:
+        return _config_failure(exc)
+    logsetup.configure(cfg.log_level, cfg.log_format)
+    return service.run(cfg)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tradeactors import service
+    from tradeactors.simulator import Simulator
+
+    if args.data_dir is None:
+        args.data_dir = "./demo-data"
+    try:
+        cfg = load_config(args, ws_url="ws://127.0.0.1:1", rest_url="http://127.0.0.1:1")
+    except configuration.ConfigError as exc:
+        return _config_failure(exc)
+    logsetup.configure(cfg.log_level, cfg.log_format)
+    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port)
+    sim.start()
+    log.info("demo: exchange simulator at %s (REST %s)", sim.ws_url, sim.rest_url)
+    try:
+        return service.run(cfg.replace(ws_url=sim.ws_url, rest_url=sim.rest_url))
+    finally:
+        sim.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "simulate":
+        from tradeactors.simulator.__main__ import main as simulate
+
+        return simulate(argv[1:])
+    if argv and argv[0] == "bench" and len(argv) > 1 and argv[1] in BENCHMARKS:
+        module = importlib.import_module(f"tradeactors.bench.{argv[1]}")
+        return module.run(argv[2:])
+    args = build_parser().parse_args(argv)
+    return {"start": cmd_start, "demo": cmd_demo}[args.command](args)

@@ -1,0 +1,208 @@
+"""Storage key and value codecs. Pure code: bytes in, bytes out. The format is documented in docs/storage.md.
+
+Trade keys (column family ``trades``)::
+
+    trades:{SYMBOL}:{13-digit ms}:{20-digit first aggregate id}
+
+The ms is the trade time ``T`` of the chunk's first trade. A chunk never spans two wall-clock seconds of ``T``,
+so a read of ``[start, end]`` seeks to the key of ``floor(start / 1000) * 1000`` and stops after ``end``. The id
+suffix makes keys unique: two chunks with the same time both survive, and a chunk can never overwrite another.
+
+Trade values start with a format byte:
+
+* ``0x01`` columnar: msgpack ``[n, p_decimals, q_decimals, a, f, l_minus_f, T, m, p, q]`` where each column is
+  little-endian bytes (int64 unless noted): ``a``, ``f``, ``T`` and ``p`` delta-encoded (first value absolute),
+  ``m`` one uint8 per trade, ``p``/``q`` the decimal strings as integers scaled by ``10**decimals``. Lossless as
+  long as every string of a chunk has the same number of decimals and fits int64.
+* ``0x02`` rows: msgpack list of ``[a, p, q, f, l, T, m]`` with the strings as sent; the fallback when 0x01
+  cannot be exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import msgpack
+import numpy as np
+
+from tradeactors.protocol import AggTrade
+
+FORMAT_COLUMNAR = 0x01
+FORMAT_ROWS = 0x02
+INT64_MAX = 2**63 - 1
+
+
+# --- keys -----------------------------------------------------------------------------------------------
+
+
+def trade_prefix(symbol: str) -> bytes:
+    return f"trades:{symbol}:".encode()
+
+
+def trade_key(symbol: str, time_ms: int, first_id: int) -> bytes:
+    return f"trades:{symbol}:{time_ms:013d}:{first_id:020d}".encode()
+
+
+def trade_seek_key(symbol: str, time_ms: int) -> bytes:
+    """The first key that can hold a trade with ``T >= time_ms``."""
+    return f"trades:{symbol}:{max(0, time_ms) // 1000 * 1000:013d}".encode()
+
+
+def trade_stop_key(symbol: str, end_ms: int) -> bytes:
+    """The first key after every chunk whose trades can have ``T <= end_ms`` (exclusive upper bound)."""
+    if end_ms + 1 >= 10**13:
+        return trade_prefix(symbol)[:-1] + b";"  # ':' + 1: past every key of the symbol
+    return f"trades:{symbol}:{end_ms + 1:013d}".encode()
+
+
+def trade_key_time(key: bytes) -> int:
+    """The ms part of a trade key."""
+    return int(key[-34:-21])
+
+
+# --- decimal strings <-> scaled integers ----------------------------------------------------------------
+
+
+def decimals_of(text: str) -> int:
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
+
+
+def format_scaled(value: int, decimals: int) -> str:
+    """Inverse of scaling a decimal string: 6123456000000, 8 -> '61234.56000000'."""
+    if decimals == 0:
+        return str(value)
+    digits = str(value).rjust(decimals + 1, "0")
+    return f"{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+# --- values ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TradeChunk:
+    """Decoded trades of one stored chunk, as columns (numpy int64 unless noted)."""
+
+    a: np.ndarray
+    f: np.ndarray
+    l: np.ndarray  # noqa: E741
+    T: np.ndarray
+    m: np.ndarray
+    """bool"""
+    p: np.ndarray
+    """price scaled by 10**p_decimals"""
+    q: np.ndarray
+    """quantity scaled by 10**q_decimals"""
+    p_decimals: int
+    q_decimals: int
+    p_text: list[str] | None = None
+    """The exact strings, only for chunks stored in the rows format."""
+    q_text: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def prices(self) -> list[str]:
+        return self.p_text if self.p_text is not None else [format_scaled(v, self.p_decimals) for v in self.p.tolist()]
+
+    def quantities(self) -> list[str]:
+        return self.q_text if self.q_text is not None else [format_scaled(v, self.q_decimals) for v in self.q.tolist()]
+
+    def trades(self) -> list[AggTrade]:
+        return [
+            AggTrade(a, p, q, f, last, t, m)
+            for a, p, q, f, last, t, m in zip(
+                self.a.tolist(), self.prices(), self.quantities(), self.f.tolist(), self.l.tolist(),
+                self.T.tolist(), self.m.tolist(),
+            )
+        ]
+
+    def select(self, mask: np.ndarray) -> "TradeChunk":
+        pick = (lambda xs: [x for x, keep in zip(xs, mask.tolist()) if keep]) if self.p_text is not None else None
+        return TradeChunk(
+            self.a[mask], self.f[mask], self.l[mask], self.T[mask], self.m[mask], self.p[mask], self.q[mask],
+            self.p_decimals, self.q_decimals,
+            pick(self.p_text) if pick else None, pick(self.q_text) if pick else None,
+        )
+
+
+def _scaled(texts: Sequence[str]) -> tuple[np.ndarray, int] | None:
+    """Scale decimal strings to int64 with one shared number of decimals, or None if that would not be exact."""
+    decimals = decimals_of(texts[0])
+    values = []
+    for text in texts:
+        if decimals_of(text) != decimals or (decimals and text[-decimals - 1] != "."):
+            return None
+        value = int(text.replace(".", ""))
+        if value > INT64_MAX:
+            return None
+        values.append(value)
+    return np.array(values, dtype=np.int64), decimals
+
+
+def _delta(values: np.ndarray) -> bytes:
+    return np.diff(values, prepend=np.int64(0)).astype("<i8").tobytes()
+
+
+def _undelta(raw: bytes) -> np.ndarray:
+    return np.cumsum(np.frombuffer(raw, dtype="<i8"))
+
+
+def encode_trades(trades: Sequence[AggTrade]) -> bytes:
+    """Encode trades (sorted by id) as one value: columnar when exact, rows otherwise."""
+    prices = _scaled([t.p for t in trades])
+    quantities = _scaled([t.q for t in trades]) if prices else None
+    if prices is None or quantities is None:
+        rows = [[t.a, t.p, t.q, t.f, t.l, t.T, t.m] for t in trades]
+        return bytes([FORMAT_ROWS]) + msgpack.packb(rows)
+    a = np.fromiter((t.a for t in trades), dtype=np.int64, count=len(trades))
+    f = np.fromiter((t.f for t in trades), dtype=np.int64, count=len(trades))
+    last = np.fromiter((t.l for t in trades), dtype=np.int64, count=len(trades))
+    times = np.fromiter((t.T for t in trades), dtype=np.int64, count=len(trades))
+    m = np.fromiter((t.m for t in trades), dtype=np.uint8, count=len(trades))
+    body = [
+        len(trades), prices[1], quantities[1],
+        _delta(a), _delta(f), (last - f).astype("<i8").tobytes(), _delta(times), m.tobytes(),
+        _delta(prices[0]), quantities[0].astype("<i8").tobytes(),
+    ]
+    return bytes([FORMAT_COLUMNAR]) + msgpack.packb(body)
+
+
+def decode_trades(value: bytes) -> TradeChunk:
+    fmt = value[0]
+    if fmt == FORMAT_COLUMNAR:
+        _n, p_dec, q_dec, a, f, l_minus_f, times, m, p, q = msgpack.unpackb(value[1:])
+        f_col = _undelta(f)
+        return TradeChunk(
+            _undelta(a), f_col, f_col + np.frombuffer(l_minus_f, dtype="<i8"), _undelta(times),
+            np.frombuffer(m, dtype=np.uint8).astype(bool), _undelta(p), np.frombuffer(q, dtype="<i8").copy(),
+            p_dec, q_dec,
+        )
+    if fmt == FORMAT_ROWS:
+        rows = msgpack.unpackb(value[1:])
+        cols = list(zip(*rows)) if rows else [()] * 7
+        return TradeChunk(
+            np.array(cols[0], dtype=np.int64), np.array(cols[3], dtype=np.int64), np.array(cols[4], dtype=np.int64),
+            np.array(cols[5], dtype=np.int64), np.array(cols[6], dtype=bool),
+            np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=np.int64), 0, 0,
+            list(cols[1]), list(cols[2]),
+        )
+    raise ValueError(f"unknown trade value format byte {fmt:#04x}")
+
+
+def chunk_by_second(trades: Iterable[AggTrade]) -> list[list[AggTrade]]:
+    """Split trades sorted by id into chunks whose trade times lie in one wall-clock second."""
+    chunks: list[list[AggTrade]] = []
+    current: list[AggTrade] = []
+    second = None
+    for trade in trades:
+        s = trade.T // 1000
+        if s != second and current:
+            chunks.append(current)
+            current = []
+        second = s
+        current.append(trade)
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,239 @@
+"""Configuration: an INI file, ``TRADEACTORS_*`` environment variables and command-line options.
+
+Precedence: command line > environment > config file > defaults. Every value is validated at start-up and
+every error is reported at once, each naming the key, where the value came from and what is allowed, so that
+a bad deployment fails fast (exit code 2) instead of looping under supervisord.
+
+The schema is one table (``SCHEMA``): a key's section in the INI file, its type, its default and its
+constraints. Environment variables are ``TRADEACTORS_`` + the key in upper case (``TRADEACTORS_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import difflib
+import os
+import re
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+ENV_PREFIX = "TRADEACTORS_"
+
+
+class ConfigError(Exception):
+    """One or more invalid configuration values; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+# --- value parsers: each takes the raw string and returns the typed value or raises ValueError(allowed) ---
+
+
+def parse_symbols(raw: str) -> tuple[str, ...]:
+    symbols = []
+    for part in raw.split(","):
+        symbol = part.strip().upper()
+        if not SYMBOL_RE.match(symbol):
+            raise ValueError(
+                f"{part.strip()!r} is not a symbol: allowed are 2-20 letters or digits, comma-separated "
+                "(e.g. BTCUSDT,ETHUSDT)"
+            )
+        if symbol not in symbols:
+            symbols.append(symbol)
+    if not symbols:
+        raise ValueError("at least one symbol is required (e.g. BTCUSDT,ETHUSDT)")
+    return tuple(symbols)
+
+
+def _url_parser(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        url = raw.strip().rstrip("/")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"{raw!r} is not a URL with scheme {' or '.join(schemes)} and a host")
+        try:
+            parts.port  # noqa: B018 - validates the port number
+        except ValueError:
+            raise ValueError(f"{raw!r} has an invalid port") from None
+        return url
+
+    return parse
+
+
+def parse_hostport(raw: str) -> tuple[str, int]:
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{raw!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+    host = host.strip("[]")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"port {port!r} in {raw!r} is not a number in 0..65535")
+    return host, int(port)
+
+
+def _number_parser(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        try:
+            value = kind(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not {'an integer' if kind is int else 'a number'} in {low}..{high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside the allowed range {low}..{high}")
+        return value
+
+    return parse
+
+
+def _choice_parser(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        for choice in choices:
+            if raw.strip().lower() == choice.lower():
+                return choice
+        raise ValueError(f"{raw!r} is not one of {', '.join(choices)}")
+
+    return parse
+
+
+def parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("an empty path is not allowed")
+    return Path(raw.strip()).expanduser()
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+
+SCHEMA: dict[str, Option] = {
+    "symbols": Option("service", parse_symbols, "BTCUSDT,ETHUSDT", "symbols to record"),
+    "data_dir": Option("service", parse_path, "./data", "database directory (RocksDB under <data_dir>/analytics)"),
+    "ws_url": Option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443", "WebSocket base URL"),
+    "rest_url": Option("service", _url_parser(("http", "https")), "https://api.binance.com", "REST base URL"),
+    "http": Option("service", parse_hostport, "127.0.0.1:8080", "HOST:PORT of the HTTP API and dashboard"),
+    "stream_timeout": Option("stream", _number_parser(float, 0.1, 3600), "300", "seconds without any message before a stream is treated as dead"),
+    "backoff_initial": Option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds"),
+    "backoff_max": Option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds"),
+    "connection_lifetime": Option("stream", _number_parser(float, 1, 86400), "85800", "seconds after which a connection is replaced (Binance closes at 24 h)"),
+    "flush_interval": Option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes"),
+    "flush_max_trades": Option("buffer", _number_parser(int, 1, 1_000_000), "10000", "trades per symbol that trigger an early flush"),
+    "retention_days": Option("storage", _number_parser(float, 0.001, 3650), "7", "days of history kept"),
+    "log_level": Option("log", _choice_parser("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
+    "log_format": Option("log", _choice_parser("text", "json"), "text", "text lines or JSON lines"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration; field names are the schema's keys."""
+
+    symbols: tuple[str, ...]
+    data_dir: Path
+    ws_url: str
+    rest_url: str
+    http: tuple[str, int]
+    stream_timeout: float
+    backoff_initial: float
+    backoff_max: float
+    connection_lifetime: float
+    flush_interval: float
+    flush_max_trades: int
+    retention_days: float
+    log_level: str
+    log_format: str
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "analytics"
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+def _read_ini(path: Path, errors: list[str]) -> dict[str, tuple[str, str]]:
+    """Return {key: (raw value, origin)} from the INI file, recording unknown sections and keys as errors."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except OSError as exc:
+        errors.append(f"config: cannot read {path}: {exc.strerror or exc}")
+        return {}
+    except configparser.Error as exc:
+        errors.append(f"config: {path} is not a valid INI file: {exc.message.splitlines()[0]}")
+        return {}
+    sections = {opt.section for opt in SCHEMA.values()}
+    values: dict[str, tuple[str, str]] = {}
+    for section in parser.sections():
+        if section not in sections:
+            errors.append(f"config: unknown section [{section}] in {path}{_did_you_mean(section, sections)}")
+            continue
+        for key, raw in parser.items(section):
+            option = SCHEMA.get(key)
+            if option is None or option.section != section:
+                known = [k for k, o in SCHEMA.items() if o.section == section]
+                errors.append(f"{section}.{key}: unknown key in {path}{_did_you_mean(key, known)}")
+                continue
+            values[key] = (raw, f"{path} [{section}]")
+    return values
+
+
+def _did_you_mean(word: str, candidates) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load(
+    config_file: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+) -> Config:
+    """Build the validated Config; raise ConfigError listing every problem found.
+
+    ``overrides`` are command-line values by key (None = not given).
+    """
+    env = os.environ if env is None else env
+    errors: list[str] = []
+    raw: dict[str, tuple[str, str]] = {key: (opt.default, "default") for key, opt in SCHEMA.items()}
+    if config_file is not None:
+        raw.update(_read_ini(Path(config_file), errors))
+    for key in SCHEMA:
+        name = ENV_PREFIX + key.upper()
+        if name in env:
+            raw[key] = (env[name], f"environment {name}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = (value, f"--{key.replace('_', '-')}")
+    values: dict[str, Any] = {}
+    for key, option in SCHEMA.items():
+        text, origin = raw[key]
+        try:
+            values[key] = option.parse(text)
+        except ValueError as exc:
+            errors.append(f"{key}: {exc} (from {origin})")
+    if not errors and values["backoff_initial"] > values["backoff_max"]:
+        errors.append("backoff_initial: must not exceed backoff_max")
+    if errors:
+        raise ConfigError(errors)
+    return Config(**values)
+
+
+def check_data_dir(config: Config) -> None:
+    """Create the data directory if needed and prove it is writable; raise ConfigError naming data_dir if not."""
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.data_dir):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            [f"data_dir: {str(config.data_dir)!r} is not a writable directory ({exc.strerror or exc})"]
+        ) from None

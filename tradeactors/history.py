@@ -1,0 +1,122 @@
+"""Reading and writing the stored trade history: the data-access layer between the actors and the Database.
+
+``TradeWriter`` turns a flush into one WriteBatch: it drops trades already stored (idempotence), splits the
+rest into one chunk per second of trade time, and records the symbol's stored-id ranges in the same batch so
+that the ranges and the chunks can never disagree, even after a crash.
+``read_trades`` seeks to the start of a time range and stops after its end.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Iterator, Sequence
+
+import msgpack
+import numpy as np
+
+from tradeactors import codec
+from tradeactors.idranges import IdRanges
+from tradeactors.protocol import AggTrade
+from tradeactors.store import Database
+
+_by_id = attrgetter("a")
+
+
+def ids_key(symbol: str) -> bytes:
+    return f"ids:{symbol}".encode()
+
+
+def load_id_ranges(db: Database, symbol: str) -> IdRanges:
+    raw = db.get("meta", ids_key(symbol))
+    return IdRanges((lo, hi) for lo, hi in msgpack.unpackb(raw)) if raw else IdRanges()
+
+
+class TradeWriter:
+    """Plans and commits trade writes for every symbol; keeps each symbol's stored-id ranges."""
+
+    def __init__(self, db: Database, symbols: Sequence[str]):
+        self.db = db
+        self.ranges = {symbol: load_id_ranges(db, symbol) for symbol in symbols}
+
+    def write(self, symbol: str, trades: Sequence[AggTrade]) -> tuple[int, int]:
+        """Store the trades not stored yet, as one WriteBatch. Returns (trades written, value bytes).
+
+        Raises StorageError; then nothing was written and the ranges are unchanged.
+        """
+        ranges = self.ranges.setdefault(symbol, IdRanges())
+        fresh = self._fresh(sorted(trades, key=_by_id), ranges)
+        if not fresh:
+            return 0, 0
+        puts = []
+        for chunk in codec.chunk_by_second(fresh):
+            value = codec.encode_trades(chunk)
+            puts.append((codec.trade_key(symbol, min(t.T for t in chunk), chunk[0].a), value))
+        updated = IdRanges(ranges)
+        updated.add_sorted(t.a for t in fresh)
+        meta = [(ids_key(symbol), msgpack.packb(updated.to_list()))]
+        self.db.write({"trades": puts, "meta": meta})
+        self.ranges[symbol] = updated
+        return len(fresh), sum(len(v) for _, v in puts)
+
+    @staticmethod
+    def _fresh(trades: list[AggTrade], ranges: IdRanges) -> list[AggTrade]:
+        """Trades whose ids are neither stored nor repeated in this list."""
+        last = ranges.last
+        fresh = []
+        prev = None
+        for trade in trades:
+            a = trade.a
+            if a == prev or (last is not None and a <= last and a in ranges):
+                continue
+            fresh.append(trade)
+            prev = a
+        return fresh
+
+
+def read_chunks(db: Database, symbol: str, start_ms: int, end_ms: int) -> Iterator[codec.TradeChunk]:
+    """Decoded chunks holding trades with start_ms <= T <= end_ms, in key order, filtered to the range."""
+    stop = codec.trade_stop_key(symbol, end_ms)
+    for _key, value in db.scan("trades", codec.trade_seek_key(symbol, start_ms), stop):
+        chunk = codec.decode_trades(value)
+        if chunk.T.min() < start_ms or chunk.T.max() > end_ms:
+            mask = (chunk.T >= start_ms) & (chunk.T <= end_ms)
+            if not mask.any():
+                continue
+            chunk = chunk.select(mask)
+        yield chunk
+
+
+def read_trades(
+    db: Database, symbol: str, start_ms: int, end_ms: int, limit: int | None = None,
+    after: tuple[int, int] | None = None,
+) -> tuple[list[AggTrade], tuple[int, int] | None]:
+    """Trades in [start_ms, end_ms] ordered by id, at most ``limit``, resuming after the cursor (T, a).
+
+    Returns (trades, next cursor or None when the range is exhausted).
+    """
+    if after is not None:
+        start_ms = max(start_ms, after[0])
+    out: list[AggTrade] = []
+    for chunk in read_chunks(db, symbol, start_ms, end_ms):
+        if after is not None:
+            mask = chunk.a > after[1]
+            if not mask.all():
+                if not mask.any():
+                    continue
+                chunk = chunk.select(mask)
+        out.extend(chunk.trades())
+        if limit is not None and len(out) >= limit:
+            break
+    out.sort(key=_by_id)
+    if limit is not None and len(out) > limit:
+        out = out[:limit]
+        return out, (out[-1].T, out[-1].a)
+    if limit is not None and len(out) == limit and out:
+        return out, (out[-1].T, out[-1].a)
+    return out, None
+
+
+def trade_ids(db: Database, symbol: str, start_ms: int = 0, end_ms: int = 10**13 - 1) -> np.ndarray:
+    """Every stored aggregate id of a symbol in a time range (for checks and tests), ascending."""
+    parts = [chunk.a for chunk in read_chunks(db, symbol, start_ms, end_ms)]
+    return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)

@@ -1,0 +1,26 @@
+"""Prometheus metrics of one service instance, in its own registry (tests run several services per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.trades_received = Counter("tradeactors_trades_received", "Aggregate trades received live", ["symbol"], registry=r)
+        self.trades_stored = Counter("tradeactors_trades_stored", "Aggregate trades written to the database", ["symbol"], registry=r)
+        self.duplicates_dropped = Counter("tradeactors_trades_duplicate", "Trades dropped because already received or stored", ["symbol"], registry=r)
+        self.frames_malformed = Counter("tradeactors_frames_malformed", "Malformed frames logged and skipped", ["symbol"], registry=r)
+        self.reconnects = Counter("tradeactors_reconnects", "WebSocket connections opened after the first", ["symbol"], registry=r)
+        self.connection_failures = Counter("tradeactors_connection_failures", "WebSocket connection failures", ["symbol"], registry=r)
+        self.gaps_found = Counter("tradeactors_gaps_found", "Holes in the aggregate id sequence found", ["symbol"], registry=r)
+        self.batches_written = Counter("tradeactors_batches_written", "WriteBatches committed", registry=r)
+        self.bytes_written = Counter("tradeactors_bytes_written", "Value bytes written", registry=r)
+        self.storage_errors = Counter("tradeactors_storage_errors", "Failed database writes", registry=r)
+        self.storage_pending = Gauge("tradeactors_storage_pending_trades", "Trades kept in memory after failed writes", registry=r)
+        self.buffer_depth = Gauge("tradeactors_buffer_trades", "Trades waiting in the buffer", ["symbol"], registry=r)
+        self.store_lag = Gauge("tradeactors_store_lag_seconds", "Exchange trade time of the newest stored trade to its write", ["symbol"], registry=r)
+        self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r)
+        self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)

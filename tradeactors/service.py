@@ -1,0 +1,160 @@
+"""The service: opens the database, starts the actors in order under the Supervisor, serves HTTP, and stops
+everything in reverse order. Start order, in one place:
+
+1. Database (``<data_dir>/analytics``)
+2. StorageActor  -- the only writer
+3. QueryActor    -- reads
+4. BufferActor   -- per-symbol buffers, flushed once a second
+5. StreamActor per symbol -- WebSocket connections
+6. HTTP server   -- API and dashboard
+
+Stop is the reverse: HTTP, streams (each hands over what it holds), buffer (flushes), query, storage (writes
+what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import pykka
+
+from tradeactors.actors.buffer import BufferActor
+from tradeactors.actors.directory import ActorUnavailable, Directory
+from tradeactors.actors.messages import GetStatus, QueryTrades
+from tradeactors.actors.query import QueryActor, TradePage
+from tradeactors.actors.storage import StorageActor
+from tradeactors.actors.stream import StreamActor
+from tradeactors.actors.supervisor import ActorSpec, Supervisor
+from tradeactors.config import Config
+from tradeactors.errors import Unavailable
+from tradeactors.metrics import Metrics
+from tradeactors.store import Database
+
+log = logging.getLogger(__name__)
+
+ASK_TIMEOUT = 10.0
+"""Seconds the web layer waits for an actor before answering 503."""
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+class Service:
+    def __init__(self, config: Config, metrics: Metrics | None = None):
+        self.config = config
+        self.symbols = config.symbols
+        self.metrics = metrics or Metrics()
+        self.directory = Directory()
+        self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
+        self.db: Database | None = None
+        self.http = None
+        self.stop_requested = threading.Event()
+        self.exit_code = EXIT_OK
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from tradeactors.web import create_app
+        from tradeactors.web.server import HttpServer
+
+        log.info("starting: symbols %s, database %s", ",".join(self.symbols), self.config.db_path)
+        self.db = Database(self.config.db_path)
+        try:
+            # Bind before starting actors: a busy port fails start-up at once.
+            host, port = self.config.http
+            self.http = HttpServer(create_app(self.config, self), host, port)
+            self.supervisor.start(self._specs())
+            self.http.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("serving the API and dashboard at %s/", self.http.url)
+
+    def _specs(self) -> list[ActorSpec]:
+        c, d, m, db = self.config, self.directory, self.metrics, self.db
+        specs = [
+            ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, m), stop_timeout=30),
+            ActorSpec("query", lambda: QueryActor.start(db, c.symbols, m)),
+            ActorSpec("buffer", lambda: BufferActor.start(c, d, m)),
+        ]
+        for symbol in c.symbols:
+            specs.append(ActorSpec(f"stream:{symbol}", lambda s=symbol: StreamActor.start(s, c, d, m)))
+        return specs
+
+    def stop(self) -> None:
+        log.info("stopping")
+        if self.http is not None:
+            self.http.close()
+        self.supervisor.stop()
+        if self.db is not None:
+            self.db.close()
+        log.info("stopped")
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+    def _escalate(self, reason: str) -> None:
+        self.exit_code = EXIT_FAILURE
+        self.stop_requested.set()
+
+    def wait(self) -> int:
+        # Event.wait with a timeout keeps the main thread responsive to signals.
+        while not self.stop_requested.wait(0.5):
+            pass
+        return self.exit_code
+
+    # --- facade for the web layer and in-process callers ----------------------------------------------
+
+    def ask(self, name: str, message, timeout: float = ASK_TIMEOUT):
+        try:
+            return self.directory.ask(name, message, timeout)
+        except ActorUnavailable:
+            raise Unavailable(f"{name} is not running (restarting?)", actor=name) from None
+        except TimeoutError:
+            raise Unavailable(f"{name} did not answer within {timeout:g}s", actor=name) from None
+
+    def query_trades(self, symbol: str, start_ms: int, end_ms: int, limit: int | None = None,
+                     after: tuple[int, int] | None = None) -> TradePage:
+        return self.ask("query", QueryTrades(symbol, start_ms, end_ms, limit, after))
+
+    def health(self) -> tuple[bool, list[str]]:
+        reasons = []
+        for name, state in self.supervisor.status().items():
+            if not state["alive"]:
+                reasons.append(f"actor {name} is not alive")
+        for symbol in self.symbols:
+            try:
+                status = self.ask(f"stream:{symbol}", GetStatus(), timeout=2)
+            except Unavailable as exc:
+                reasons.append(exc.message)
+                continue
+            if status["state"] not in ("connected", "reconnecting", "connecting"):
+                reasons.append(f"stream {symbol} is {status['state']}")
+        return not reasons, reasons
+
+
+def run(config: Config) -> int:
+    """Run the service in the foreground until SIGTERM/SIGINT; return the process exit code."""
+    service = Service(config)
+    previous = {}
+
+    def on_signal(signum, _frame):
+        log.info("received %s: stopping in order", signal.Signals(signum).name)
+        service.request_stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, on_signal)
+    try:
+        try:
+            service.start()
+        except Exception as exc:
+            log.error("start-up failed: %s", exc)
+            return EXIT_FAILURE
+        code = service.wait()
+        service.stop()
+        return code
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        pykka.ActorRegistry.stop_all(block=True, timeout=5)

@@ -1,0 +1,140 @@
+"""The RocksDB database under ``<data_dir>/analytics``; the only module that imports rocksdict.
+
+Column families: ``trades`` (trade chunks, see codec.py), ``snapshots`` (book snapshots), ``meta`` (per-symbol
+stored-id ranges and other small state). Writes go through ``write`` as one atomic WriteBatch. One writer (the
+StorageActor) and any number of readers share a Database; ``reopen`` replaces the handle in place (RocksDB stays
+in "Writer has previous error" after a failed write until it is reopened), so holders of the object keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import rocksdict
+
+log = logging.getLogger(__name__)
+
+COLUMN_FAMILIES = ("trades", "snapshots", "meta")
+
+
+class StorageError(Exception):
+    """The database could not be opened, read or written; the message carries RocksDB's reason."""
+
+
+def _options() -> rocksdict.Options:
+    opts = rocksdict.Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.create_missing_column_families(True)
+    opts.set_compression_type(rocksdict.DBCompressionType.zstd())
+    return opts
+
+
+class Database:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db: rocksdict.Rdict | None = None
+        self._cfs: dict[str, rocksdict.Rdict] = {}
+        self._handles: dict[str, object] = {}
+        self._open()
+
+    def _open(self) -> None:
+        opts = _options()
+        try:
+            db = rocksdict.Rdict(str(self.path), opts, column_families={cf: _options() for cf in COLUMN_FAMILIES})
+        except Exception as exc:  # rocksdict raises plain Exception with RocksDB's text
+            raise StorageError(f"cannot open database at {self.path}: {exc}") from None
+        self._db = db
+        self._cfs = {cf: db.get_column_family(cf) for cf in COLUMN_FAMILIES}
+        self._handles = {cf: db.get_column_family_handle(cf) for cf in COLUMN_FAMILIES}
+
+    def _release(self) -> None:
+        db = self._db
+        # close() keeps the LOCK file while column-family handles are alive: drop them first.
+        self._cfs, self._handles, self._db = {}, {}, None
+        if db is not None:
+            try:
+                db.close()
+            except Exception as exc:
+                log.warning("closing the database reported: %s", exc)
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._release()
+            self._open()
+        log.info("database reopened at %s", self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                try:
+                    self._db.flush_wal(True)
+                except Exception as exc:
+                    log.warning("flushing the WAL on close failed: %s", exc)
+            self._release()
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    def _cf(self, name: str) -> rocksdict.Rdict:
+        cf = self._cfs.get(name)
+        if cf is None:
+            raise StorageError("database is closed")
+        return cf
+
+    def write(self, puts: dict[str, list[tuple[bytes, bytes]]], deletes: dict[str, list[tuple[bytes, bytes]]] | None = None) -> None:
+        """Apply puts and range deletes ([begin, end) per column family) as one atomic WriteBatch."""
+        with self._lock:
+            if self._db is None:
+                raise StorageError("database is closed")
+            batch = rocksdict.WriteBatch(raw_mode=True)
+            for cf, ranges in (deletes or {}).items():
+                for begin, end in ranges:
+                    batch.delete_range(begin, end, self._handles[cf])
+            for cf, items in puts.items():
+                handle = self._handles[cf]
+                for key, value in items:
+                    batch.put(key, value, handle)
+            try:
+                self._db.write(batch)
+            except Exception as exc:
+                raise StorageError(str(exc)) from None
+
+    def get(self, cf: str, key: bytes) -> bytes | None:
+        try:
+            return self._cf(cf).get(key)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(str(exc)) from None
+
+    def scan(self, cf: str, start: bytes, stop: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Items with start <= key < stop, seeking to start (never a scan from the beginning)."""
+        read_opts = rocksdict.ReadOptions()
+        read_opts.set_iterate_upper_bound(stop)
+        try:
+            yield from self._cf(cf).items(from_key=start, read_opt=read_opts)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(str(exc)) from None
+
+    def delete_range(self, cf: str, begin: bytes, end: bytes) -> None:
+        self.write({}, {cf: [(begin, end)]})
+
+    def compact(self, cf: str) -> None:
+        self._cf(cf).compact_range(None, None)
+
+    def size_on_disk(self) -> int:
+        """Bytes of SST files plus the WAL and memtables' share, summed over column families."""
+        total = 0
+        for cf in COLUMN_FAMILIES:
+            try:
+                total += self._cf(cf).property_int_value("rocksdb.total-sst-files-size") or 0
+            except StorageError:
+                return 0
+        return total

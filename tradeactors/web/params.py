@@ -1,0 +1,38 @@
+"""Query-string parameters: parsed strictly, errors name the field and the allowed range (never clamped)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from tradeactors.errors import InvalidParameter, UnknownSymbol
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+INT_RE = re.compile(r"^[+-]?[0-9]{1,19}$")
+
+
+def symbol_param(collected) -> str:
+    raw = request.args.get("symbol")
+    if raw is None or not raw.strip():
+        raise InvalidParameter("symbol", "is required (e.g. BTCUSDT)")
+    symbol = raw.strip().upper()
+    if not SYMBOL_RE.match(symbol):
+        raise InvalidParameter("symbol", "must be 2-20 letters or digits (e.g. BTCUSDT)")
+    if symbol not in collected:
+        raise UnknownSymbol(symbol, collected)
+    return symbol
+
+
+def int_param(name: str, low: int, high: int, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise InvalidParameter(name, f"is required (an integer in {low}..{high})", minimum=low, maximum=high)
+        return default
+    if not INT_RE.match(raw.strip()):
+        raise InvalidParameter(name, f"must be an integer in {low}..{high}", minimum=low, maximum=high)
+    value = int(raw)
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be in {low}..{high}, got {value}", minimum=low, maximum=high)
+    return value
