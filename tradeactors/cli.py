@@ -103,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "simulate":
-        from tradeactors.simulator.__main__ import main as simulate
+        from tradeactors.simulator import main as simulate
 
         return simulate(argv[1:])
     if argv and argv[0] == "bench" and len(argv) > 1 and argv[1] in BENCHMARKS:

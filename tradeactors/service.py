@@ -118,6 +118,20 @@ class Service:
                      after: tuple[int, int] | None = None) -> TradePage:
         return self.ask("query", QueryTrades(symbol, start_ms, end_ms, limit, after))
 
+    def status(self) -> dict:
+        """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
+        symbols = {}
+        for symbol in self.symbols:
+            try:
+                symbols[symbol] = self.ask(f"stream:{symbol}", GetStatus(), timeout=2)
+            except Unavailable as exc:
+                symbols[symbol] = {"state": "unavailable", "error": exc.message}
+        try:
+            storage = self.ask("storage", GetStatus(), timeout=2)
+        except Unavailable as exc:
+            storage = {"error": exc.message}
+        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": storage}
+
     def health(self) -> tuple[bool, list[str]]:
         reasons = []
         for name, state in self.supervisor.status().items():

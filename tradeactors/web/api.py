@@ -26,6 +26,11 @@ def health():
     return json_response({"status": "ok" if healthy else "unhealthy", "reasons": reasons}, 200 if healthy else 503)
 
 
+@bp.get("/status")
+def status():
+    return json_response(_service().status())
+
+
 @bp.get("/trades")
 def trades():
     service = _service()
