@@ -126,7 +126,9 @@ SCHEMA: dict[str, Option] = {
     "connection_lifetime": Option("stream", _number_parser(float, 1, 86400), "85800", "seconds after which a connection is replaced (Binance closes at 24 h)"),
     "flush_interval": Option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes"),
     "flush_max_trades": Option("buffer", _number_parser(int, 1, 1_000_000), "10000", "trades per symbol that trigger an early flush"),
-    "retention_days": Option("storage", _number_parser(float, 0.001, 3650), "7", "days of history kept"),
+    "retention_days": Option("storage", _number_parser(float, 0.0001, 3650), "7", "days of history kept"),
+    "cleanup_interval": Option("storage", _number_parser(float, 1, 86400), "3600", "seconds between retention runs"),
+    "rest_weight_budget": Option("rest", _number_parser(int, 10, 1_000_000), "6000", "the IP's REST weight budget per minute (the service spends at most half)"),
     "log_level": Option("log", _choice_parser("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
     "log_format": Option("log", _choice_parser("text", "json"), "text", "text lines or JSON lines"),
 }
@@ -148,6 +150,8 @@ class Config:
     flush_interval: float
     flush_max_trades: int
     retention_days: float
+    cleanup_interval: float
+    rest_weight_budget: int
     log_level: str
     log_format: str
 

@@ -26,9 +26,21 @@ def ids_key(symbol: str) -> bytes:
     return f"ids:{symbol}".encode()
 
 
-def load_id_ranges(db: Database, symbol: str) -> IdRanges:
-    raw = db.get("meta", ids_key(symbol))
+def exchange_gaps_key(symbol: str) -> bytes:
+    return f"xgaps:{symbol}".encode()
+
+
+def _load_ranges(db: Database, key: bytes) -> IdRanges:
+    raw = db.get("meta", key)
     return IdRanges((lo, hi) for lo, hi in msgpack.unpackb(raw)) if raw else IdRanges()
+
+
+def load_id_ranges(db: Database, symbol: str) -> IdRanges:
+    return _load_ranges(db, ids_key(symbol))
+
+
+def load_exchange_gaps(db: Database, symbol: str) -> IdRanges:
+    return _load_ranges(db, exchange_gaps_key(symbol))
 
 
 class TradeWriter:
@@ -37,6 +49,49 @@ class TradeWriter:
     def __init__(self, db: Database, symbols: Sequence[str]):
         self.db = db
         self.ranges = {symbol: load_id_ranges(db, symbol) for symbol in symbols}
+        self.exchange_gaps = {symbol: load_exchange_gaps(db, symbol) for symbol in symbols}
+
+    def holes(self, symbol: str) -> list[tuple[int, int]]:
+        """Ids missing between the first and last stored id that the exchange has not confirmed missing."""
+        ranges = self.ranges.get(symbol)
+        if not ranges:
+            return []
+        known = IdRanges(ranges)
+        for lo, hi in self.exchange_gaps.get(symbol, ()):
+            known.add_range(lo, hi)
+        return known.holes(ranges.first, ranges.last)
+
+    def record_exchange_gap(self, symbol: str, lo: int, hi: int) -> None:
+        """Persist ids REST confirms do not exist, so they are not looked for again."""
+        gaps = IdRanges(self.exchange_gaps.get(symbol, ()))
+        gaps.add_range(lo, hi)
+        self.db.write({"meta": [(exchange_gaps_key(symbol), msgpack.packb(gaps.to_list()))]})
+        self.exchange_gaps[symbol] = gaps
+
+    def delete_before(self, cutoff_ms: int) -> dict[str, int | None]:
+        """Delete every chunk with trade times before the second of ``cutoff_ms``, as one WriteBatch.
+
+        The id ranges forget the deleted ids in the same batch. Returns {symbol: first id kept, or None}.
+        """
+        deletes, metas, kept = [], [], {}
+        for symbol in self.ranges:
+            seek = codec.trade_seek_key(symbol, cutoff_ms)
+            deletes.append((codec.trade_prefix(symbol), seek))
+            first = next(iter(self.db.scan("trades", seek, codec.trade_stop_key(symbol, 10**13))), None)
+            first_id = int(codec.decode_trades(first[1]).a.min()) if first else None
+            ranges, gaps = IdRanges(self.ranges[symbol]), IdRanges(self.exchange_gaps.get(symbol, ()))
+            if first_id is None:
+                ranges, gaps = IdRanges(), IdRanges()
+            else:
+                ranges.discard_below(first_id)
+                gaps.discard_below(first_id)
+            metas += [(ids_key(symbol), msgpack.packb(ranges.to_list())),
+                      (exchange_gaps_key(symbol), msgpack.packb(gaps.to_list()))]
+            kept[symbol] = (first_id, ranges, gaps)
+        self.db.write({"meta": metas}, {"trades": deletes})
+        for symbol, (_first_id, ranges, gaps) in kept.items():
+            self.ranges[symbol], self.exchange_gaps[symbol] = ranges, gaps
+        return {symbol: first_id for symbol, (first_id, _r, _g) in kept.items()}
 
     def write(self, symbol: str, trades: Sequence[AggTrade]) -> tuple[int, int]:
         """Store the trades not stored yet, as one WriteBatch. Returns (trades written, value bytes).

@@ -5,11 +5,13 @@ everything in reverse order. Start order, in one place:
 2. StorageActor  -- the only writer
 3. QueryActor    -- reads
 4. BufferActor   -- per-symbol buffers, flushed once a second
-5. StreamActor per symbol -- WebSocket connections
-6. HTTP server   -- API and dashboard
+5. BackfillActor -- fills holes in the stored ids from REST
+6. CleanupActor  -- hourly retention
+7. StreamActor per symbol -- WebSocket connections
+8. HTTP server   -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds), buffer (flushes), query, storage (writes
-what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
+Stop is the reverse: HTTP, streams (each hands over what it holds), cleanup, backfill, buffer (flushes), query,
+storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import threading
 
 import pykka
 
+from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
+from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import GetStatus, QueryTrades
 from tradeactors.actors.query import QueryActor, TradePage
@@ -28,12 +32,16 @@ from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor
 from tradeactors.config import Config
+from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.errors import Unavailable
 from tradeactors.metrics import Metrics
+from tradeactors.rest import RestClient, WeightLedger
 from tradeactors.store import Database
 
 log = logging.getLogger(__name__)
 
+CONNECTIONS_PER_WINDOW = (250, 300.0)
+"""Connection attempts per 5 minutes for the whole process: inside Binance's 300 per IP, with a margin."""
 ASK_TIMEOUT = 10.0
 """Seconds the web layer waits for an actor before answering 503."""
 
@@ -47,6 +55,9 @@ class Service:
         self.metrics = metrics or Metrics()
         self.directory = Directory()
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
+        self.ledger = WeightLedger(config.rest_weight_budget)
+        self.rest = RestClient(config.rest_url, self.ledger, self.metrics)
+        self.connect_limit = SlidingWindowLimit(*CONNECTIONS_PER_WINDOW)
         self.db: Database | None = None
         self.http = None
         self.stop_requested = threading.Event()
@@ -74,12 +85,16 @@ class Service:
     def _specs(self) -> list[ActorSpec]:
         c, d, m, db = self.config, self.directory, self.metrics, self.db
         specs = [
-            ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, m), stop_timeout=30),
+            ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, d, m), stop_timeout=30),
             ActorSpec("query", lambda: QueryActor.start(db, c.symbols, m)),
             ActorSpec("buffer", lambda: BufferActor.start(c, d, m)),
+            ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
+                                                              c.backoff_max), stop_timeout=20),
+            ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
         ]
         for symbol in c.symbols:
-            specs.append(ActorSpec(f"stream:{symbol}", lambda s=symbol: StreamActor.start(s, c, d, m)))
+            specs.append(ActorSpec(f"stream:{symbol}",
+                                   lambda s=symbol: StreamActor.start(s, c, d, m, self.connect_limit)))
         return specs
 
     def stop(self) -> None:
@@ -126,11 +141,16 @@ class Service:
                 symbols[symbol] = self.ask(f"stream:{symbol}", GetStatus(), timeout=2)
             except Unavailable as exc:
                 symbols[symbol] = {"state": "unavailable", "error": exc.message}
-        try:
-            storage = self.ask("storage", GetStatus(), timeout=2)
-        except Unavailable as exc:
-            storage = {"error": exc.message}
-        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": storage}
+        def ask_status(name):
+            try:
+                return self.ask(name, GetStatus(), timeout=2)
+            except Unavailable as exc:
+                return {"error": exc.message}
+
+        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": ask_status("storage"),
+                "backfill": ask_status("backfill"), "cleanup": ask_status("cleanup"),
+                "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
+                         "weight_spent_total": self.ledger.spent_total}}
 
     def health(self) -> tuple[bool, list[str]]:
         reasons = []

@@ -8,8 +8,11 @@ in "Writer has previous error" after a failed write until it is reopened), so ho
 
 from __future__ import annotations
 
+import gc
 import logging
+import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -39,6 +42,8 @@ class Database:
         self._db: rocksdict.Rdict | None = None
         self._cfs: dict[str, rocksdict.Rdict] = {}
         self._handles: dict[str, object] = {}
+        self._fail_until = 0.0
+        self._fail_message = ""
         self._open()
 
     def _open(self) -> None:
@@ -59,7 +64,10 @@ class Database:
             try:
                 db.close()
             except Exception as exc:
+                # After an I/O error close() raises without releasing; the destructor releases the LOCK.
                 log.warning("closing the database reported: %s", exc)
+            del db
+            gc.collect()
 
     def reopen(self) -> None:
         with self._lock:
@@ -91,18 +99,33 @@ class Database:
         with self._lock:
             if self._db is None:
                 raise StorageError("database is closed")
+            if self._fail_until and time.monotonic() < self._fail_until:
+                raise StorageError(self._fail_message)
             batch = rocksdict.WriteBatch(raw_mode=True)
+            handle = None
             for cf, ranges in (deletes or {}).items():
+                handle = self._handles[cf]
                 for begin, end in ranges:
-                    batch.delete_range(begin, end, self._handles[cf])
+                    batch.delete_range(begin, end, handle)
             for cf, items in puts.items():
                 handle = self._handles[cf]
                 for key, value in items:
                     batch.put(key, value, handle)
+            error = None
             try:
                 self._db.write(batch)
             except Exception as exc:
-                raise StorageError(str(exc)) from None
+                error = str(exc)
+            # The batch holds column-family handles, which keep the database (and its LOCK) alive: drop it
+            # before raising, or a traceback held by the caller would prevent a reopen.
+            del batch, handle
+            if error is not None:
+                raise StorageError(error)
+
+    def inject_write_failures(self, seconds: float, message: str = "IO error: injected write failure") -> None:
+        """Drill and test hook: every write fails with ``message`` for the next ``seconds``."""
+        self._fail_message = message
+        self._fail_until = time.monotonic() + seconds
 
     def get(self, cf: str, key: bytes) -> bytes | None:
         try:
@@ -126,8 +149,21 @@ class Database:
     def delete_range(self, cf: str, begin: bytes, end: bytes) -> None:
         self.write({}, {cf: [(begin, end)]})
 
-    def compact(self, cf: str) -> None:
-        self._cf(cf).compact_range(None, None)
+    def compact(self, cf: str, begin: bytes | None = None, end: bytes | None = None) -> None:
+        """Compact a key range (all of the column family by default); releases the GIL while it runs."""
+        try:
+            self._cf(cf).compact_range(begin, end)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(str(exc)) from None
+
+    def free_bytes(self) -> int:
+        """Free space on the file system that holds the database."""
+        try:
+            return shutil.disk_usage(self.path).free
+        except OSError:
+            return 0
 
     def size_on_disk(self) -> int:
         """Bytes of SST files plus the WAL and memtables' share, summed over column families."""

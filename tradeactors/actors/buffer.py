@@ -3,7 +3,8 @@
 Owns: one list of trades per symbol.
 Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
 once. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
-``GetStatus`` (ask): buffered counts.
+``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
+A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``.
 Tells: ``StoreTrades`` to the StorageActor, one per symbol per flush.
 on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
 StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
@@ -19,12 +20,14 @@ import time
 import pykka
 
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import Flush, GetStatus, StoreTrades, Trades
+from tradeactors.actors.messages import Flush, GetStatus, InjectFailure, StoreTrades, Trades
 from tradeactors.actors.ticker import Ticker
 from tradeactors.config import Config
 from tradeactors.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+QUIET_WARN_SECONDS = 60.0
 
 
 class BufferActor(pykka.ThreadingActor):
@@ -34,6 +37,9 @@ class BufferActor(pykka.ThreadingActor):
         self.directory = directory
         self.metrics = metrics
         self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
+        now = time.monotonic()
+        self.last_trade_at = {symbol: now for symbol in config.symbols}
+        self.warned_at = {symbol: 0.0 for symbol in config.symbols}
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
@@ -53,15 +59,26 @@ class BufferActor(pykka.ThreadingActor):
         if isinstance(message, Trades):
             buffer = self.buffers.setdefault(message.symbol, [])
             buffer.extend(message.trades)
+            self.last_trade_at[message.symbol] = time.monotonic()
             if len(buffer) >= self.config.flush_max_trades:
                 self._flush(message.symbol)
             else:
                 self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
         elif isinstance(message, Flush):
             self._flush_all()
+            self._warn_quiet()
         elif isinstance(message, GetStatus):
             return {symbol: len(trades) for symbol, trades in self.buffers.items()}
+        elif isinstance(message, InjectFailure):
+            raise RuntimeError(message.reason)
         return None
+
+    def _warn_quiet(self) -> None:
+        now = time.monotonic()
+        for symbol, last in self.last_trade_at.items():
+            if now - last >= QUIET_WARN_SECONDS and now - self.warned_at[symbol] >= QUIET_WARN_SECONDS:
+                self.warned_at[symbol] = now
+                log.warning("No trades for %s for %.0fs (stream down, or a quiet market?)", symbol, now - last)
 
     def _flush_all(self) -> None:
         for symbol in self.buffers:

@@ -19,12 +19,17 @@ class Flush(NamedTuple):
 
 
 class StoreTrades(NamedTuple):
-    """BufferActor -> StorageActor: one flush of one symbol, written as one WriteBatch."""
+    """BufferActor (tell) or BackfillActor (ask) -> StorageActor: trades of one symbol, one WriteBatch.
+
+    Answers the number of trades written (those already stored are dropped) when asked.
+    """
 
     symbol: str
     trades: list[AggTrade]
     flushed_at_ms: int
     """Wall-clock time of the flush, for the log line and the lag metric."""
+    source: str = "live"
+    """"live" or "backfill", for the log line."""
 
 
 class RetryPending(NamedTuple):
@@ -45,3 +50,38 @@ class QueryTrades(NamedTuple):
 
 class GetStatus(NamedTuple):
     """Caller -> any actor (ask): a dict describing the actor's state for /api/status."""
+
+
+class GetHoles(NamedTuple):
+    """Caller -> StorageActor (ask): the missing id ranges of a symbol, oldest first, as [(lo, hi), ...].
+
+    Missing = between the first and the last stored id, neither stored nor confirmed missing at the exchange.
+    """
+
+    symbol: str
+
+
+class RecordExchangeGap(NamedTuple):
+    """BackfillActor -> StorageActor (ask): REST confirms these ids do not exist; stop looking for them."""
+
+    symbol: str
+    lo: int
+    hi: int
+
+
+class HolesFound(NamedTuple):
+    """StorageActor -> BackfillActor: a symbol has missing ids; fill them now rather than at the next poll."""
+
+    symbol: str
+
+
+class DeleteBefore(NamedTuple):
+    """CleanupActor -> StorageActor (ask): delete every trade with T < cutoff_ms (second-aligned)."""
+
+    cutoff_ms: int
+
+
+class InjectFailure(NamedTuple):
+    """Operator drill and test hook (tell): the receiving actor raises, as a bug would, and is restarted."""
+
+    reason: str = "injected failure"

@@ -1,7 +1,7 @@
 """QueryActor: time-range reads of the stored history, for the HTTP API and for in-process analytics callers.
 
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
-Messages (ask): ``QueryTrades`` -> ``TradePage``; ``GetStatus`` -> dict. Invalid arguments raise
+Messages (ask): ``QueryTrades`` -> ``TradePage``; ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
 
@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import pykka
 
-from tradeactors.actors.messages import GetStatus, QueryTrades
+from tradeactors.actors.messages import GetStatus, InjectFailure, QueryTrades
 from tradeactors.errors import InvalidParameter, UnknownSymbol
 from tradeactors.history import read_trades
 from tradeactors.metrics import Metrics
@@ -68,4 +68,6 @@ class QueryActor(pykka.ThreadingActor):
             return TradePage(message.symbol, message.start_ms, message.end_ms, trades, cursor)
         if isinstance(message, GetStatus):
             return {}
+        if isinstance(message, InjectFailure):
+            raise RuntimeError(message.reason)
         return None

@@ -1,14 +1,20 @@
 """StorageActor: the only writer of the database.
 
-Owns: the TradeWriter (per-symbol stored-id ranges) and the trades whose write failed.
-Messages: ``StoreTrades`` (tell, from the BufferActor): written as one atomic WriteBatch, duplicates dropped;
-logs ``Stored N trades for SYMBOL at timestamp X``. ``RetryPending`` (tell, from its ticker): retries failed
-writes. ``GetStatus`` (ask): counters.
+Owns: the TradeWriter (each symbol's stored-id ranges and exchange gaps) and the trades whose write failed.
+Messages:
+- ``StoreTrades`` (tell from the BufferActor, ask from the BackfillActor -> trades written): one atomic
+  WriteBatch, duplicates dropped; logs ``Stored N trades for SYMBOL at timestamp X``. A write that opens a new
+  hole in the ids logs ``Gap found`` and tells the BackfillActor ``HolesFound``.
+- ``GetHoles`` (ask) -> missing id ranges. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
+- ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
+- ``RetryPending`` (tell, from its ticker): retries failed writes. ``GetStatus`` (ask): counters.
+- ``InjectFailure`` (tell): raises, for drills and tests of the restart path.
 Write failures: logged at ERROR; the trades stay in memory (bounded by ``MAX_PENDING_TRADES``, with a WARN near
 the bound) and are retried every second. RocksDB refuses every write after an I/O error ("Writer has previous
-error") until reopened, so the actor reopens the database before retrying.
-on_start: loads the stored-id ranges. on_stop: one last try to write what is pending. on_failure: pending
-trades are lost with the actor; the id-continuity check refills them from REST.
+error", or the first error again) until it is reopened, so the actor reopens the database before retrying,
+once the file system has room again (until then the old handle keeps serving reads).
+on_start: loads the id ranges. on_stop: one last try to write what is pending. on_failure: pending trades are
+lost with the actor; their ids become holes that the BackfillActor fills from REST.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import time
 
 import pykka
 
-from tradeactors.actors.messages import GetStatus, RetryPending, StoreTrades
+from tradeactors.actors.directory import Directory
+from tradeactors.actors.messages import (
+    DeleteBefore, GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending, StoreTrades,
+)
 from tradeactors.actors.ticker import Ticker
 from tradeactors.history import TradeWriter
 from tradeactors.metrics import Metrics
@@ -27,28 +36,37 @@ from tradeactors.store import Database, StorageError
 
 log = logging.getLogger(__name__)
 
+REOPEN_ON = ("IO error", "previous error", "closed")
+"""After an I/O error RocksDB refuses every write (repeating the error, or "Writer has previous error") until
+the database is reopened; the data written before is intact."""
+MIN_FREE_BYTES_TO_REOPEN = 8 * 1024 * 1024
+"""Reopening needs room for a new WAL and MANIFEST; until then the old handle keeps serving reads."""
 MAX_PENDING_TRADES = 2_000_000
 """Trades kept in memory across failed writes before the oldest are dropped (REST backfill recovers them)."""
 RETRY_SECONDS = 1.0
 
 
 class StorageActor(pykka.ThreadingActor):
-    def __init__(self, db: Database, symbols, metrics: Metrics):
+    def __init__(self, db: Database, symbols, directory: Directory, metrics: Metrics):
         super().__init__()
         self.db = db
         self.symbols = list(symbols)
+        self.directory = directory
         self.metrics = metrics
         self.writer: TradeWriter | None = None
         self.pending: list[StoreTrades] = []
         self.pending_trades = 0
         self.batches = 0
         self.errors = 0
+        self.known_holes: dict[str, set[tuple[int, int]]] = {}
         self._warned_full = False
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
         threading.current_thread().name = "Storage"
         self.writer = TradeWriter(self.db, self.symbols)
+        for symbol in self.symbols:
+            self._check_holes(symbol)
         self._ticker = Ticker(self.actor_ref, RetryPending(), RETRY_SECONDS, "Storage-ticker").start()
 
     def on_stop(self) -> None:
@@ -68,44 +86,77 @@ class StorageActor(pykka.ThreadingActor):
             if self.pending:
                 self._keep(message)
                 self._retry()
-            else:
-                self._store(message)
-        elif isinstance(message, RetryPending):
+                return 0
+            written = self._write(message)
+            if written is None:
+                self._keep(message)
+                return 0
+            return written
+        if isinstance(message, RetryPending):
             if self.pending:
                 self._retry()
+        elif isinstance(message, GetHoles):
+            return self.writer.holes(message.symbol)
+        elif isinstance(message, RecordExchangeGap):
+            self.writer.record_exchange_gap(message.symbol, message.lo, message.hi)
+            self.metrics.gaps_unfillable.labels(message.symbol).inc()
+            log.warning("Exchange gap recorded for %s: ids %d..%d do not exist at the exchange",
+                        message.symbol, message.lo, message.hi)
+            self._check_holes(message.symbol)
+        elif isinstance(message, DeleteBefore):
+            return self.writer.delete_before(message.cutoff_ms)
         elif isinstance(message, GetStatus):
             return {
                 "batches_written": self.batches,
                 "write_errors": self.errors,
                 "pending_trades": self.pending_trades,
                 "size_on_disk": self.db.size_on_disk(),
+                "holes": {s: self.writer.holes(s) for s in self.symbols},
+                "exchange_gaps": {s: self.writer.exchange_gaps[s].to_list() for s in self.symbols},
+                "stored_ids": {s: self.writer.ranges[s].to_list()[-3:] for s in self.symbols},
             }
+        elif isinstance(message, InjectFailure):
+            raise RuntimeError(message.reason)
         return None
 
-    def _store(self, message: StoreTrades) -> None:
-        if not self._write(message):
-            self._keep(message)
-
-    def _write(self, message: StoreTrades) -> bool:
-        """One WriteBatch for one flush; False (logged, database reopened if needed) when it failed."""
+    def _write(self, message: StoreTrades) -> int | None:
+        """One WriteBatch for one flush; the number written, or None (logged; reopened if needed) on failure."""
         try:
             written, nbytes = self.writer.write(message.symbol, message.trades)
         except StorageError as exc:
+            error = str(exc)
+        else:
+            error = None
+        if error is not None:
             self.errors += 1
             self.metrics.storage_errors.inc()
-            log.error("writing %d trades for %s failed: %s", len(message.trades), message.symbol, exc)
-            if "previous error" in str(exc) or "closed" in str(exc):
-                self._reopen()
-            return False
+            log.error("writing %d trades for %s failed: %s", len(message.trades), message.symbol, error)
+            if any(sign in error for sign in REOPEN_ON):
+                self._reopen()  # outside the except block: its traceback would keep the old handle alive
+            return None
         self.batches += 1
         self.metrics.batches_written.inc()
         self.metrics.bytes_written.inc(nbytes)
         if written:
             self.metrics.trades_stored.labels(message.symbol).inc(written)
-            newest = max(t.T for t in message.trades)
-            self.metrics.store_lag.labels(message.symbol).set(max(0.0, time.time() - newest / 1000))
-            log.info("Stored %d trades for %s at timestamp %d", written, message.symbol, message.flushed_at_ms)
-        return True
+            if message.source == "live":
+                newest = max(t.T for t in message.trades)
+                self.metrics.store_lag.labels(message.symbol).set(max(0.0, time.time() - newest / 1000))
+                log.info("Stored %d trades for %s at timestamp %d", written, message.symbol, message.flushed_at_ms)
+            else:
+                log.info("Stored %d %s trades for %s", written, message.source, message.symbol)
+            self._check_holes(message.symbol)
+        return written
+
+    def _check_holes(self, symbol: str) -> None:
+        holes = set(self.writer.holes(symbol))
+        new = holes - self.known_holes.get(symbol, set())
+        self.known_holes[symbol] = holes
+        for lo, hi in sorted(new):
+            self.metrics.gaps_found.labels(symbol).inc()
+            log.info("Gap found for %s: ids %d..%d (%d trades missing); filling from REST", symbol, lo, hi, hi - lo + 1)
+        if holes:
+            self.directory.tell("backfill", HolesFound(symbol))
 
     def _keep(self, message: StoreTrades) -> None:
         if message not in self.pending:
@@ -124,7 +175,7 @@ class StorageActor(pykka.ThreadingActor):
     def _retry(self) -> None:
         while self.pending:
             message = self.pending[0]
-            if not self._write(message):
+            if self._write(message) is None:
                 return
             self.pending.pop(0)
             self.pending_trades -= len(message.trades)
@@ -133,6 +184,10 @@ class StorageActor(pykka.ThreadingActor):
         log.info("storage recovered: every pending trade is written")
 
     def _reopen(self) -> None:
+        free = self.db.free_bytes()
+        if not self.db.closed and free < MIN_FREE_BYTES_TO_REOPEN:
+            log.error("database needs reopening after a write error, waiting for free space (%d bytes free)", free)
+            return
         try:
             self.db.reopen()
         except StorageError as exc:

@@ -9,7 +9,10 @@ last id) and hands trades to the BufferActor in small lists (a tell per frame co
 hundred trades). A data watchdog reconnects when nothing arrives for ``stream_timeout``: a stalled server still
 answers pings. Malformed frames are logged (cut short), counted and skipped.
 
-Messages: ``GetStatus`` (ask) -> dict.
+Planned reconnects (``connection_lifetime`` reached, ``serverShutdown``) open the new connection before closing
+the old one. Connection attempts of the whole process share one limit (Binance: 300 per 5 minutes per IP).
+
+Messages: ``GetStatus`` (ask) -> dict; ``InjectFailure`` (tell): raises (drills and tests).
 Tells: ``Trades`` to the BufferActor (through the Directory).
 on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a select
 timeout) after it has handed over every trade it holds. on_failure: the reader thread is told to stop.
@@ -27,8 +30,9 @@ import websocket
 
 from tradeactors import protocol
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import GetStatus, Trades
+from tradeactors.actors.messages import GetStatus, InjectFailure, Trades
 from tradeactors.config import Config
+from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ RECV_POLL_SECONDS = 0.25
 """Socket timeout: how often a silent connection checks the watchdog and hands over what it holds."""
 HEALTHY_SECONDS = 5.0
 """A connection that delivered data for this long resets the backoff."""
+ROTATE_DRAIN_SECONDS = 1.0
+"""On a planned reconnect, how long the old connection is still read after the new one is open."""
 
 
 class StreamFailure(Exception):
@@ -50,11 +56,13 @@ class StreamFailure(Exception):
 class StreamReader:
     """The blocking half of the StreamActor: connection, receive loop, parsing. Runs in its own thread."""
 
-    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics):
+    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
+                 connect_limit: SlidingWindowLimit):
         self.symbol = symbol
         self.config = config
         self.directory = directory
         self.metrics = metrics
+        self.connect_limit = connect_limit
         self.url = protocol.combined_stream_url(config.ws_url, symbol)
         self.stopping = threading.Event()
         self.state = "starting"
@@ -62,12 +70,15 @@ class StreamReader:
         self.last_trade_ms: int | None = None
         self.last_message_at: float | None = None
         self.connections = 0
+        self.planned_reconnects = 0
         self.malformed = 0
+        self.received = 0
+        self.duplicates = 0
+        self._rotate_reason: str | None = None
         self._ws: websocket.WebSocket | None = None
         self._pending: list[protocol.AggTrade] = []
         self._handoff_at = 0.0
-        self._received = metrics.trades_received.labels(symbol)
-        self._duplicates = metrics.duplicates_dropped.labels(symbol)
+        self._counted = (0, 0)
 
     # --- thread body ----------------------------------------------------------------------------------
 
@@ -76,7 +87,7 @@ class StreamReader:
             while not self.stopping.is_set():
                 retrying = tenacity.Retrying(
                     wait=tenacity.wait_exponential_jitter(
-                        initial=self.config.backoff_initial, max=self.config.backoff_max,
+                        multiplier=self.config.backoff_initial, max=self.config.backoff_max,
                         jitter=self.config.backoff_initial,
                     ),
                     retry=tenacity.retry_if_exception_type(StreamFailure),
@@ -97,29 +108,40 @@ class StreamReader:
         self.state = "reconnecting"
         log.info("Retrying WebSocket connection in %.1fs", retry_state.upcoming_sleep)
 
-    def _session(self) -> None:
-        """One connection from open to close. Returns if it was healthy (backoff resets), raises otherwise."""
-        if self.stopping.is_set():
-            return
-        self.state = "connecting"
+    def _connect(self) -> websocket.WebSocket:
+        if not self.connect_limit.acquire(self.stopping):
+            raise StreamFailure("stopping")
         try:
             ws = websocket.create_connection(self.url, timeout=10, skip_utf8_validation=True)
         except Exception as exc:
             self.metrics.connection_failures.labels(self.symbol).inc()
             log.error("WebSocket connection to %s failed: %s", self.url, exc)
             raise StreamFailure(str(exc)) from None
-        self._ws = ws
+        ws.settimeout(RECV_POLL_SECONDS)
         self.connections += 1
         if self.connections > 1:
             self.metrics.reconnects.labels(self.symbol).inc()
+        log.info("WebSocket connected: %s", self.url)
+        return ws
+
+    def _session(self) -> None:
+        """One connection (or a chain of planned replacements) from open to close.
+
+        Returns if the connection was healthy (the backoff resets), raises StreamFailure otherwise.
+        """
+        if self.stopping.is_set():
+            return
+        self.state = "connecting"
+        ws = self._ws = self._connect()
         opened = time.monotonic()
         self.last_message_at = opened
         self.state = "connected"
-        log.info("WebSocket connected: %s", self.url)
         got_data = False
         try:
-            ws.settimeout(RECV_POLL_SECONDS)
             while not self.stopping.is_set():
+                if self._rotate_reason or time.monotonic() - opened > self.config.connection_lifetime:
+                    ws = self._rotate(ws, self._rotate_reason or "connection lifetime reached")
+                    opened = time.monotonic()
                 try:
                     opcode, frame = ws.recv_data()  # answers pings itself
                 except websocket.WebSocketTimeoutException:
@@ -138,7 +160,7 @@ class StreamReader:
             if not self.stopping.is_set():
                 self._fail(f"connection lost: {exc or type(exc).__name__}")
         finally:
-            self._close(ws)
+            self._close(self._ws or ws)
             self._handoff()
         if self.stopping.is_set():
             return
@@ -147,6 +169,35 @@ class StreamReader:
             return
         raise StreamFailure("connection ended before it was healthy")
 
+    def _rotate(self, old: websocket.WebSocket, reason: str) -> websocket.WebSocket:
+        """Planned reconnect: open the new connection first, drain the old one briefly, then close it.
+
+        Trades on both connections are dropped by id (<= the last id seen), so the overlap costs nothing.
+        If the new connection cannot be opened, the old one is kept until it dies (then the usual backoff).
+        """
+        self._rotate_reason = None
+        log.info("planned reconnect of %s (%s): opening the new connection before closing the old", self.symbol, reason)
+        try:
+            new = self._connect()
+        except StreamFailure:
+            return old
+        self.planned_reconnects += 1
+        deadline = time.monotonic() + ROTATE_DRAIN_SECONDS
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    opcode, frame = old.recv_data()
+                except websocket.WebSocketTimeoutException:
+                    continue
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    break
+                self._on_frame(frame, draining=True)
+        except (websocket.WebSocketException, OSError):
+            pass
+        self._close(old)
+        self._ws = new
+        return new
+
     def _fail(self, reason: str) -> None:
         self.metrics.connection_failures.labels(self.symbol).inc()
         log.error("WebSocket %s: %s", self.symbol, reason)
@@ -154,7 +205,7 @@ class StreamReader:
             return
         raise StreamFailure(reason)
 
-    def _on_frame(self, frame: str | bytes) -> None:
+    def _on_frame(self, frame: str | bytes, draining: bool = False) -> None:
         try:
             event = protocol.parse_frame(frame)
         except protocol.MalformedFrame as exc:
@@ -165,25 +216,33 @@ class StreamReader:
             return
         if type(event) is protocol.AggTrade:
             if self.last_id is not None and event.a <= self.last_id:
-                self._duplicates.inc()
+                self.duplicates += 1
                 return
             self.last_id = event.a
             self.last_trade_ms = event.T
-            self._received.inc()
+            self.received += 1
             self._pending.append(event)
             if len(self._pending) >= HANDOFF_TRADES or time.monotonic() - self._handoff_at >= HANDOFF_SECONDS:
                 self._handoff()
-        elif type(event) is protocol.ServerShutdown:
-            raise StreamFailure("server announced shutdown")
+        elif type(event) is protocol.ServerShutdown and not draining:
+            self._rotate_reason = "serverShutdown"
 
     def _handoff(self) -> None:
         self._handoff_at = time.monotonic()
         if self._pending:
             trades, self._pending = self._pending, []
             self.directory.tell("buffer", Trades(self.symbol, trades))
+        # Counters are published in bulk: a Prometheus inc per trade would cost more than the parse.
+        received, duplicates = self._counted
+        if self.received != received:
+            self.metrics.trades_received.labels(self.symbol).inc(self.received - received)
+        if self.duplicates != duplicates:
+            self.metrics.duplicates_dropped.labels(self.symbol).inc(self.duplicates - duplicates)
+        self._counted = (self.received, self.duplicates)
 
     def _close(self, ws: websocket.WebSocket) -> None:
-        self._ws = None
+        if self._ws is ws:
+            self._ws = None
         try:
             ws.send_close()
         except Exception:
@@ -207,10 +266,11 @@ class StreamReader:
 
 
 class StreamActor(pykka.ThreadingActor):
-    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics):
+    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
+                 connect_limit: SlidingWindowLimit):
         super().__init__()
         self.symbol = symbol
-        self.reader = StreamReader(symbol, config, directory, metrics)
+        self.reader = StreamReader(symbol, config, directory, metrics, connect_limit)
         self._thread: threading.Thread | None = None
 
     def on_start(self) -> None:
@@ -237,9 +297,14 @@ class StreamActor(pykka.ThreadingActor):
             return {
                 "state": r.state,
                 "connections": r.connections,
+                "planned_reconnects": r.planned_reconnects,
+                "trades_received": r.received,
+                "duplicates_dropped": r.duplicates,
                 "last_trade_id": r.last_id,
                 "last_trade_time": r.last_trade_ms,
                 "malformed_frames": r.malformed,
                 "reader_alive": bool(self._thread and self._thread.is_alive()),
             }
+        if isinstance(message, InjectFailure):
+            raise RuntimeError(message.reason)
         return None

@@ -1,0 +1,162 @@
+"""Binance REST: one weight ledger per process and a small client that never spends outside it.
+
+Binance counts request weight per IP per minute (6000) and reports the count in ``X-MBX-USED-WEIGHT-1M``; a
+client over the limit gets 429 and, if it keeps going, 418 (banned), both with ``Retry-After`` seconds. The
+ledger keeps this process inside ``share`` of the budget (half by default), takes the server's count when it is
+higher than its own (other processes on the IP spend too), and holds every request while a Retry-After is in
+force. The ledger is pure state with an injectable clock; ``RestClient`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Callable
+
+import orjson
+
+from tradeactors.protocol import AggTrade, MalformedFrame, aggtrade_from_rest
+
+log = logging.getLogger(__name__)
+
+WEIGHT_AGG_TRADES = 4
+AGG_TRADES_LIMIT = 1000
+
+
+def depth_weight(limit: int) -> int:
+    """Weight of /api/v3/depth by limit, as Binance documents it."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+class WeightLedger:
+    def __init__(self, budget: int = 6000, share: float = 0.5, clock: Callable[[], float] = time.time):
+        self.limit = int(budget * share)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._minute = -1
+        self._used = 0
+        self.blocked_until = 0.0
+        self.spent_total = 0
+
+    def _roll(self, now: float) -> None:
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self._used = minute, 0
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            self._roll(self.clock())
+            return self._used
+
+    def reserve(self, weight: int) -> float:
+        """Record ``weight`` and return 0 if it may be spent now; otherwise return the seconds to wait."""
+        with self._lock:
+            now = self.clock()
+            if now < self.blocked_until:
+                return self.blocked_until - now
+            self._roll(now)
+            if self._used + weight > self.limit:
+                return (self._minute + 1) * 60 - now + 0.01
+            self._used += weight
+            self.spent_total += weight
+            return 0.0
+
+    def acquire(self, weight: int, stop: threading.Event | None = None) -> bool:
+        """Block until ``weight`` may be spent; False if ``stop`` was set while waiting."""
+        while True:
+            delay = self.reserve(weight)
+            if delay <= 0:
+                return True
+            if stop is not None:
+                if stop.wait(min(delay, 1.0)):
+                    return False
+            else:
+                time.sleep(min(delay, 1.0))
+
+    def observe(self, used_weight: int) -> None:
+        """The server's count for this minute (X-MBX-USED-WEIGHT-1M)."""
+        with self._lock:
+            self._roll(self.clock())
+            self._used = max(self._used, used_weight)
+
+    def block(self, seconds: float) -> None:
+        """A 429/418 Retry-After: no request until it has passed."""
+        with self._lock:
+            self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+
+
+class RestError(Exception):
+    """A REST call failed. ``retryable`` tells whether trying again later can help."""
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = True, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class RestClient:
+    def __init__(self, base_url: str, ledger: WeightLedger, metrics=None, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.ledger = ledger
+        self.metrics = metrics
+        self.timeout = timeout
+
+    def get_json(self, path: str, params: dict, weight: int, stop: threading.Event | None = None):
+        if not self.ledger.acquire(weight, stop):
+            raise RestError("stopping", retryable=False)
+        url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                self._observe(response.headers)
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            self._observe(exc.headers)
+            raise self._http_error(exc, path) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise RestError(f"GET {path} failed: {getattr(exc, 'reason', exc)}") from None
+        finally:
+            if self.metrics is not None:
+                self.metrics.rest_weight.inc(weight)
+                self.metrics.rest_requests.labels(path, "sent").inc()
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RestError(f"GET {path} returned a body that is not JSON") from None
+
+    def _observe(self, headers) -> None:
+        used = headers.get("X-MBX-USED-WEIGHT-1M") if headers else None
+        if used and used.isdigit():
+            self.ledger.observe(int(used))
+
+    def _http_error(self, exc: urllib.error.HTTPError, path: str) -> RestError:
+        status = exc.code
+        if status in (429, 418):
+            retry_after = exc.headers.get("Retry-After", "60") if exc.headers else "60"
+            seconds = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 60.0
+            self.ledger.block(seconds)
+            log.warning("REST %s answered %d (%s): holding every request for %.0fs", path, status,
+                        "banned" if status == 418 else "rate limited", seconds)
+            return RestError(f"GET {path}: HTTP {status}", status, retryable=True, retry_after=seconds)
+        try:
+            detail = exc.read()[:200].decode("utf-8", "replace")
+        except Exception:
+            detail = ""
+        return RestError(f"GET {path}: HTTP {status} {detail}", status, retryable=status >= 500)
+
+    def agg_trades(self, symbol: str, from_id: int, limit: int = AGG_TRADES_LIMIT,
+                   stop: threading.Event | None = None) -> list[AggTrade]:
+        """Aggregate trades with id >= from_id (inclusive), oldest first, at most ``limit``."""
+        items = self.get_json("/api/v3/aggTrades", {"symbol": symbol, "fromId": from_id, "limit": limit},
+                              WEIGHT_AGG_TRADES, stop)
+        if not isinstance(items, list):
+            raise RestError("aggTrades did not return a list")
+        try:
+            return [aggtrade_from_rest(item) for item in items]
+        except MalformedFrame as exc:
+            raise RestError(f"aggTrades returned a malformed item: {exc}") from None
