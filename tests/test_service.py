@@ -73,3 +73,24 @@ def test_health_and_status_report_connected_streams(service_factory):
     status = requests.get(f"{service.http.url}/api/status", timeout=5).json()
     assert status["symbols"]["BTCUSDT"]["state"] == "connected"
     assert status["actors"]["storage"] == {"alive": True, "restarts": 0}
+
+
+def test_server_pings_are_answered_so_the_connection_stays_up(tmp_path):
+    from tests.conftest import service_config
+    from tradeactors.service import Service
+    from tradeactors.simulator import Simulator
+
+    strict = Simulator(symbols=["BTCUSDT"], rate=5.0, seed=2, ping_interval=0.2, pong_timeout=0.5)
+    strict.start()
+    service = Service(service_config(tmp_path, strict))
+    service.start()
+    try:
+        wait_for(lambda: service.status()["symbols"]["BTCUSDT"]["state"] == "connected", message="connected")
+        began = time.monotonic()
+        # Ten ping intervals pass; a client that did not pong would have been dropped after 0.5 s.
+        wait_for(lambda: time.monotonic() - began > 2.0, timeout=5, interval=0.1, message="2 s connected")
+        assert service.status()["symbols"]["BTCUSDT"]["connections"] == 1
+        assert strict.connection_count("BTCUSDT") == 1
+    finally:
+        service.stop()
+        strict.stop()

@@ -3,8 +3,9 @@
 Owns: the combined-stream connection ``/stream?streams=<s>@aggTrade/<s>@depth@100ms``, run by a reader thread
 (blocking I/O never runs inside ``on_receive``), and the symbol's connection statistics.
 
-Reader thread: connects (tenacity backoff, 1 s doubling to ``backoff_max`` with jitter, reset after a healthy
-connection), receives frames, parses them with ``protocol.parse_frame``, drops trades already seen (id <= the
+Reader thread: connects with websocket-client (tenacity backoff, 1 s doubling to ``backoff_max`` with jitter,
+reset after a healthy connection), reads the socket in large blocks cut into frames by ``wsframes`` (pings
+answered through websocket-client), parses them with ``protocol.parse_frame``, drops trades already seen (id <= the
 last id) and hands trades to the BufferActor in small lists (a tell per frame costs as much as a tell of a
 hundred trades). A data watchdog reconnects when nothing arrives for ``stream_timeout``: a stalled server still
 answers pings. Malformed frames are logged (cut short), counted and skipped.
@@ -21,8 +22,10 @@ timeout) after it has handed over every trade it holds. on_failure: the reader t
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
+from typing import NamedTuple
 
 import pykka
 import tenacity
@@ -34,6 +37,7 @@ from tradeactors.actors.messages import GetStatus, InjectFailure, Trades
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
+from tradeactors.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameSplitter, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,17 @@ HEALTHY_SECONDS = 5.0
 """A connection that delivered data for this long resets the backoff."""
 ROTATE_DRAIN_SECONDS = 1.0
 """On a planned reconnect, how long the old connection is still read after the new one is open."""
+
+
+RECV_BYTES = 256 * 1024
+"""Bytes asked of the socket per read: hundreds of frames per system call at high rates."""
+
+
+class Connection(NamedTuple):
+    ws: websocket.WebSocket
+    """websocket-client's connection: handshake, TLS, and the frames we send (pong, close)."""
+    splitter: FrameSplitter
+    """Cuts what we read from ``ws.sock`` into messages."""
 
 
 class StreamFailure(Exception):
@@ -75,7 +90,7 @@ class StreamReader:
         self.received = 0
         self.duplicates = 0
         self._rotate_reason: str | None = None
-        self._ws: websocket.WebSocket | None = None
+        self._conn: Connection | None = None
         self._pending: list[protocol.AggTrade] = []
         self._handoff_at = 0.0
         self._counted = (0, 0)
@@ -108,7 +123,7 @@ class StreamReader:
         self.state = "reconnecting"
         log.info("Retrying WebSocket connection in %.1fs", retry_state.upcoming_sleep)
 
-    def _connect(self) -> websocket.WebSocket:
+    def _connect(self) -> Connection:
         if not self.connect_limit.acquire(self.stopping):
             raise StreamFailure("stopping")
         try:
@@ -122,7 +137,26 @@ class StreamReader:
         if self.connections > 1:
             self.metrics.reconnects.labels(self.symbol).inc()
         log.info("WebSocket connected: %s", self.url)
-        return ws
+        return Connection(ws, FrameSplitter())
+
+    def _read(self, conn: Connection, draining: bool = False) -> bool:
+        """Read one block and handle every message in it; False if nothing arrived within the poll time."""
+        try:
+            data = conn.ws.sock.recv(RECV_BYTES)
+        except TimeoutError:
+            return False
+        except ssl.SSLWantReadError:
+            return False
+        if not data:
+            raise StreamFailure("connection closed by the server")
+        for opcode, payload in conn.splitter.feed(data):
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                self._on_frame(payload, draining)
+            elif opcode == OP_PING:
+                conn.ws.pong(payload)
+            elif opcode == OP_CLOSE:
+                raise StreamFailure("server closed the connection")
+        return True
 
     def _session(self) -> None:
         """One connection (or a chain of planned replacements) from open to close.
@@ -132,7 +166,7 @@ class StreamReader:
         if self.stopping.is_set():
             return
         self.state = "connecting"
-        ws = self._ws = self._connect()
+        conn = self._conn = self._connect()
         opened = time.monotonic()
         self.last_message_at = opened
         self.state = "connected"
@@ -140,27 +174,24 @@ class StreamReader:
         try:
             while not self.stopping.is_set():
                 if self._rotate_reason or time.monotonic() - opened > self.config.connection_lifetime:
-                    ws = self._rotate(ws, self._rotate_reason or "connection lifetime reached")
+                    conn = self._rotate(conn, self._rotate_reason or "connection lifetime reached")
                     opened = time.monotonic()
-                try:
-                    opcode, frame = ws.recv_data()  # answers pings itself
-                except websocket.WebSocketTimeoutException:
+                if self._read(conn):
+                    got_data = True
+                    self.last_message_at = now = time.monotonic()
+                    if now - self._handoff_at >= HANDOFF_SECONDS:
+                        self._handoff()
+                else:
                     self._handoff()
                     if time.monotonic() - self.last_message_at > self.config.stream_timeout:
-                        raise StreamFailure(f"no message for {self.config.stream_timeout:g}s (stalled)") from None
-                    continue
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    raise StreamFailure("server closed the connection")
-                self.last_message_at = time.monotonic()
-                got_data = True
-                self._on_frame(frame)
+                        raise StreamFailure(f"no message for {self.config.stream_timeout:g}s (stalled)")
         except StreamFailure as exc:
             self._fail(str(exc))
-        except (websocket.WebSocketException, OSError) as exc:
+        except (websocket.WebSocketException, ProtocolError, OSError) as exc:
             if not self.stopping.is_set():
                 self._fail(f"connection lost: {exc or type(exc).__name__}")
         finally:
-            self._close(self._ws or ws)
+            self._close(self._conn or conn)
             self._handoff()
         if self.stopping.is_set():
             return
@@ -169,7 +200,7 @@ class StreamReader:
             return
         raise StreamFailure("connection ended before it was healthy")
 
-    def _rotate(self, old: websocket.WebSocket, reason: str) -> websocket.WebSocket:
+    def _rotate(self, old: Connection, reason: str) -> Connection:
         """Planned reconnect: open the new connection first, drain the old one briefly, then close it.
 
         Trades on both connections are dropped by id (<= the last id seen), so the overlap costs nothing.
@@ -185,17 +216,11 @@ class StreamReader:
         deadline = time.monotonic() + ROTATE_DRAIN_SECONDS
         try:
             while time.monotonic() < deadline:
-                try:
-                    opcode, frame = old.recv_data()
-                except websocket.WebSocketTimeoutException:
-                    continue
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    break
-                self._on_frame(frame, draining=True)
-        except (websocket.WebSocketException, OSError):
+                self._read(old, draining=True)
+        except (StreamFailure, websocket.WebSocketException, ProtocolError, OSError):
             pass
         self._close(old)
-        self._ws = new
+        self._conn = new
         return new
 
     def _fail(self, reason: str) -> None:
@@ -222,7 +247,7 @@ class StreamReader:
             self.last_trade_ms = event.T
             self.received += 1
             self._pending.append(event)
-            if len(self._pending) >= HANDOFF_TRADES or time.monotonic() - self._handoff_at >= HANDOFF_SECONDS:
+            if len(self._pending) >= HANDOFF_TRADES:
                 self._handoff()
         elif type(event) is protocol.ServerShutdown and not draining:
             self._rotate_reason = "serverShutdown"
@@ -240,16 +265,16 @@ class StreamReader:
             self.metrics.duplicates_dropped.labels(self.symbol).inc(self.duplicates - duplicates)
         self._counted = (self.received, self.duplicates)
 
-    def _close(self, ws: websocket.WebSocket) -> None:
-        if self._ws is ws:
-            self._ws = None
+    def _close(self, conn: Connection) -> None:
+        if self._conn is conn:
+            self._conn = None
         try:
-            ws.send_close()
+            conn.ws.send_close()
         except Exception:
             pass
         try:
-            ws.abort()
-            ws.close(timeout=0)
+            conn.ws.abort()
+            conn.ws.close(timeout=0)
         except Exception:
             pass
 
@@ -257,10 +282,10 @@ class StreamReader:
 
     def stop(self) -> None:
         self.stopping.set()
-        ws = self._ws
-        if ws is not None:
+        conn = self._conn
+        if conn is not None:
             try:
-                ws.abort()  # unblocks recv() at once: no wait on a select timeout
+                conn.ws.abort()  # unblocks recv() at once: no wait on a select timeout
             except Exception:
                 pass
 

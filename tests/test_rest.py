@@ -1,0 +1,102 @@
+"""The weight ledger (pure, with a fake clock) and the REST client against the simulator."""
+
+import threading
+
+import pytest
+
+from tests.helpers import wait_for
+from tradeactors.connlimit import SlidingWindowLimit
+from tradeactors.rest import RestClient, RestError, WeightLedger, depth_weight
+
+
+class Clock:
+    def __init__(self, now=1_000_020.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_ledger_spends_at_most_half_the_budget_per_minute():
+    clock = Clock()
+    ledger = WeightLedger(6000, clock=clock)
+    spent = 0
+    while ledger.reserve(4) == 0:
+        spent += 4
+    assert spent == 3000
+    wait = ledger.reserve(4)
+    assert 0 < wait <= 60 - (clock.now % 60) + 0.02
+    clock.now += wait
+    assert ledger.reserve(4) == 0  # a new minute
+
+
+def test_ledger_takes_the_servers_count_when_it_is_higher():
+    clock = Clock()
+    ledger = WeightLedger(6000, clock=clock)
+    ledger.observe(2990)
+    assert ledger.reserve(4) == 0 and ledger.reserve(10) > 0
+
+
+def test_retry_after_holds_every_request():
+    clock = Clock()
+    ledger = WeightLedger(6000, clock=clock)
+    ledger.block(30)
+    assert ledger.reserve(1) == pytest.approx(30)
+    clock.now += 30
+    assert ledger.reserve(1) == 0
+
+
+def test_acquire_returns_false_when_stopped_while_waiting():
+    ledger = WeightLedger(10)  # limit 5
+    assert ledger.acquire(5)
+    stop = threading.Event()
+    stop.set()
+    assert ledger.acquire(5, stop) is False
+
+
+def test_depth_weights_follow_binance():
+    assert [depth_weight(n) for n in (1, 100, 101, 500, 1000, 5000)] == [5, 5, 25, 25, 50, 250]
+
+
+def test_sliding_window_limits_connection_attempts():
+    clock = Clock(0.0)
+    limit = SlidingWindowLimit(3, 300, clock=clock)
+    assert [limit.reserve() for _ in range(3)] == [0, 0, 0]
+    assert limit.reserve() == pytest.approx(300)
+    clock.now = 300.0
+    assert limit.reserve() == 0
+
+
+def test_client_fetches_agg_trades_and_reads_the_weight_header(sim):
+    ledger = WeightLedger(6000)
+    client = RestClient(sim.rest_url, ledger)
+    wait_for(lambda: len(sim.published_ids("BTCUSDT")) >= 5, message="5 published trades")
+    first = int(sim.published_ids("BTCUSDT")[0])
+    trades = client.agg_trades("BTCUSDT", first, limit=5)
+    assert [t.a for t in trades] == list(range(first, first + 5))
+    assert ledger.used >= 4
+
+
+def test_client_turns_429_into_a_ledger_block(sim):
+    ledger = WeightLedger(6000)
+    client = RestClient(sim.rest_url, ledger)
+    sim.rest_fail(429, 5)
+    with pytest.raises(RestError) as info:
+        client.agg_trades("BTCUSDT", 0, limit=5)
+    assert info.value.status == 429 and info.value.retryable
+    assert ledger.reserve(1) > 0
+
+
+def test_client_errors_are_retryable_only_when_trying_again_can_help(sim):
+    client = RestClient(sim.rest_url, WeightLedger(6000))
+    with pytest.raises(RestError) as info:
+        client.agg_trades("NOSUCHSYM", 0)
+    assert info.value.status == 400 and not info.value.retryable
+    sim.rest_fail(503, 5)
+    with pytest.raises(RestError) as info:
+        client.agg_trades("BTCUSDT", 0)
+    assert info.value.status == 503 and info.value.retryable
+    unreachable = RestClient("http://127.0.0.1:9", WeightLedger(6000), timeout=2)
+    with pytest.raises(RestError) as info:
+        unreachable.agg_trades("BTCUSDT", 0)
+    assert info.value.retryable
