@@ -105,3 +105,35 @@ def test_writes_to_a_closed_database_raise_storage_error(tmp_path):
 def test_second_open_of_the_same_path_is_a_clear_error(tmp_path, db):
     with pytest.raises(StorageError, match="cannot open database"):
         Database(db.path)
+
+
+def test_columns_concatenate_chunks_with_one_scale(db):
+    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer.write("BTCUSDT", [AggTrade(1, "1.5", "2", 1, 1, BASE_T, True)])
+    writer.write("BTCUSDT", [AggTrade(2, "1.25", "0.001", 2, 2, BASE_T + 1000, False),
+                             AggTrade(3, "1.250", "0.0010", 3, 3, BASE_T + 1001, False)])  # mixed: rows format
+    cols = history.read_columns(db, "BTCUSDT", 0, 10**13 - 1)
+    assert cols.a.tolist() == [1, 2, 3]
+    assert cols.p_decimals == 3 and cols.p.tolist() == [1500, 1250, 1250]
+    assert cols.q_decimals == 4 and cols.q.tolist() == [20000, 10, 10]
+    assert cols.m.tolist() == [True, False, False]
+
+
+def test_query_actor_answers_columns_and_validates(service_factory):
+    import numpy as np
+
+    from tests.helpers import wait_for
+    from tradeactors.actors.messages import QueryTradeColumns
+    from tradeactors.errors import InvalidParameter, UnknownSymbol
+
+    service = service_factory()
+    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) > 10, timeout=20, message="trades")
+    import time
+
+    now = int(time.time() * 1000)
+    cols = service.ask("query", QueryTradeColumns("BTCUSDT", now - 3_600_000, now + 60_000))
+    assert len(cols) > 10 and (np.diff(cols.a) == 1).all() and cols.p.dtype == np.int64
+    with pytest.raises(UnknownSymbol):
+        service.ask("query", QueryTradeColumns("DOGEUSDT", 0, 1))
+    with pytest.raises(InvalidParameter):
+        service.ask("query", QueryTradeColumns("BTCUSDT", 0, 604_800_001))

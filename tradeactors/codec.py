@@ -182,13 +182,44 @@ def decode_trades(value: bytes) -> TradeChunk:
     if fmt == FORMAT_ROWS:
         rows = msgpack.unpackb(value[1:])
         cols = list(zip(*rows)) if rows else [()] * 7
+        p_ints, p_dec = _rescaled(cols[1])
+        q_ints, q_dec = _rescaled(cols[2])
         return TradeChunk(
             np.array(cols[0], dtype=np.int64), np.array(cols[3], dtype=np.int64), np.array(cols[4], dtype=np.int64),
-            np.array(cols[5], dtype=np.int64), np.array(cols[6], dtype=bool),
-            np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=np.int64), 0, 0,
+            np.array(cols[5], dtype=np.int64), np.array(cols[6], dtype=bool), p_ints, q_ints, p_dec, q_dec,
             list(cols[1]), list(cols[2]),
         )
     raise ValueError(f"unknown trade value format byte {fmt:#04x}")
+
+
+def _rescaled(texts: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Strings with differing decimals as integers at the largest number of decimals (numeric columns of a
+    rows-format chunk). Values beyond int64 become -1: such chunks keep their exact strings only."""
+    decimals = max((decimals_of(t) for t in texts), default=0)
+    values = []
+    for text in texts:
+        value = int(text.replace(".", "")) * 10 ** (decimals - decimals_of(text))
+        values.append(value if value <= INT64_MAX else -1)
+    return np.array(values, dtype=np.int64), decimals
+
+
+def concat_chunks(chunks: Sequence[TradeChunk]) -> TradeChunk:
+    """One set of columns for many chunks, prices and quantities scaled to one number of decimals."""
+    if not chunks:
+        empty = np.empty(0, dtype=np.int64)
+        return TradeChunk(empty, empty, empty, empty, np.empty(0, dtype=bool), empty, empty, 0, 0)
+    p_dec = max(c.p_decimals for c in chunks)
+    q_dec = max(c.q_decimals for c in chunks)
+
+    def scaled(column: str, decimals: int, attr: str) -> np.ndarray:
+        return np.concatenate([getattr(c, column) * 10 ** (decimals - getattr(c, attr)) for c in chunks])
+
+    return TradeChunk(
+        np.concatenate([c.a for c in chunks]), np.concatenate([c.f for c in chunks]),
+        np.concatenate([c.l for c in chunks]), np.concatenate([c.T for c in chunks]),
+        np.concatenate([c.m for c in chunks]), scaled("p", p_dec, "p_decimals"), scaled("q", q_dec, "q_decimals"),
+        p_dec, q_dec,
+    )
 
 
 def chunk_by_second(trades: Iterable[AggTrade]) -> list[list[AggTrade]]:

@@ -171,6 +171,14 @@ def read_trades(
     return out, None
 
 
+def read_columns(db: Database, symbol: str, start_ms: int, end_ms: int) -> codec.TradeChunk:
+    """Every stored trade with start_ms <= T <= end_ms as numpy columns, ordered by aggregate id."""
+    columns = codec.concat_chunks(list(read_chunks(db, symbol, start_ms, end_ms)))
+    if len(columns) > 1 and not (np.diff(columns.a) > 0).all():
+        columns = columns.select(np.argsort(columns.a, kind="stable"))
+    return columns
+
+
 def trade_ids(db: Database, symbol: str, start_ms: int = 0, end_ms: int = 10**13 - 1) -> np.ndarray:
     """Every stored aggregate id of a symbol in a time range (for checks and tests), ascending."""
     parts = [chunk.a for chunk in read_chunks(db, symbol, start_ms, end_ms)]

@@ -48,6 +48,15 @@ class QueryTrades(NamedTuple):
     """Cursor (T, a) of the last trade of the previous page."""
 
 
+class QueryTradeColumns(NamedTuple):
+    """Caller -> QueryActor (ask): every stored trade with start_ms <= T <= end_ms as numpy columns
+    (a codec.TradeChunk: a, f, l, T, m, and p/q as int64 scaled by 10**p_decimals / 10**q_decimals)."""
+
+    symbol: str
+    start_ms: int
+    end_ms: int
+
+
 class GetStatus(NamedTuple):
     """Caller -> any actor (ask): a dict describing the actor's state for /api/status."""
 

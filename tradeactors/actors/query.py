@@ -1,7 +1,8 @@
 """QueryActor: time-range reads of the stored history, for the HTTP API and for in-process analytics callers.
 
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
-Messages (ask): ``QueryTrades`` -> ``TradePage``; ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``codec.TradeChunk`` (numpy
+columns); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
 
@@ -10,6 +11,10 @@ Python API (in-process callers)::
     page = query_ref.ask(QueryTrades("BTCUSDT", start_ms, end_ms, limit=1000), timeout=10)
     page.trades        # list of AggTrade (exact strings), ordered by id
     page.next_cursor   # (T, a) to pass as ``after`` for the next page, or None
+
+    cols = query_ref.ask(QueryTradeColumns("BTCUSDT", start_ms, end_ms), timeout=10)
+    cols.a, cols.T, cols.m                     # int64, int64, bool arrays (m true = taker sold)
+    cols.p / 10**cols.p_decimals               # prices; cols.p // tick_units gives exact integer ticks
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from typing import NamedTuple
 
 import pykka
 
-from tradeactors.actors.messages import GetStatus, InjectFailure, QueryTrades
+from tradeactors.actors.messages import GetStatus, InjectFailure, QueryTradeColumns, QueryTrades
 from tradeactors.errors import InvalidParameter, UnknownSymbol
-from tradeactors.history import read_trades
+from tradeactors.history import read_columns, read_trades
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
 from tradeactors.store import Database
@@ -66,6 +71,10 @@ class QueryActor(pykka.ThreadingActor):
                     self.db, message.symbol, message.start_ms, message.end_ms, message.limit, message.after
                 )
             return TradePage(message.symbol, message.start_ms, message.end_ms, trades, cursor)
+        if isinstance(message, QueryTradeColumns):
+            validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+            with self.metrics.query_seconds.labels("trade_columns").time():
+                return read_columns(self.db, message.symbol, message.start_ms, message.end_ms)
         if isinstance(message, GetStatus):
             return {}
         if isinstance(message, InjectFailure):
