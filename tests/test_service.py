@@ -94,3 +94,42 @@ def test_server_pings_are_answered_so_the_connection_stays_up(tmp_path):
     finally:
         service.stop()
         strict.stop()
+
+
+def test_too_many_restarts_stop_the_service_with_exit_code_1(service_factory):
+    import threading
+
+    from tradeactors.actors.messages import InjectFailure
+
+    service = service_factory()
+    result = {}
+    waiter = threading.Thread(target=lambda: result.setdefault("code", service.wait()))
+    waiter.start()
+    for _ in range(6):
+        restarts = service.supervisor.status()["buffer"]["restarts"]
+        service.directory.tell("buffer", InjectFailure())
+        wait_for(lambda: service.supervisor.status()["buffer"]["restarts"] > restarts or service.supervisor.escalated,
+                 message="restart or escalation")
+        if service.supervisor.escalated:
+            break
+    waiter.join(10)
+    assert result["code"] == 1
+    assert "restarts within" in service.supervisor.escalated
+
+
+def test_a_quiet_symbol_gets_a_rate_limited_warning(service_factory, sim, caplog, monkeypatch):
+    import logging
+
+    from tradeactors.actors import buffer
+
+    monkeypatch.setattr(buffer, "QUIET_WARN_SECONDS", 0.5)
+    service_factory()
+    sim.pause("ETHUSDT")
+    with caplog.at_level(logging.WARNING, logger="tradeactors.actors.buffer"):
+        wait_for(lambda: sum("No trades for ETHUSDT" in r.getMessage() for r in caplog.records) >= 2, timeout=10,
+                 message="two warnings")
+        began = time.monotonic()
+        wait_for(lambda: time.monotonic() - began > 1.0, timeout=3, interval=0.1, message="1 s")
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("No trades for BTCUSDT" in m for m in messages)
+    assert sum("No trades for ETHUSDT" in m for m in messages) <= 5  # once per 0.5 s at most, not per flush
