@@ -1,0 +1,150 @@
+"""Each fault, injected in-process, as an independent client sees it."""
+import json
+import time
+
+import pytest
+import requests
+import websocket
+
+from .conftest import wait_for
+
+
+def _frames_until_gone(ws):
+    """Read until the socket dies; return the opcodes seen (a dropped connection shows no CLOSE)."""
+    opcodes = []
+    try:
+        while True:
+            opcode, _ = ws.recv_data_frame(control_frame=True)
+            opcodes.append(opcode)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return opcodes
+    except (websocket.WebSocketConnectionClosedException, ConnectionError):
+        return opcodes
+
+
+def test_drop_aborts_only_the_connections_of_that_symbol(sim, connect):
+    btc = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    eth = connect(sim.ws_url + "/ws/ethusdt@aggTrade")
+    wait_for(lambda: sim.connection_count() == 2)
+    assert sim.drop_connections("BTCUSDT") == 1
+    assert websocket.ABNF.OPCODE_CLOSE not in _frames_until_gone(btc.ws)
+    assert eth.json()["s"] == "ETHUSDT"
+    wait_for(lambda: sim.connection_count() == 1)
+
+
+def test_stall_sends_nothing_but_keeps_the_connection_and_the_market_going(make_sim, connect):
+    sim = make_sim(symbols=["BTCUSDT"], rate=200.0, ping_interval=0.25, pong_timeout=0.5)
+    r = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    last = r.json()["a"]
+    sim.stall(1.2)
+    stalled_at = time.monotonic()
+    traded = len(sim.published_ids("BTCUSDT"))
+    while time.monotonic() < stalled_at + 5:  # frames already in flight, then silence until the stall ends
+        opcode, frame = r.ws.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            data = json.loads(frame.data)
+            if data["a"] != last + 1:
+                break
+            last = data["a"]
+    # Pings were answered (pong timeout 0.5 s < the stall), the market traded on, the stalled trades never came.
+    assert time.monotonic() - stalled_at > 1.0
+    assert sim.connection_count() == 1
+    assert len(sim.published_ids("BTCUSDT")) > traded + 50
+    assert data["a"] > last + 50
+    follow = [r.json()["a"] for _ in range(5)]
+    assert follow == list(range(data["a"] + 1, data["a"] + 6))
+
+
+def test_refused_handshakes_get_503_until_the_time_is_up(sim):
+    sim.refuse_connections(0.5)
+    with pytest.raises(websocket.WebSocketBadStatusException) as err:
+        websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+    assert err.value.status_code == 503
+    assert requests.get(sim.rest_url + "/api/v3/ping", timeout=5).status_code == 200
+    time.sleep(0.6)
+    websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5).close()
+
+
+@pytest.mark.parametrize("path", ["/ws/btcusdt@aggTrade", "/stream?streams=btcusdt@aggTrade"])
+@pytest.mark.parametrize("kind", ["truncated", "nonjson", "missing_field"])
+def test_one_malformed_frame_then_the_stream_goes_on(sim, connect, path, kind):
+    r = connect(sim.ws_url + path)
+    r.json()
+    assert sim.send_malformed("BTCUSDT", kind) == 1
+    bad = r.until_text(lambda t: not _valid_trade(t))
+    if kind == "missing_field":
+        data = json.loads(bad)
+        data = data.get("data", data)
+        assert data["e"] == "aggTrade" and "a" not in data
+    else:
+        with pytest.raises(ValueError):
+            json.loads(bad)
+    assert _valid_trade(r.text())
+
+
+def _valid_trade(text):
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return "a" in data.get("data", data)
+
+
+def test_skipped_depth_updates_break_the_chain_once_while_the_book_moves_on(sim, connect):
+    r = connect(sim.ws_url + "/ws/btcusdt@depth@100ms")
+    first = r.json()
+    sim.skip_depth_updates("BTCUSDT", 2)
+    prev, gaps = first, []
+    for _ in range(10):
+        d = r.json()
+        if d["U"] != prev["u"] + 1:
+            gaps.append((prev["u"], d["U"]))
+        prev = d
+    assert len(gaps) == 1 and gaps[0][1] > gaps[0][0] + 1
+    assert sim.book_at("BTCUSDT", prev["u"])[0]
+
+
+@pytest.mark.parametrize("stream", ["aggTrade", "depth"])
+def test_duplicate_next_sends_one_frame_twice(sim, connect, stream):
+    r = connect(sim.ws_url + "/stream?streams=btcusdt@aggTrade/btcusdt@depth@100ms")
+    r.json()
+    sim.duplicate_next("BTCUSDT", stream)
+    key = "a" if stream == "aggTrade" else "u"
+    seen = []
+    for _ in range(300):
+        f = r.json()
+        if f["stream"].startswith(f"btcusdt@{stream}"):
+            seen.append(f["data"][key])
+            if len(seen) > 4 and len(seen) != len(set(seen)):
+                break
+    dupes = [x for x in set(seen) if seen.count(x) == 2]
+    assert len(dupes) == 1 and seen.index(dupes[0]) + 1 == len(seen) - seen[::-1].index(dupes[0]) - 1
+
+
+@pytest.mark.parametrize("status", [429, 418, 500, 502, 503, 504])
+def test_rest_fails_with_the_chosen_status_for_a_while(sim, status):
+    sim.rest_fail(status, 0.4)
+    r = requests.get(sim.rest_url + "/api/v3/depth", params={"symbol": "BTCUSDT"}, timeout=5)
+    assert r.status_code == status
+    assert ("Retry-After" in r.headers) == (status in (418, 429))
+    wait_for(lambda: requests.get(sim.rest_url + "/api/v3/ping", timeout=5).status_code == 200, timeout=3)
+
+
+def test_pause_stops_the_market_and_resume_restarts_it(sim):
+    wait_for(lambda: len(sim.published_ids("BTCUSDT")) > 0)
+    sim.pause("BTCUSDT")
+    time.sleep(0.05)
+    n, uid = len(sim.published_ids("BTCUSDT")), sim.current_update_id("BTCUSDT")
+    time.sleep(0.3)
+    assert (len(sim.published_ids("BTCUSDT")), sim.current_update_id("BTCUSDT")) == (n, uid)
+    sim.resume("BTCUSDT")
+    wait_for(lambda: len(sim.published_ids("BTCUSDT")) > n)
+
+
+def test_fault_methods_reject_unknown_symbols_and_kinds(sim):
+    with pytest.raises(ValueError):
+        sim.drop_connections("DOGEUSDT")
+    with pytest.raises(ValueError):
+        sim.send_malformed(kind="garbage")
+    with pytest.raises(ValueError):
+        sim.rest_fail(404, 1)

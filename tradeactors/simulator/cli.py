@@ -1,0 +1,78 @@
+"""``simulate``: run the simulator in the foreground until SIGTERM/SIGINT (then exit 0).
+
+Prints one line once bound, flushed, for whoever started us (``spawn_simulator`` waits for it)::
+
+    simulator listening on ws://127.0.0.1:PORT (rest http://127.0.0.1:PORT)
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from .server import Simulator
+from .symbols import spec_for
+
+
+def _rate(text: str):
+    if text == "max":
+        return "max"
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("rate must be >= 0 or 'max'")
+    return value
+
+
+def _symbols(text: str) -> list[str]:
+    try:
+        return [spec_for(s.strip()).symbol for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="simulate", description="Binance spot market-data simulator on loopback")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
+    p.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"], help="comma separated")
+    p.add_argument("--rate", type=_rate, default=10.0, help="taker orders per second per symbol, or 'max'")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replay", nargs="+", metavar="FILE", help="capture files to replay instead of trading")
+    p.add_argument("--replay-speed", type=lambda t: "max" if t == "max" else _positive(t), default=1.0)
+    p.add_argument("--replay-start", choices=["first_client", "immediate"], default="first_client")
+    p.add_argument("--ping-interval", type=_positive, default=20.0)
+    p.add_argument("--pong-timeout", type=_positive, default=60.0)
+    p.add_argument("--lifetime", type=_positive, default=86400.0)
+    p.add_argument("--shutdown-grace", type=float, default=5.0)
+    p.add_argument("--weight-budget", type=int, default=6000)
+    p.add_argument("--log-level", default="WARNING")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    sim = Simulator(symbols=args.symbols, rate=args.rate, seed=args.seed, replay=args.replay, host=args.host,
+                    port=args.port, ping_interval=args.ping_interval, pong_timeout=args.pong_timeout,
+                    lifetime=args.lifetime, shutdown_grace=args.shutdown_grace, weight_budget=args.weight_budget,
+                    replay_speed=args.replay_speed, replay_start=args.replay_start)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sim.start()
+    print(f"simulator listening on {sim.ws_url} (rest {sim.rest_url})", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sim.stop()
+    return 0

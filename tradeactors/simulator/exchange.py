@@ -1,0 +1,274 @@
+"""The exchange itself: the markets, the subscribers, the REST state and every fault, on the loop thread.
+
+:class:`Exchange` methods are plain synchronous functions that must run on the simulator's event loop thread;
+:class:`~tradeactors.simulator.server.Simulator` forwards its public methods here, and the ``/_sim`` control API
+calls them directly. Market drivers are coroutines started by :meth:`Exchange.start`.
+
+Faults and what the client sees:
+
+- ``drop_connections``: TCP aborted, no close frame.
+- ``stall``: nothing is sent for N s (pings still answered); frames of that time are never sent, so afterwards
+  the client sees ``a`` and ``U`` jump.
+- ``refuse_connections``: WebSocket handshakes answered ``503`` for N s (REST still works).
+- ``send_malformed``: one broken frame (``truncated`` / ``nonjson`` / ``missing_field``), then normal frames.
+- ``skip_depth_updates``: the next N depthUpdates are not sent (the true book still changes).
+- ``duplicate_next``: the next aggTrade and/or depthUpdate frame is sent twice.
+- ``server_shutdown``: serverShutdown event, connection closed ``shutdown_grace`` s later.
+- ``rest_fail``: REST answers 429/418 (with ``Retry-After``) or 5xx for N s.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+from . import frames
+from .hub import Hub
+from .synthetic import SyntheticMarket
+from .symbols import spec_for
+from .weights import WeightLedger
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+"""Taker orders per batch when rate="max" (~280 frames; one transport write per connection)."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Exchange:
+    def __init__(self, symbols, rate=10.0, seed=1, replay=None, replay_speed=1.0, replay_start="first_client",
+                 shutdown_grace=5.0, weight_budget=6000) -> None:
+        self.seed = seed
+        self.rate = rate
+        self.shutdown_grace = shutdown_grace
+        self.hub = Hub()
+        self.weights = WeightLedger(weight_budget)
+        self.rest_failure: tuple[int, float] = (0, 0.0)
+        self.refuse_until = 0.0
+        self._paused: set[str | None] = set()
+        self._skip_depth: dict[str, int] = {}
+        self.depth_sent: dict[str, int] = {}
+        self._rates: dict[str, float] = {}
+        self.replay = None
+        if replay:
+            from .replay import ReplaySession
+            self.replay = ReplaySession(replay, replay_speed, symbols)
+            self.markets = self.replay.markets
+        else:
+            self.markets = {s: SyntheticMarket(spec_for(s), seed, i) for i, s in enumerate(symbols)}
+        self.replay_start = replay_start
+        self.started = None  # asyncio.Event, made on the loop
+        self._tasks: list[asyncio.Task] = []
+
+    # --- lifecycle (loop thread) ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.started = asyncio.Event()
+        if self.replay is None or self.replay_start == "immediate":
+            self.started.set()
+        for symbol, market in self.markets.items():
+            if self.replay is not None:
+                coro = self.replay.run(symbol, self)
+            elif self.rate_of(symbol) == "max":
+                coro = self._run_max(market)
+            else:
+                coro = self._run_paced(market, float(self.rate_of(symbol)))
+            self._tasks.append(asyncio.create_task(coro, name=f"market-{symbol}"))
+
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def client_connected(self) -> None:
+        """A WebSocket client subscribed: a replay waiting for its first client starts now."""
+        self.started.set()
+
+    def rate_of(self, symbol: str):
+        rate = self.rate.get(symbol, 10.0) if isinstance(self.rate, dict) else self.rate
+        rate = self._rates.get(symbol, rate)
+        return "max" if rate == "max" else float(rate)
+
+    def paused(self, symbol: str) -> bool:
+        return None in self._paused or symbol in self._paused
+
+    def publish_depth(self, symbol: str, payload: str | None, frame: str | None = None) -> None:
+        """Send a depthUpdate unless a skip fault swallows it (the book changed all the same)."""
+        if payload is None:
+            return
+        if self._skip_depth.get(symbol):
+            self._skip_depth[symbol] -= 1
+            return
+        self.depth_sent[symbol] = self.depth_sent.get(symbol, 0) + 1
+        if frame is None:
+            self.hub.publish(symbol, "depth", [payload])
+        else:
+            self.hub.publish_raw(symbol, "depth", payload, frame)
+
+    # --- synthetic market drivers ---------------------------------------------------------------------------
+
+    async def _run_paced(self, market: SyntheticMarket, rate: float) -> None:
+        """Poisson taker orders at ``rate``/s (steerable), background maker churn, a depthUpdate per 100 ms."""
+        loop = asyncio.get_running_loop()
+        timing = random.Random(f"timing:{self.seed}:{market.symbol}")
+        churn_rate = 20.0
+        now = loop.time()
+        next_trade = now + timing.expovariate(rate) if rate > 0 else float("inf")
+        next_churn, next_depth = now + timing.expovariate(churn_rate), now + 0.1
+        symbol = market.symbol
+        while True:
+            delay = min(next_trade, next_churn, next_depth) - loop.time()
+            await asyncio.sleep(max(0.002, delay) if delay > 0 else 0)
+            now = loop.time()
+            if self.paused(symbol):
+                await asyncio.sleep(0.05)
+                now = loop.time()
+                next_trade, next_churn, next_depth = now, now, now + 0.1
+                continue
+            ms, out = now_ms(), []
+            if rate != self.rate_of(symbol):
+                rate = self.rate_of(symbol)
+                next_trade = now + timing.expovariate(rate) if rate > 0 else float("inf")
+            while next_trade <= now:
+                market.taker_order(ms, out)
+                next_trade += timing.expovariate(rate)
+            while next_churn <= now:
+                market.churn_once()
+                next_churn += timing.expovariate(churn_rate)
+            market.commit()
+            self.hub.publish(symbol, "aggTrade", out)
+            if now >= next_depth:
+                next_depth = max(next_depth + 0.1, now + 0.05)
+                self.publish_depth(symbol, market.depth_diff(ms))
+
+    async def _run_max(self, market: SyntheticMarket) -> None:
+        """As fast as the slowest aggTrade listener takes it; a bounded pace when nobody listens."""
+        loop = asyncio.get_running_loop()
+        symbol, next_depth = market.symbol, loop.time() + 0.1
+        while True:
+            if self.paused(symbol):
+                await asyncio.sleep(0.05)
+                continue
+            ms, out = now_ms(), []
+            for _ in range(MAX_BATCH):
+                market.taker_order(ms, out)
+            market.commit()
+            sent = self.hub.publish(symbol, "aggTrade", out)
+            if loop.time() >= next_depth:
+                next_depth = loop.time() + 0.1
+                self.publish_depth(symbol, market.depth_diff(ms))
+            if sent:
+                await self.hub.drain(symbol, "aggTrade")
+                await asyncio.sleep(0)
+            else:
+                # Nobody to send to: keep trading (REST must have the trades) at ~5k orders/s, not 100% CPU.
+                await asyncio.sleep(0.05)
+
+    # --- faults and controls --------------------------------------------------------------------------------
+
+    def _symbols(self, symbol: str | None) -> list[str]:
+        if symbol is None:
+            return list(self.markets)
+        if symbol not in self.markets:
+            raise ValueError(f"unknown symbol {symbol!r}; served: {', '.join(self.markets)}")
+        return [symbol]
+
+    def drop_connections(self, symbol=None) -> int:
+        self._symbols(symbol)
+        return self.hub.drop(symbol)
+
+    def stall(self, seconds: float, symbol=None) -> None:
+        self._symbols(symbol)
+        self.hub.stall(float(seconds), symbol)
+
+    def refuse_connections(self, seconds: float) -> None:
+        self.refuse_until = time.monotonic() + float(seconds)
+
+    def refusing(self) -> bool:
+        return time.monotonic() < self.refuse_until
+
+    def send_malformed(self, symbol=None, kind="truncated") -> int:
+        if kind not in frames.MALFORMED_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(frames.MALFORMED_KINDS)}")
+        wanted = set(self._symbols(symbol))
+        count = 0
+        for sub in self.hub.matching(symbol):
+            keys = sorted((k for k in sub.streams if k[0] in wanted), key=lambda k: k[1] != "aggTrade")
+            key = keys[0]
+            payload = self.hub.last_payload.get(key) or frames.agg_trade(
+                now_ms(), key[0], 1, "1.00000000", "1.00000000", 1, 1, now_ms(), False)
+            if sub.combined and kind != "nonjson":
+                full = frames.envelope(sub.streams[key], payload)
+                text = frames.malformed(kind, full) if kind == "truncated" else \
+                    frames.envelope(sub.streams[key], frames.malformed(kind, payload))
+            else:
+                text = frames.malformed(kind, payload)
+            count += self.hub.send_text(sub, text)
+        return count
+
+    def skip_depth_updates(self, symbol=None, count=1) -> None:
+        for s in self._symbols(symbol):
+            self._skip_depth[s] = self._skip_depth.get(s, 0) + int(count)
+
+    def duplicate_next(self, symbol=None, stream="aggTrade") -> None:
+        kinds = {"aggTrade": ["aggTrade"], "depth": ["depth"], "both": ["aggTrade", "depth"]}.get(stream)
+        if kinds is None:
+            raise ValueError(f"unknown stream {stream!r}; expected aggTrade, depth or both")
+        for s in self._symbols(symbol):
+            for kind in kinds:
+                self.hub.duplicate_next(s, kind)
+
+    def server_shutdown(self, symbol=None) -> int:
+        self._symbols(symbol)
+        return self.hub.server_shutdown(symbol, self.shutdown_grace)
+
+    def rest_fail(self, status: int, seconds: float) -> None:
+        status = int(status)
+        if status not in (418, 429, 500, 502, 503, 504):
+            raise ValueError(f"status {status} not one of 418, 429, 500, 502, 503, 504")
+        self.rest_failure = (status, time.time() + float(seconds))
+
+    def set_weight_budget(self, n: int) -> None:
+        self.weights.set_budget(int(n))
+
+    def pause(self, symbol=None) -> None:
+        self._symbols(symbol)
+        self._paused.add(symbol)
+
+    def resume(self, symbol=None) -> None:
+        self._symbols(symbol)
+        if symbol is None:
+            self._paused.clear()
+        self._paused.discard(symbol)
+
+    def set_regime(self, symbol=None, rate=None, spread=None, depth=None, churn=None, jump=None) -> None:
+        """Steer a synthetic market: trade ``rate`` (paced markets only), spread/depth/churn multipliers, a
+        price ``jump`` in ticks."""
+        for s in self._symbols(symbol):
+            market = self.markets[s]
+            if not hasattr(market, "set_regime"):
+                raise ValueError("a replayed market cannot be steered")
+            if rate is not None:
+                if rate == "max" or self.rate_of(s) == "max":
+                    raise ValueError("switching to or from rate='max' needs a restart")
+                self._rates[s] = float(rate)
+            market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump)
+
+    def connection_count(self, symbol=None) -> int:
+        return len(self.hub.matching(symbol))
+
+    def state(self) -> dict:
+        """What ``GET /_sim/state`` answers."""
+        symbols = {}
+        for s, m in self.markets.items():
+            symbols[s] = {
+                "connections": self.connection_count(s), "trades": len(m.trades), "last_trade_id": m.trades.last_id,
+                "update_id": m.book.current_update_id, "depth_updates_sent": self.depth_sent.get(s, 0),
+                "paused": self.paused(s), "stalled": self.hub.stalled(s),
+            }
+        return {"connections": len(self.hub.subs), "frames_sent": self.hub.frames_sent, "symbols": symbols,
+                "replay": self.replay.progress() if self.replay else None,
+                "weight_used": self.weights.used, "weight_budget": self.weights.budget}

@@ -1,0 +1,283 @@
+"""The :class:`Simulator`: one loopback port serving Binance's WebSocket streams, its REST API and ``/_sim``.
+
+Threads: ``start()`` runs an asyncio loop in a daemon thread named ``simulator``; everything that touches
+connections or markets runs there. Public methods may be called from any thread: fault and control methods are
+forwarded to the loop and wait for it (10 s at most); ground-truth reads (``published_*``, ``book_at``,
+``current_update_id``) go straight to the thread-safe ledgers.
+
+Handshake answers: unknown path or stream -> HTTP 400 (text body naming what is served); while
+``refuse_connections`` is in force -> HTTP 503. ``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from
+``process_request`` (one request per TCP connection, ``Connection: close``).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import email.utils
+import http
+import logging
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Response
+
+from . import control, rest
+from .exchange import Exchange
+from .hub import BadStream, Subscription, _close_soon, parse_path, parse_stream
+
+log = logging.getLogger(__name__)
+
+
+def http_response(status: int, body: bytes, headers=(), content_type="application/json") -> Response:
+    h = Headers([("Date", email.utils.formatdate(usegmt=True)), ("Connection", "close"),
+                 ("Content-Type", content_type), ("Content-Length", str(len(body))), *headers])
+    return Response(status, http.HTTPStatus(status).phrase, h, body)
+
+
+class Simulator:
+    """A Binance spot market-data exchange on loopback. See ``docs/simulator.md``."""
+
+    def __init__(self, symbols=("BTCUSDT", "ETHUSDT"), rate=10.0, seed=1, replay=None, host="127.0.0.1", port=0,
+                 ping_interval=20.0, pong_timeout=60.0, lifetime=86400.0, shutdown_grace=5.0, weight_budget=6000,
+                 replay_speed=1.0, replay_start="first_client") -> None:
+        self.host, self.port = host, port
+        self.ping_interval, self.pong_timeout, self.lifetime = ping_interval, pong_timeout, lifetime
+        self.exchange = Exchange([s.upper() for s in symbols], rate=rate, seed=seed, replay=replay,
+                                 replay_speed=replay_speed, replay_start=replay_start,
+                                 shutdown_grace=shutdown_grace, weight_budget=weight_budget)
+        self.symbols = list(self.exchange.markets)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._server = None
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "Simulator":
+        """Bind and start trading; returns once the port listens. Raises OSError if the port is taken."""
+        if self._thread is not None:
+            return self
+        ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="simulator", daemon=True)
+        self._thread.start()
+        ready.result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        """Abort every connection, stop the markets and the loop thread. Idempotent."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(timeout=15)
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self, ready: concurrent.futures.Future) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main(ready))
+        except BaseException as exc:  # a bind failure goes back to start()'s caller
+            if not ready.done():
+                ready.set_exception(exc)
+            else:
+                log.exception("simulator loop failed")
+        finally:
+            self._loop.close()
+
+    async def _main(self, ready: concurrent.futures.Future) -> None:
+        self._stopping = asyncio.Event()
+        self._server = await serve(
+            self._handler, self.host, self.port, process_request=self._process_request, compression=None,
+            ping_interval=self.ping_interval, ping_timeout=self.pong_timeout, close_timeout=1,
+            write_limit=(1 << 20, 256 << 10), max_size=1 << 16, logger=logging.getLogger("tradeactors.simulator.ws"))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.exchange.start()
+        ready.set_result(None)
+        await self._stopping.wait()
+        self.exchange.stop()
+        self._server.close(close_connections=False)
+        for conn in list(self._server.connections):
+            conn.transport.abort()
+        try:
+            async with asyncio.timeout(5):
+                await self._server.wait_closed()
+        except TimeoutError:
+            log.warning("simulator connections did not close in time")
+        pending = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in pending:
+            task.cancel()
+        # Let the cancelled handlers finish: a task destroyed while pending is an error at interpreter level.
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- the port -------------------------------------------------------------------------------------------
+
+    def _process_request(self, conn, request):
+        parts = urlsplit(request.path)
+        if parts.path.startswith(("/api/", "/_sim/")):
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            if parts.path.startswith("/api/"):
+                status, headers, body = rest.handle(self.exchange, request.method, parts.path, query)
+            else:
+                status, headers, body = control.handle(self.exchange, request.method, parts.path, query)
+            return http_response(status, body, headers)
+        if self.exchange.refusing():
+            return http_response(503, b"Service Unavailable: refusing connections (simulated fault)\n",
+                                 content_type="text/plain")
+        try:
+            combined, streams = parse_path(request.path, self.exchange.markets)
+        except BadStream as exc:
+            return http_response(400, f"{exc}\n".encode(), content_type="text/plain")
+        conn.sim_subscription = Subscription(conn, combined, streams)
+        return None
+
+    async def _handler(self, conn) -> None:
+        sub: Subscription = conn.sim_subscription
+        hub = self.exchange.hub
+        hub.add(sub)
+        self.exchange.client_connected()
+        expiry = asyncio.get_running_loop().call_later(self.lifetime, _close_soon, conn,
+                                                       "connection lifetime expired")
+        try:
+            async for message in conn:
+                self._on_message(sub, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            expiry.cancel()
+            hub.remove(sub)
+
+    def _on_message(self, sub: Subscription, message) -> None:
+        """Binance's live (un)subscribe methods: ``{"method":"SUBSCRIBE","params":["btcusdt@aggTrade"],"id":1}``
+        -> ``{"result":null,"id":1}``; ``LIST_SUBSCRIPTIONS`` -> ``{"result":[...],"id":1}``."""
+        hub = self.exchange.hub
+        try:
+            request = orjson.loads(message)
+            method, req_id = request["method"], request.get("id")
+            streams = {parse_stream(n, self.exchange.markets): n for n in request.get("params", [])}
+            if method == "SUBSCRIBE":
+                hub.subscribe(sub, streams)
+                reply = {"result": None, "id": req_id}
+            elif method == "UNSUBSCRIBE":
+                hub.unsubscribe(sub, streams)
+                reply = {"result": None, "id": req_id}
+            elif method == "LIST_SUBSCRIPTIONS":
+                reply = {"result": list(sub.streams.values()), "id": req_id}
+            else:
+                raise ValueError(method)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            reply = {"error": {"code": 2, "msg": f"Invalid request: {exc}"}, "id": None}
+        hub.send_text(sub, orjson.dumps(reply).decode())
+
+    # --- calls into the loop --------------------------------------------------------------------------------
+
+    def _call(self, fn, *args, **kwargs):
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
+        if self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("the simulator is not running: call start() first")
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run():
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return future.result(timeout=10)
+
+    def drop_connections(self, symbol=None) -> int:
+        """Abort (TCP, no close frame) every connection that carries ``symbol`` (all if None)."""
+        return self._call(self.exchange.drop_connections, symbol)
+
+    def stall(self, seconds, symbol=None) -> None:
+        """Send nothing on ``symbol``'s streams for ``seconds`` (pings still answered; the market keeps trading)."""
+        return self._call(self.exchange.stall, seconds, symbol)
+
+    def refuse_connections(self, seconds) -> None:
+        """Reject WebSocket handshakes with HTTP 503 for ``seconds``."""
+        return self._call(self.exchange.refuse_connections, seconds)
+
+    def send_malformed(self, symbol=None, kind="truncated") -> int:
+        """Send one broken frame: ``truncated``, ``nonjson`` or ``missing_field``."""
+        return self._call(self.exchange.send_malformed, symbol, kind)
+
+    def skip_depth_updates(self, symbol=None, count=1) -> None:
+        """Do not send the next ``count`` depthUpdates (the true book still changes)."""
+        return self._call(self.exchange.skip_depth_updates, symbol, count)
+
+    def duplicate_next(self, symbol=None, stream="aggTrade") -> None:
+        """Send the next ``aggTrade`` / ``depth`` / ``both`` frame(s) twice."""
+        return self._call(self.exchange.duplicate_next, symbol, stream)
+
+    def server_shutdown(self, symbol=None) -> int:
+        """Send serverShutdown, then close those connections ``shutdown_grace`` seconds later."""
+        return self._call(self.exchange.server_shutdown, symbol)
+
+    def rest_fail(self, status, seconds) -> None:
+        """Answer REST with ``status`` (429/418 with Retry-After, or 500/502/503/504) for ``seconds``."""
+        return self._call(self.exchange.rest_fail, status, seconds)
+
+    def set_weight_budget(self, n) -> None:
+        """REST weight budget per minute; also lifts a 429/418 in force."""
+        return self._call(self.exchange.set_weight_budget, n)
+
+    def pause(self, symbol=None) -> None:
+        """Stop the market (no trades, no book changes) until :meth:`resume`."""
+        return self._call(self.exchange.pause, symbol)
+
+    def resume(self, symbol=None) -> None:
+        return self._call(self.exchange.resume, symbol)
+
+    def set_regime(self, symbol=None, **regime) -> None:
+        """Steer a synthetic market: ``rate``, ``spread``, ``depth``, ``churn`` multipliers, ``jump`` in ticks."""
+        return self._call(self.exchange.set_regime, symbol, **regime)
+
+    def connection_count(self, symbol=None) -> int:
+        return self._call(self.exchange.connection_count, symbol)
+
+    def state(self) -> dict:
+        """Connections, published counts and last ids per symbol (the ``/_sim/state`` body)."""
+        return self._call(self.exchange.state)
+
+    # --- ground truth (any thread) --------------------------------------------------------------------------
+
+    def _market(self, symbol):
+        try:
+            return self.exchange.markets[symbol.upper()]
+        except KeyError:
+            raise ValueError(f"unknown symbol {symbol!r}; served: {', '.join(self.symbols)}") from None
+
+    def published_trades(self, symbol, from_id=None, limit=None) -> list[dict]:
+        """Every aggregate trade the exchange made (REST aggTrades items), in id order."""
+        ledger = self._market(symbol).trades
+        lo = 0 if from_id is None else max(0, from_id - ledger.first_id)
+        return ledger.trades(lo, None if limit is None else lo + limit)
+
+    def published_ids(self, symbol):
+        """All aggregate trade ids, a numpy int64 array."""
+        return self._market(symbol).trades.ids()
+
+    def book_at(self, symbol, update_id, depth=None):
+        """``(bids, asks)`` at ``update_id``, lists of ``(price_str, qty_str)``, best first."""
+        return self._market(symbol).book.book_at(update_id, depth)
+
+    def current_update_id(self, symbol) -> int:
+        return self._market(symbol).book.current_update_id

@@ -1,0 +1,56 @@
+"""Binance's request-weight limit, as a pure ledger (the clock is passed in, so tests need no waiting).
+
+Per wall-clock minute (like Binance: the counter resets when the UTC minute changes) requests spend weight from a
+budget. A request that would go over it is refused with 429 and ``Retry-After`` = seconds to the next minute; a
+client that keeps sending while the 429 is in force is banned: 418 with a longer ``Retry-After``. Every response
+carries ``X-MBX-USED-WEIGHT-1M``.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+
+class Verdict(NamedTuple):
+    status: int
+    """200 = go ahead; 429 = over the budget; 418 = banned."""
+    used: int
+    """The minute's used weight after this request (the ``X-MBX-USED-WEIGHT-1M`` header)."""
+    retry_after: int | None
+    """Seconds, for 429 and 418."""
+
+
+class WeightLedger:
+    def __init__(self, budget: int = 6000, ban_seconds: float = 120.0) -> None:
+        self.budget = budget
+        self.ban_seconds = ban_seconds
+        self.used = 0
+        self._minute = None
+        self._limited = False
+        self._banned_until = 0.0
+
+    def set_budget(self, budget: int) -> None:
+        """New budget; also lifts a 429 or ban in force, so tests can start from a clean slate."""
+        self.budget = int(budget)
+        self._limited = False
+        self._banned_until = 0.0
+
+    def charge(self, weight: int, now: float) -> Verdict:
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self.used, self._limited = minute, 0, False
+        if now < self._banned_until:
+            return Verdict(418, self.used, math.ceil(self._banned_until - now))
+        if self._limited:
+            self._banned_until = now + self.ban_seconds
+            return Verdict(418, self.used, math.ceil(self.ban_seconds))
+        if self.used + weight > self.budget:
+            self._limited = True
+            return Verdict(429, self.used, max(1, math.ceil(60 - now % 60)))
+        self.used += weight
+        return Verdict(200, self.used, None)
+
+
+def depth_weight(limit: int) -> int:
+    """Weight of ``/api/v3/depth`` by limit: 5/25/50/250 for <=100/<=500/<=1000/<=5000."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
