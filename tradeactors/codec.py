@@ -237,3 +237,60 @@ def chunk_by_second(trades: Iterable[AggTrade]) -> list[list[AggTrade]]:
     if current:
         chunks.append(current)
     return chunks
+
+
+# --- book snapshots -------------------------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = 0x01
+
+
+def snapshot_key(symbol: str, second: int) -> bytes:
+    return f"{symbol}:{second:010d}".encode()
+
+
+def snapshot_prefix(symbol: str) -> bytes:
+    return f"{symbol}:".encode()
+
+
+def snapshot_key_second(key: bytes) -> int:
+    return int(key[-10:])
+
+
+@dataclass
+class BookSnapshot:
+    """The top levels of a symbol's book at one second: prices and quantities as int64 scaled by 10**decimals."""
+
+    symbol: str
+    second: int
+    """Unix seconds the snapshot was taken in (its key)."""
+    update_id: int
+    """The book's last applied update id."""
+    event_ms: int
+    """Event time E of the last applied diff."""
+    bids: np.ndarray
+    """(k, 2) int64: price, quantity; best first."""
+    asks: np.ndarray
+    price_decimals: int
+    qty_decimals: int
+
+    def levels(self, side: str) -> list[tuple[str, str]]:
+        rows = self.bids if side == "bids" else self.asks
+        return [(format_scaled(p, self.price_decimals), format_scaled(q, self.qty_decimals)) for p, q in rows.tolist()]
+
+
+def encode_snapshot(snap: BookSnapshot) -> bytes:
+    """Format 0x01: msgpack [update_id, event_ms, price_decimals, qty_decimals, n_bids, n_asks, bids, asks] with
+    the levels as little-endian int64 (price, quantity) pairs, best first."""
+    bids = np.ascontiguousarray(snap.bids, dtype="<i8").reshape(-1, 2)
+    asks = np.ascontiguousarray(snap.asks, dtype="<i8").reshape(-1, 2)
+    body = [snap.update_id, snap.event_ms, snap.price_decimals, snap.qty_decimals, len(bids), len(asks),
+            bids.tobytes(), asks.tobytes()]
+    return bytes([SNAPSHOT_FORMAT]) + msgpack.packb(body)
+
+
+def decode_snapshot(symbol: str, second: int, value: bytes) -> BookSnapshot:
+    if value[0] != SNAPSHOT_FORMAT:
+        raise ValueError(f"unknown snapshot value format byte {value[0]:#04x}")
+    update_id, event_ms, p_dec, q_dec, _nb, _na, bids, asks = msgpack.unpackb(value[1:])
+    return BookSnapshot(symbol, second, update_id, event_ms, np.frombuffer(bids, dtype="<i8").reshape(-1, 2),
+                        np.frombuffer(asks, dtype="<i8").reshape(-1, 2), p_dec, q_dec)

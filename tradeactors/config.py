@@ -100,6 +100,15 @@ def _choice_parser(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
+
+
+def _depth_limit(raw: str) -> int:
+    if not raw.strip().isdigit() or int(raw) not in DEPTH_LIMITS:
+        raise ValueError(f"{raw!r} is not one of Binance's depth limits {', '.join(map(str, DEPTH_LIMITS))}")
+    return int(raw)
+
+
 def parse_path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("an empty path is not allowed")
@@ -124,6 +133,8 @@ SCHEMA: dict[str, Option] = {
     "backoff_initial": Option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds"),
     "backoff_max": Option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds"),
     "connection_lifetime": Option("stream", _number_parser(float, 1, 86400), "85800", "seconds after which a connection is replaced (Binance closes at 24 h)"),
+    "depth_limit": Option("book", lambda raw: _depth_limit(raw), "1000", "levels asked of /api/v3/depth when syncing a book"),
+    "snapshot_levels": Option("book", _number_parser(int, 1, 5000), "20", "levels per side stored in each one-second snapshot"),
     "flush_interval": Option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes"),
     "flush_max_trades": Option("buffer", _number_parser(int, 1, 1_000_000), "10000", "trades per symbol that trigger an early flush"),
     "retention_days": Option("storage", _number_parser(float, 0.0001, 3650), "7", "days of history kept"),
@@ -147,6 +158,8 @@ class Config:
     backoff_initial: float
     backoff_max: float
     connection_lifetime: float
+    depth_limit: int
+    snapshot_levels: int
     flush_interval: float
     flush_max_trades: int
     retention_days: float
@@ -226,6 +239,8 @@ def load(
             errors.append(f"{key}: {exc} (from {origin})")
     if not errors and values["backoff_initial"] > values["backoff_max"]:
         errors.append("backoff_initial: must not exceed backoff_max")
+    if not errors and values["snapshot_levels"] > values["depth_limit"]:
+        errors.append("snapshot_levels: must not exceed depth_limit (levels beyond the REST snapshot are unknown)")
     if errors:
         raise ConfigError(errors)
     return Config(**values)

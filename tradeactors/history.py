@@ -69,14 +69,16 @@ class TradeWriter:
         self.exchange_gaps[symbol] = gaps
 
     def delete_before(self, cutoff_ms: int) -> dict[str, int | None]:
-        """Delete every chunk with trade times before the second of ``cutoff_ms``, as one WriteBatch.
+        """Delete every chunk with trade times (and every snapshot) before the second of ``cutoff_ms``, as one
+        WriteBatch.
 
         The id ranges forget the deleted ids in the same batch. Returns {symbol: first id kept, or None}.
         """
-        deletes, metas, kept = [], [], {}
+        deletes, snapshot_deletes, metas, kept = [], [], [], {}
         for symbol in self.ranges:
             seek = codec.trade_seek_key(symbol, cutoff_ms)
             deletes.append((codec.trade_prefix(symbol), seek))
+            snapshot_deletes.append((codec.snapshot_prefix(symbol), codec.snapshot_key(symbol, cutoff_ms // 1000)))
             first = next(iter(self.db.scan("trades", seek, codec.trade_stop_key(symbol, 10**13))), None)
             first_id = int(codec.decode_trades(first[1]).a.min()) if first else None
             ranges, gaps = IdRanges(self.ranges[symbol]), IdRanges(self.exchange_gaps.get(symbol, ()))
@@ -88,7 +90,7 @@ class TradeWriter:
             metas += [(ids_key(symbol), msgpack.packb(ranges.to_list())),
                       (exchange_gaps_key(symbol), msgpack.packb(gaps.to_list()))]
             kept[symbol] = (first_id, ranges, gaps)
-        self.db.write({"meta": metas}, {"trades": deletes})
+        self.db.write({"meta": metas}, {"trades": deletes, "snapshots": snapshot_deletes})
         for symbol, (_first_id, ranges, gaps) in kept.items():
             self.ranges[symbol], self.exchange_gaps[symbol] = ranges, gaps
         return {symbol: first_id for symbol, (first_id, _r, _g) in kept.items()}
@@ -183,3 +185,24 @@ def trade_ids(db: Database, symbol: str, start_ms: int = 0, end_ms: int = 10**13
     """Every stored aggregate id of a symbol in a time range (for checks and tests), ascending."""
     parts = [chunk.a for chunk in read_chunks(db, symbol, start_ms, end_ms)]
     return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+
+def write_snapshots(db: Database, symbol: str, snapshots) -> int:
+    """Store book snapshots as one WriteBatch; a second already stored is kept (never overwritten)."""
+    puts, seen = [], set()
+    for snap in snapshots:
+        key = codec.snapshot_key(symbol, snap.second)
+        if snap.second in seen or db.get("snapshots", key) is not None:
+            continue
+        seen.add(snap.second)
+        puts.append((key, codec.encode_snapshot(snap)))
+    if puts:
+        db.write({"snapshots": puts})
+    return len(puts)
+
+
+def read_snapshots(db: Database, symbol: str, start_s: int, end_s: int) -> list[codec.BookSnapshot]:
+    """Stored snapshots with start_s <= second <= end_s, in time order (seek, stop after end)."""
+    return [codec.decode_snapshot(symbol, codec.snapshot_key_second(key), value)
+            for key, value in db.scan("snapshots", codec.snapshot_key(symbol, start_s),
+                                      codec.snapshot_key(symbol, end_s + 1))]

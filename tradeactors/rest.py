@@ -160,3 +160,14 @@ class RestClient:
             return [aggtrade_from_rest(item) for item in items]
         except MalformedFrame as exc:
             raise RestError(f"aggTrades returned a malformed item: {exc}") from None
+
+    def depth(self, symbol: str, limit: int, stop: threading.Event | None = None) -> tuple[int, list, list]:
+        """The order-book snapshot: (lastUpdateId, bids, asks) with levels as [price, qty] strings."""
+        body = self.get_json("/api/v3/depth", {"symbol": symbol, "limit": limit}, depth_weight(limit), stop)
+        try:
+            last, bids, asks = body["lastUpdateId"], body["bids"], body["asks"]
+        except (KeyError, TypeError):
+            raise RestError("depth returned a body without lastUpdateId/bids/asks") from None
+        if type(last) is not int or not isinstance(bids, list) or not isinstance(asks, list):
+            raise RestError("depth returned fields of the wrong type")
+        return last, bids, asks

@@ -7,11 +7,12 @@ everything in reverse order. Start order, in one place:
 4. BufferActor   -- per-symbol buffers, flushed once a second
 5. BackfillActor -- fills holes in the stored ids from REST
 6. CleanupActor  -- hourly retention
-7. StreamActor per symbol -- WebSocket connections
-8. HTTP server   -- API and dashboard (bound before the actors start, served after)
+7. SnapshotActor -- REST depth snapshots for the books, paced by the weight ledger
+8. StreamActor per symbol -- WebSocket connection and local order book
+9. HTTP server   -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds), cleanup, backfill, buffer (flushes), query,
-storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
+Stop is the reverse: HTTP, streams (each hands over what it holds and a final snapshot), snapshots, cleanup,
+backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import GetStatus, QueryTrades
+from tradeactors.actors.messages import GetStatus, QueryBook, QuerySnapshots, QueryTrades
 from tradeactors.actors.query import QueryActor, TradePage
+from tradeactors.actors.snapshots import SnapshotActor
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor
@@ -86,11 +88,13 @@ class Service:
         c, d, m, db = self.config, self.directory, self.metrics, self.db
         specs = [
             ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, c.symbols, m)),
+            ActorSpec("query", lambda: QueryActor.start(db, c.symbols, d, m)),
             ActorSpec("buffer", lambda: BufferActor.start(c, d, m)),
             ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
+            ActorSpec("snapshots", lambda: SnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max),
+                      stop_timeout=20),
         ]
         for symbol in c.symbols:
             specs.append(ActorSpec(f"stream:{symbol}",
@@ -149,8 +153,15 @@ class Service:
 
         return {"symbols": symbols, "actors": self.supervisor.status(), "storage": ask_status("storage"),
                 "backfill": ask_status("backfill"), "cleanup": ask_status("cleanup"),
+                "snapshots": ask_status("snapshots"),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
                          "weight_spent_total": self.ledger.spent_total}}
+
+    def book(self, symbol: str, depth: int) -> dict:
+        return self.ask("query", QueryBook(symbol, depth))
+
+    def snapshots(self, symbol: str, start_s: int, end_s: int):
+        return self.ask("query", QuerySnapshots(symbol, start_s, end_s))
 
     def health(self) -> tuple[bool, list[str]]:
         reasons = []

@@ -2,10 +2,10 @@
 
 Owns: one list of trades per symbol.
 Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
-once. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
+once. ``Snapshot`` (tell, from StreamActors): the book's top levels, written with the next flush. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
 ``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
 A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``.
-Tells: ``StoreTrades`` to the StorageActor, one per symbol per flush.
+Tells: ``StoreTrades`` and ``StoreSnapshots`` to the StorageActor, one each per symbol per flush.
 on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
 StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
 buffered trades are lost with the actor; the id-continuity check refills them from REST.
@@ -20,7 +20,9 @@ import time
 import pykka
 
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import Flush, GetStatus, InjectFailure, StoreTrades, Trades
+from tradeactors.actors.messages import (
+    Flush, GetStatus, InjectFailure, Snapshot, StoreSnapshots, StoreTrades, Trades,
+)
 from tradeactors.actors.ticker import Ticker
 from tradeactors.config import Config
 from tradeactors.metrics import Metrics
@@ -37,6 +39,7 @@ class BufferActor(pykka.ThreadingActor):
         self.directory = directory
         self.metrics = metrics
         self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
+        self.snapshots: dict[str, list] = {symbol: [] for symbol in config.symbols}
         now = time.monotonic()
         self.last_trade_at = {symbol: now for symbol in config.symbols}
         self.warned_at = {symbol: 0.0 for symbol in config.symbols}
@@ -64,6 +67,8 @@ class BufferActor(pykka.ThreadingActor):
                 self._flush(message.symbol)
             else:
                 self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
+        elif isinstance(message, Snapshot):
+            self.snapshots.setdefault(message.snapshot.symbol, []).append(message.snapshot)
         elif isinstance(message, Flush):
             self._flush_all()
             self._warn_quiet()
@@ -89,4 +94,8 @@ class BufferActor(pykka.ThreadingActor):
         if trades:
             self.buffers[symbol] = []
             self.directory.tell("storage", StoreTrades(symbol, trades, int(time.time() * 1000)))
+        snapshots = self.snapshots.get(symbol)
+        if snapshots:
+            self.snapshots[symbol] = []
+            self.directory.tell("storage", StoreSnapshots(symbol, snapshots))
         self.metrics.buffer_depth.labels(symbol).set(0)

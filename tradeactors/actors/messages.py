@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tradeactors.protocol import AggTrade
+from tradeactors.codec import BookSnapshot
+from tradeactors.protocol import AggTrade, DepthUpdate
 
 
 class Trades(NamedTuple):
@@ -94,3 +95,78 @@ class InjectFailure(NamedTuple):
     """Operator drill and test hook (tell): the receiving actor raises, as a bug would, and is restarted."""
 
     reason: str = "injected failure"
+
+
+class Snapshot(NamedTuple):
+    """StreamActor -> BufferActor: the book's top levels, once a second while synced."""
+
+    snapshot: BookSnapshot
+
+
+class StoreSnapshots(NamedTuple):
+    """BufferActor -> StorageActor: a flush's book snapshots of one symbol, one WriteBatch."""
+
+    symbol: str
+    snapshots: list[BookSnapshot]
+
+
+class Depth(NamedTuple):
+    """Reader thread -> StreamActor: one depth diff, in arrival order."""
+
+    update: DepthUpdate
+
+
+class ConnectionLost(NamedTuple):
+    """Reader thread -> StreamActor: the connection failed (not a planned replacement): the depth stream has a
+    hole, so the book is discarded until it resyncs."""
+
+    reason: str
+
+
+class WatchBook(NamedTuple):
+    """Caller -> StreamActor (ask): call ``callback(update_id, best_bid, best_ask)`` in the actor's thread after
+    every applied diff. A diagnostic hook (tests compare the live book against recorded bookTicker frames)."""
+
+    callback: object
+
+
+class FetchSnapshot(NamedTuple):
+    """StreamActor -> SnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result."""
+
+    symbol: str
+    limit: int
+    reason: str
+
+
+class SnapshotFetched(NamedTuple):
+    """SnapshotActor -> StreamActor: a REST depth snapshot."""
+
+    symbol: str
+    last_update_id: int
+    bids: list
+    asks: list
+
+
+class TakeSnapshot(NamedTuple):
+    """Ticker -> StreamActor: store the book's top levels for this second."""
+
+
+class GetBook(NamedTuple):
+    """Caller -> StreamActor (ask): the live book's top ``depth`` levels, update id, age and sync state."""
+
+    depth: int = 20
+
+
+class QuerySnapshots(NamedTuple):
+    """Caller -> QueryActor (ask): stored snapshots with start_s <= second <= end_s, in time order."""
+
+    symbol: str
+    start_s: int
+    end_s: int
+
+
+class QueryBook(NamedTuple):
+    """Caller -> QueryActor (ask): the live book of a symbol (asks its StreamActor)."""
+
+    symbol: str
+    depth: int = 20

@@ -2,7 +2,8 @@
 
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
 Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``codec.TradeChunk`` (numpy
-columns); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+columns); ``QuerySnapshots`` -> [``codec.BookSnapshot``]; ``QueryBook`` -> the live book (asks the symbol's
+StreamActor, which never asks back); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
 
@@ -24,14 +25,18 @@ from typing import NamedTuple
 
 import pykka
 
-from tradeactors.actors.messages import GetStatus, InjectFailure, QueryTradeColumns, QueryTrades
-from tradeactors.errors import InvalidParameter, UnknownSymbol
-from tradeactors.history import read_columns, read_trades
+from tradeactors.actors.directory import ActorUnavailable, Directory
+from tradeactors.actors.messages import (
+    GetBook, GetStatus, InjectFailure, QueryBook, QuerySnapshots, QueryTradeColumns, QueryTrades,
+)
+from tradeactors.errors import InvalidParameter, Unavailable, UnknownSymbol
+from tradeactors.history import read_columns, read_snapshots, read_trades
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
 from tradeactors.store import Database
 
 MAX_WINDOW_MS = 168 * 3600 * 1000
+BOOK_ASK_TIMEOUT = 2.0
 
 
 class TradePage(NamedTuple):
@@ -54,9 +59,10 @@ def validate_range(symbols, symbol: str, start_ms: int, end_ms: int) -> None:
 
 
 class QueryActor(pykka.ThreadingActor):
-    def __init__(self, db: Database, symbols, metrics: Metrics):
+    def __init__(self, db: Database, symbols, directory: Directory, metrics: Metrics):
         super().__init__()
         self.db = db
+        self.directory = directory
         self.symbols = tuple(symbols)
         self.metrics = metrics
 
@@ -75,6 +81,17 @@ class QueryActor(pykka.ThreadingActor):
             validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
             with self.metrics.query_seconds.labels("trade_columns").time():
                 return read_columns(self.db, message.symbol, message.start_ms, message.end_ms)
+        if isinstance(message, QuerySnapshots):
+            validate_range(self.symbols, message.symbol, message.start_s * 1000, message.end_s * 1000)
+            with self.metrics.query_seconds.labels("snapshots").time():
+                return read_snapshots(self.db, message.symbol, message.start_s, message.end_s)
+        if isinstance(message, QueryBook):
+            if message.symbol not in self.symbols:
+                raise UnknownSymbol(message.symbol, self.symbols)
+            try:
+                return self.directory.ask(f"stream:{message.symbol}", GetBook(message.depth), BOOK_ASK_TIMEOUT)
+            except (ActorUnavailable, TimeoutError) as exc:
+                raise Unavailable(f"the live book of {message.symbol} is unavailable: {exc}") from None
         if isinstance(message, GetStatus):
             return {}
         if isinstance(message, InjectFailure):

@@ -6,6 +6,7 @@ Messages:
   WriteBatch, duplicates dropped; logs ``Stored N trades for SYMBOL at timestamp X``. A write that opens a new
   hole in the ids logs ``Gap found`` and tells the BackfillActor ``HolesFound``.
 - ``GetHoles`` (ask) -> missing id ranges. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
+- ``StoreSnapshots`` (tell, from the BufferActor): book snapshots, one WriteBatch; a summary line per minute.
 - ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
 - ``RetryPending`` (tell, from its ticker): retries failed writes. ``GetStatus`` (ask): counters.
 - ``InjectFailure`` (tell): raises, for drills and tests of the restart path.
@@ -27,10 +28,11 @@ import pykka
 
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    DeleteBefore, GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending, StoreTrades,
+    DeleteBefore, GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending, StoreSnapshots,
+    StoreTrades,
 )
 from tradeactors.actors.ticker import Ticker
-from tradeactors.history import TradeWriter
+from tradeactors.history import TradeWriter, write_snapshots
 from tradeactors.metrics import Metrics
 from tradeactors.store import Database, StorageError
 
@@ -44,6 +46,8 @@ MIN_FREE_BYTES_TO_REOPEN = 8 * 1024 * 1024
 MAX_PENDING_TRADES = 2_000_000
 """Trades kept in memory across failed writes before the oldest are dropped (REST backfill recovers them)."""
 RETRY_SECONDS = 1.0
+SNAPSHOT_SUMMARY_SECONDS = 60.0
+"""Snapshots are logged as one summary line per symbol per minute: a line per second would drown the log."""
 
 
 class StorageActor(pykka.ThreadingActor):
@@ -59,6 +63,8 @@ class StorageActor(pykka.ThreadingActor):
         self.batches = 0
         self.errors = 0
         self.known_holes: dict[str, set[tuple[int, int]]] = {}
+        self.snapshots_written: dict[str, int] = {}
+        self._snapshot_summary: dict[str, tuple[float, int]] = {}
         self._warned_full = False
         self._ticker: Ticker | None = None
 
@@ -92,7 +98,9 @@ class StorageActor(pykka.ThreadingActor):
                 self._keep(message)
                 return 0
             return written
-        if isinstance(message, RetryPending):
+        if isinstance(message, StoreSnapshots):
+            self._store_snapshots(message)
+        elif isinstance(message, RetryPending):
             if self.pending:
                 self._retry()
         elif isinstance(message, GetHoles):
@@ -114,6 +122,7 @@ class StorageActor(pykka.ThreadingActor):
                 "holes": {s: self.writer.holes(s) for s in self.symbols},
                 "exchange_gaps": {s: self.writer.exchange_gaps[s].to_list() for s in self.symbols},
                 "stored_ids": {s: self.writer.ranges[s].to_list()[-3:] for s in self.symbols},
+                "snapshots_written": dict(self.snapshots_written),
             }
         elif isinstance(message, InjectFailure):
             raise RuntimeError(message.reason)
@@ -147,6 +156,33 @@ class StorageActor(pykka.ThreadingActor):
                 log.info("Stored %d %s trades for %s", written, message.source, message.symbol)
             self._check_holes(message.symbol)
         return written
+
+    def _store_snapshots(self, message: StoreSnapshots) -> None:
+        """Snapshots are not retried: a lost second is a gap in the book history, logged and counted."""
+        try:
+            written = write_snapshots(self.db, message.symbol, message.snapshots)
+        except StorageError as exc:
+            error = str(exc)
+        else:
+            error = None
+        if error is not None:
+            self.errors += 1
+            self.metrics.storage_errors.inc()
+            self.metrics.snapshots_lost.labels(message.symbol).inc(len(message.snapshots))
+            log.error("writing %d snapshots for %s failed: %s", len(message.snapshots), message.symbol, error)
+            if any(sign in error for sign in REOPEN_ON):
+                self._reopen()
+            return
+        self.metrics.snapshots_stored.labels(message.symbol).inc(written)
+        total = self.snapshots_written.get(message.symbol, 0) + written
+        self.snapshots_written[message.symbol] = total
+        now = time.monotonic()
+        since, count_then = self._snapshot_summary.setdefault(message.symbol, (now, 0))
+        if now - since >= SNAPSHOT_SUMMARY_SECONDS:
+            last = message.snapshots[-1]
+            log.info("Stored %d snapshots for %s in the last %.0fs (last at %d, update id %d)", total - count_then,
+                     message.symbol, now - since, last.second, last.update_id)
+            self._snapshot_summary[message.symbol] = (now, total)
 
     def _check_holes(self, symbol: str) -> None:
         holes = set(self.writer.holes(symbol))

@@ -14,10 +14,12 @@ import pykka
 
 
 class Ticker:
-    def __init__(self, ref: pykka.ActorRef, message: Any, interval: float, name: str):
+    def __init__(self, ref: pykka.ActorRef, message: Any, interval: float, name: str, align: bool = False):
+        """``align``: tick on whole multiples of ``interval`` of the wall clock (e.g. at each second)."""
         self._ref = ref
         self._message = message
         self._interval = interval
+        self._align = align
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -32,6 +34,9 @@ class Ticker:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self._interval
+        if self._align:
+            now = time.time()
+            deadline = time.monotonic() + (self._interval - now % self._interval) + 0.002
         while not self._stopped.wait(max(0.0, deadline - time.monotonic())):
             try:
                 self._ref.tell(self._message)

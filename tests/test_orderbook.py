@@ -1,0 +1,187 @@
+"""The local order book of the real service, fed by the simulator: real captures and synthetic markets."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+import requests
+
+from tests.conftest import service_config
+from tests.helpers import wait_for
+from tradeactors import history
+from tradeactors.actors.messages import WatchBook
+from tradeactors.service import Service
+from tradeactors.simulator import Simulator
+
+CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-spot-capture-2024-08-08"
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
+
+
+def book_status(service, symbol):
+    return service.status()["symbols"][symbol]["book"]
+
+
+def book_tickers(symbol: str) -> dict[int, tuple]:
+    """Recorded bookTicker frames by update id: (bid, bid qty, ask, ask qty)."""
+    tickers = {}
+    for day in ("20240808", "20240809"):
+        with gzip.open(CAPTURE / f"spot_{symbol.lower()}_{day}.gz", "rt") as fh:
+            for line in fh:
+                raw = line.split(" ", 1)[1]
+                if "@bookTicker" in raw[:40]:
+                    d = orjson.loads(raw)["data"]
+                    tickers[d["u"]] = (d["b"], d["B"], d["a"], d["A"])
+    return tickers
+
+
+def stored_snapshots(service, symbol):
+    now = int(time.time())
+    return history.read_snapshots(service.db, symbol, now - 3600, now + 10)
+
+
+def test_replayed_capture_matches_every_recorded_book_ticker(tmp_path):
+    replay = sorted(str(p) for p in CAPTURE.glob("spot_*.gz"))
+    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=25.0)
+    sim.start()
+    service = Service(service_config(tmp_path, sim, **FAST))
+    observed = {"BTCUSDT": [], "ETHUSDT": []}
+    try:
+        service.start()
+        for symbol in observed:
+            service.ask(f"stream:{symbol}", WatchBook(lambda u, bid, ask, s=symbol: observed[s].append((u, bid, ask))))
+        tickers = {symbol: book_tickers(symbol) for symbol in observed}
+        last_ids = {symbol: max(tickers[symbol]) for symbol in observed}
+        wait_for(lambda: all(observed[s] and observed[s][-1][0] >= last_ids[s] - 1000 for s in observed),
+                 timeout=60, interval=0.2, message="replay applied to the end")
+    finally:
+        service.stop()
+        sim.stop()
+    checks = mismatches = 0
+    for symbol, points in observed.items():
+        for u, bid, ask in points:
+            ticker = tickers[symbol].get(u)
+            if ticker is None:
+                continue
+            checks += 1
+            if (bid, ask) != ((ticker[0], ticker[1]), (ticker[2], ticker[3])):
+                mismatches += 1
+    assert mismatches == 0
+    assert checks > 2000
+
+
+@pytest.fixture
+def book_service(tmp_path, sim):
+    service = Service(service_config(tmp_path, sim, **FAST))
+    service.start()
+    yield service
+    if not service.db.closed:
+        service.stop()
+
+
+def wait_synced(service, symbols=("BTCUSDT", "ETHUSDT"), timeout=20):
+    wait_for(lambda: all(book_status(service, s)["state"] == "synced" for s in symbols), timeout=timeout,
+             message="books synced")
+
+
+def assert_matches_true_book(sim, snap):
+    true_bids, true_asks = sim.book_at(snap.symbol, snap.update_id, depth=20)
+    assert snap.levels("bids") == [tuple(level) for level in true_bids], (snap.symbol, snap.second)
+    assert snap.levels("asks") == [tuple(level) for level in true_asks], (snap.symbol, snap.second)
+
+
+def assert_snapshots_equal_true_book(service, sim, symbol, minimum=3):
+    snaps = stored_snapshots(service, symbol)
+    assert len(snaps) >= minimum
+    for snap in snaps:
+        assert_matches_true_book(sim, snap)
+    return snaps
+
+
+def test_every_stored_snapshot_equals_the_true_book_at_its_update_id(book_service, sim):
+    wait_synced(book_service)
+    wait_for(lambda: len(stored_snapshots(book_service, "BTCUSDT")) >= 4, timeout=15, message="4 snapshots")
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)
+        seconds = [s.second for s in snaps]
+        assert seconds == sorted(set(seconds))
+
+
+def test_skipped_update_ids_resync_that_symbol_only(book_service, sim):
+    wait_synced(book_service)
+    wait_for(lambda: len(stored_snapshots(book_service, "ETHUSDT")) >= 2, timeout=15, message="ETH snapshots")
+    eth_before = book_status(book_service, "ETHUSDT")["resyncs"]
+    sim.skip_depth_updates("BTCUSDT", count=3)
+    wait_for(lambda: book_status(book_service, "BTCUSDT")["resyncs"] >= 1, message="BTC resync")
+    wait_synced(book_service)
+    second = int(time.time())
+    wait_for(lambda: any(s.second > second + 1 for s in stored_snapshots(book_service, "BTCUSDT")),
+             timeout=15, message="BTC snapshots again")
+    assert book_status(book_service, "ETHUSDT")["resyncs"] == eth_before
+    eth_seconds = [s.second for s in stored_snapshots(book_service, "ETHUSDT")]
+    assert eth_seconds[-1] - eth_seconds[0] + 1 - len(eth_seconds) <= 1  # ETH kept a snapshot every second
+    assert_snapshots_equal_true_book(book_service, sim, "BTCUSDT")
+
+
+@pytest.mark.parametrize("status", [429, 418, 500, 503])
+def test_rest_failures_during_resync_back_off_then_sync(book_service, sim, status):
+    wait_synced(book_service)
+    sim.rest_fail(status, 2)
+    sim.skip_depth_updates("BTCUSDT", count=2)
+    wait_for(lambda: book_status(book_service, "BTCUSDT")["state"] != "synced", message="out of sync")
+    wait_for(lambda: book_service.metrics.depth_snapshot_requests.labels("BTCUSDT", "retry")._value.get() >= 1
+             or book_service.ledger.blocked_until > time.time(), timeout=10, message="a failed snapshot request")
+    wait_synced(book_service, timeout=30)
+    wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
+    assert_snapshots_equal_true_book(book_service, sim, "BTCUSDT", minimum=1)
+
+
+def test_a_disconnect_resyncs_without_storing_a_wrong_snapshot(book_service, sim):
+    wait_synced(book_service)
+    sim.drop_connections("BTCUSDT")
+    wait_for(lambda: book_status(book_service, "BTCUSDT")["resyncs"] >= 1, message="resync after disconnect")
+    wait_synced(book_service)
+    second = int(time.time())
+    wait_for(lambda: any(s.second > second + 1 for s in stored_snapshots(book_service, "BTCUSDT")),
+             timeout=15, message="snapshots again")
+    assert_snapshots_equal_true_book(book_service, sim, "BTCUSDT", minimum=2)
+
+
+def test_live_book_endpoints(book_service, sim):
+    wait_synced(book_service)
+    api = book_service.http.url
+    l1 = requests.get(f"{api}/api/orderbook/l1", params={"symbol": "btcusdt"}, timeout=5).json()
+    assert l1["sync_state"] == "synced" and float(l1["best_bid"]) < float(l1["best_ask"])
+    assert l1["spread_bps"] > 0 and l1["age_ms"] is not None
+    l2 = requests.get(f"{api}/api/orderbook/l2", params={"symbol": "BTCUSDT", "depth": 5}, timeout=5).json()
+    assert len(l2["bids"]) == 5 and len(l2["asks"]) == 5
+    assert [float(p) for p, _ in l2["bids"]] == sorted((float(p) for p, _ in l2["bids"]), reverse=True)
+    bad = requests.get(f"{api}/api/orderbook/l2", params={"symbol": "BTCUSDT", "depth": 5001}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "depth"
+    wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
+    now = int(time.time())
+    body = requests.get(f"{api}/api/snapshots", params={"symbol": "BTCUSDT", "start": now - 60, "end": now + 5},
+                        timeout=5).json()
+    assert body["count"] >= 1 and len(body["snapshots"][0]["bids"]) == 20
+
+
+def test_orderly_stop_stores_a_final_snapshot_of_the_last_applied_diff(book_service, sim):
+    wait_synced(book_service)
+    applied = []
+    book_service.ask("stream:BTCUSDT", WatchBook(lambda u, bid, ask: applied.append(u)))
+    wait_for(lambda: len(applied) >= 5, timeout=10, message="diffs applied")
+    book_service.stop()  # the market keeps moving: diffs land after the last ticker snapshot
+    from tradeactors.store import Database
+
+    db = Database(book_service.config.db_path)
+    try:
+        now = int(time.time())
+        snaps = history.read_snapshots(db, "BTCUSDT", now - 3600, now + 10)
+    finally:
+        db.close()
+    assert snaps[-1].update_id == applied[-1]
+    assert_matches_true_book(sim, snaps[-1])

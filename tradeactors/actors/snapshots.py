@@ -1,0 +1,125 @@
+"""SnapshotActor: fetches REST order-book snapshots (``/api/v3/depth``) for the StreamActors' books.
+
+One per process, so that resyncs of many symbols at once are paced by the process-wide weight ledger (weight
+50 at limit 1000) instead of racing each other into a 429; requests for a symbol already queued are merged.
+
+Owns: a worker thread and the queue of symbols waiting for a snapshot.
+Messages: ``FetchSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``InjectFailure``.
+Tells: ``SnapshotFetched`` to ``stream:<symbol>``. REST failures back off 1 s doubling to 60 s with jitter
+(429/418 Retry-After is held by the ledger); the symbol stays queued until it succeeds or the actor stops.
+on_start: starts the worker. on_stop/on_failure: stops it; StreamActors ask again after a restart.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+
+import pykka
+import tenacity
+
+from tradeactors.actors.directory import Directory
+from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched
+from tradeactors.metrics import Metrics
+from tradeactors.rest import RestClient, RestError
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotWorker:
+    def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float,
+                 backoff_max: float):
+        self.directory = directory
+        self.rest = rest
+        self.metrics = metrics
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.queue: collections.OrderedDict[str, FetchSnapshot] = collections.OrderedDict()
+        self.cond = threading.Condition()
+        self.stopping = threading.Event()
+        self.fetched = 0
+
+    def submit(self, request: FetchSnapshot) -> None:
+        with self.cond:
+            self.queue[request.symbol] = request  # a newer request for the same symbol replaces the queued one
+            self.cond.notify()
+
+    def stop(self) -> None:
+        self.stopping.set()  # also ends a wait inside the weight ledger
+        with self.cond:
+            self.cond.notify()
+
+    def run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.queue and not self.stopping.is_set():
+                    self.cond.wait()
+                if self.stopping.is_set():
+                    return
+                symbol, request = self.queue.popitem(last=False)
+            try:
+                last, bids, asks = self._fetch(request)
+            except RestError as exc:
+                if self.stopping.is_set():
+                    return
+                log.error("depth snapshot for %s failed: %s", symbol, exc)
+                self.metrics.depth_snapshot_requests.labels(symbol, "failed").inc()
+                continue
+            self.fetched += 1
+            self.metrics.depth_snapshot_requests.labels(symbol, "ok").inc()
+            log.info("depth snapshot for %s (%s): lastUpdateId %d, %d bids, %d asks", symbol, request.reason, last,
+                     len(bids), len(asks))
+            self.directory.tell(f"stream:{symbol}", SnapshotFetched(symbol, last, bids, asks))
+
+    def _fetch(self, request: FetchSnapshot):
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self.metrics.depth_snapshot_requests.labels(request.symbol, "retry").inc()
+            log.error("depth snapshot for %s failed: %s; retrying in %.1fs", request.symbol,
+                      state.outcome.exception(), state.upcoming_sleep)
+
+        retrying = tenacity.Retrying(
+            wait=tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
+                                                  jitter=self.backoff_initial),
+            # Even a non-retryable answer (e.g. 400 for a symbol the exchange dropped) is retried, at the long
+            # end of the backoff: the book cannot sync without a snapshot, and the log says why every time.
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, RestError) and not self.stopping.is_set()),
+            stop=lambda _state: self.stopping.is_set(),
+            sleep=self.stopping.wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(self.rest.depth, request.symbol, request.limit, self.stopping)
+
+
+class SnapshotActor(pykka.ThreadingActor):
+    def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float = 1.0,
+                 backoff_max: float = 60.0):
+        super().__init__()
+        self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max)
+        self._thread: threading.Thread | None = None
+
+    def on_start(self) -> None:
+        threading.current_thread().name = "Snapshots"
+        self._thread = threading.Thread(target=self.worker.run, name="Snapshots-worker", daemon=True)
+        self._thread.start()
+
+    def on_stop(self) -> None:
+        self._stop_worker()
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        self.worker.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def on_receive(self, message):
+        if isinstance(message, FetchSnapshot):
+            self.worker.submit(message)
+        elif isinstance(message, GetStatus):
+            return {"fetched": self.worker.fetched, "queued": list(self.worker.queue)}
+        elif isinstance(message, InjectFailure):
+            raise RuntimeError(message.reason)
+        return None
