@@ -100,6 +100,13 @@ def _choice_parser(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _token(raw: str) -> str:
+    token = raw.strip()
+    if token and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ValueError("must be empty (no protection) or at least 16 printable characters without spaces")
+    return token
+
+
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 
 
@@ -129,6 +136,7 @@ SCHEMA: dict[str, Option] = {
     "ws_url": Option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443", "WebSocket base URL"),
     "rest_url": Option("service", _url_parser(("http", "https")), "https://api.binance.com", "REST base URL"),
     "http": Option("service", parse_hostport, "127.0.0.1:8080", "HOST:PORT of the HTTP API and dashboard"),
+    "api_token": Option("service", lambda raw: _token(raw), "", "bearer token required on /api/* and /metrics (empty: no token)"),
     "stream_timeout": Option("stream", _number_parser(float, 0.1, 3600), "300", "seconds without any message before a stream is treated as dead"),
     "backoff_initial": Option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds"),
     "backoff_max": Option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds"),
@@ -154,6 +162,7 @@ class Config:
     ws_url: str
     rest_url: str
     http: tuple[str, int]
+    api_token: str
     stream_timeout: float
     backoff_initial: float
     backoff_max: float

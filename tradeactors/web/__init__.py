@@ -26,13 +26,14 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def create_app(config, service) -> Flask:
-    from tradeactors.web import api
+    from tradeactors.web import analytics, api
 
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["tradeactors"] = service
     app.extensions["tradeactors.config"] = config
     app.register_blueprint(api.bp)
+    app.register_blueprint(analytics.bp)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
