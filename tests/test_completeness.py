@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers import wait_for
 from tradeactors import history
-from tradeactors.actors.messages import InjectFailure, QueryTrades
+from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
 
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
@@ -38,12 +38,12 @@ def assert_complete(service, sim, symbols=("BTCUSDT",), timeout=30):
         wait_receiving(service, symbol)
     sim.pause()
     for symbol in symbols:
-        published = np.asarray(sim.published_ids(symbol))
+        published = np.asarray(sim.published_ids(symbol))  # ids that exist: an exchange gap is left out
         last = int(published[-1])
 
         def caught_up():
             stored = history.trade_ids(service.db, symbol)
-            return len(stored) and stored[-1] == last and len(stored) == last - stored[0] + 1
+            return len(stored) and stored[-1] == last and len(stored) == (published >= stored[0]).sum()
 
         wait_for(caught_up, timeout=timeout, message=f"{symbol} stored ids == published ids")
         stored = history.trade_ids(service.db, symbol)
@@ -304,3 +304,18 @@ def test_a_real_disk_full_loses_nothing_once_space_is_back(small_tmpfs, sim):
         assert_complete(service, sim)
     finally:
         service.stop()
+
+
+def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(service_factory, sim):
+    service = service_factory(**FAST)
+    wait_receiving(service)
+    first = sim.skip_trade_ids("BTCUSDT", 6)
+    wait_for(lambda: service.status()["storage"]["exchange_gaps"]["BTCUSDT"] == [[first, first + 5]], timeout=20,
+             message="exchange gap recorded")
+    assert service.metrics.gaps_unfillable.labels("BTCUSDT")._value.get() == 1
+    assert_complete(service, sim)  # published ids leave the gap out: stored == published, each once
+    requests_before = service.metrics.rest_requests.labels("/api/v3/aggTrades", "sent")._value.get()
+    wait_for(lambda: service.status()["backfill"]["worker_alive"], message="backfill alive")
+    service.directory.tell("backfill", HolesFound("BTCUSDT"))
+    wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
+    assert service.metrics.rest_requests.labels("/api/v3/aggTrades", "sent")._value.get() == requests_before

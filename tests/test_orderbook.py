@@ -185,3 +185,38 @@ def test_orderly_stop_stores_a_final_snapshot_of_the_last_applied_diff(book_serv
         db.close()
     assert snaps[-1].update_id == applied[-1]
     assert_matches_true_book(sim, snaps[-1])
+
+
+def test_a_snapshot_older_than_the_first_buffered_diff_is_fetched_again(book_service, sim):
+    wait_synced(book_service)
+    before = book_status(book_service, "BTCUSDT")["counters"]
+    sim.stale_depth("BTCUSDT", updates_behind=400, count=1)
+    sim.skip_depth_updates("BTCUSDT", count=2)
+    wait_for(lambda: book_status(book_service, "BTCUSDT")["counters"]["snapshots_rejected"]
+             > before["snapshots_rejected"], message="stale snapshot rejected")
+    wait_synced(book_service)
+    counters = book_status(book_service, "BTCUSDT")["counters"]
+    assert counters["snapshots_requested"] >= before["snapshots_requested"] + 2
+    second = int(time.time())
+    wait_for(lambda: any(s.second > second for s in stored_snapshots(book_service, "BTCUSDT")), timeout=10,
+             message="snapshots after the resync")
+    assert_snapshots_equal_true_book(book_service, sim, "BTCUSDT", minimum=1)
+
+
+@pytest.mark.slow
+def test_a_resync_storm_of_many_symbols_stays_under_half_the_weight_budget(tmp_path):
+    symbols = [f"SYM{i}USDT" for i in range(12)]
+    storm = Simulator(symbols=symbols, rate=5.0, seed=9, weight_budget=100)
+    storm.start()
+    # depth limit 100 costs 5: the service may spend 50 a minute, 10 snapshots; 12 books must wait a minute
+    service = Service(service_config(tmp_path, storm, depth_limit=100, rest_weight_budget=100, **FAST))
+    service.start()
+    try:
+        wait_synced(service, symbols, timeout=130)
+        state = storm.state()
+        assert state["weight_used_max"] <= 50
+        assert service.ledger.blocked_until == 0  # never answered 429/418
+        assert all(book_status(service, s)["counters"]["snapshots_received"] >= 1 for s in symbols)
+    finally:
+        service.stop()
+        storm.stop()

@@ -148,3 +148,39 @@ def test_fault_methods_reject_unknown_symbols_and_kinds(sim):
         sim.send_malformed(kind="garbage")
     with pytest.raises(ValueError):
         sim.rest_fail(404, 1)
+
+
+def test_skipped_trade_ids_are_never_sent_nor_served_by_rest():
+    from tradeactors.simulator import Simulator
+
+    with Simulator(symbols=["BTCUSDT"], rate=200.0, seed=5) as sim:
+        deadline = time.monotonic() + 10
+        while len(sim.published_ids("BTCUSDT")) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = sim.skip_trade_ids("BTCUSDT", 7)
+        while (len(sim.published_ids("BTCUSDT")) == 0 or sim.published_ids("BTCUSDT")[-1] < first + 20) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ids = sim.published_ids("BTCUSDT").tolist()
+        assert first - 1 in ids and first + 7 in ids
+        assert not set(range(first, first + 7)) & set(ids)
+        served = requests.get(f"{sim.rest_url}/api/v3/aggTrades",
+                              params={"symbol": "BTCUSDT", "fromId": first - 1, "limit": 10}, timeout=5).json()
+        assert [t["a"] for t in served][:2] == [first - 1, first + 7]
+
+
+def test_stale_depth_snapshot_is_older_than_the_current_book():
+    from tradeactors.simulator import Simulator
+
+    with Simulator(symbols=["BTCUSDT"], rate=50.0, seed=5) as sim:
+        deadline = time.monotonic() + 10
+        while sim.current_update_id("BTCUSDT") < sim.exchange.markets["BTCUSDT"].book.first_update_id + 200 \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sim.stale_depth("BTCUSDT", updates_behind=100, count=1)
+        current = sim.current_update_id("BTCUSDT")
+        stale = requests.get(f"{sim.rest_url}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}, timeout=5).json()
+        fresh = requests.get(f"{sim.rest_url}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}, timeout=5).json()
+        assert stale["lastUpdateId"] <= current - 100 < fresh["lastUpdateId"]
+        bids, asks = sim.book_at("BTCUSDT", stale["lastUpdateId"], depth=5)
+        assert [tuple(b) for b in stale["bids"]] == bids

@@ -386,7 +386,8 @@ class StreamActor(pykka.ThreadingActor):
                 "malformed_frames": r.malformed,
                 "reader_alive": bool(self._thread and self._thread.is_alive()),
                 "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
-                         "resyncs": self.sync.counters["resyncs"], "last_snapshot_second": self.last_snapshot_second},
+                         "resyncs": self.sync.counters["resyncs"], "last_snapshot_second": self.last_snapshot_second,
+                         "counters": dict(self.sync.counters)},
             }
         elif isinstance(message, InjectFailure):
             raise RuntimeError(message.reason)

@@ -63,6 +63,12 @@ class SimulatorClient:
     def skip_depth_updates(self, symbol=None, count=1):
         return self._post("/_sim/fault/skip_depth", symbol=symbol, count=count)
 
+    def skip_trade_ids(self, symbol, count=1):
+        return self._post("/_sim/fault/skip_trades", symbol=symbol, count=count)
+
+    def stale_depth(self, symbol, updates_behind=50, count=1):
+        return self._post("/_sim/fault/stale_depth", symbol=symbol, behind=updates_behind, count=count)
+
     def duplicate_next(self, symbol=None, stream="aggTrade"):
         return self._post("/_sim/fault/duplicate", symbol=symbol, stream=stream)
 

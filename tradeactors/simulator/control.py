@@ -10,7 +10,7 @@ Parameters go in the query string (``websockets``' HTTP parser reads no request 
 
 Faults: ``drop`` (symbol), ``stall`` (seconds, symbol), ``refuse`` (seconds), ``malformed`` (symbol, kind),
 ``skip_depth`` (symbol, count), ``duplicate`` (symbol, stream), ``shutdown`` (symbol), ``rest_fail`` (status,
-seconds). Controls: ``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread,
+seconds), ``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls: ``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread,
 depth, churn, jump). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id``
 (symbol), ``connections`` (symbol).
 """
@@ -32,6 +32,9 @@ COMMANDS = {
     "/_sim/fault/malformed": ("send_malformed", {"kind": ("kind", str), **_SYMBOL}),
     "/_sim/fault/skip_depth": ("skip_depth_updates", {"count": ("count", int), **_SYMBOL}),
     "/_sim/fault/duplicate": ("duplicate_next", {"stream": ("stream", str), **_SYMBOL}),
+    "/_sim/fault/skip_trades": ("skip_trade_ids", {"count": ("count", int), **_SYMBOL}),
+    "/_sim/fault/stale_depth": ("stale_depth", {"behind": ("updates_behind", int), "count": ("count", int),
+                                                **_SYMBOL}),
     "/_sim/fault/shutdown": ("server_shutdown", _SYMBOL),
     "/_sim/fault/rest_fail": ("rest_fail", {"status": ("status", int), "seconds": ("seconds", float)}),
     "/_sim/weight_budget": ("set_weight_budget", {"n": ("n", int)}),

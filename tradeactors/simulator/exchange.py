@@ -23,6 +23,8 @@ import logging
 import random
 import time
 
+import orjson
+
 from . import frames
 from .hub import Hub
 from .synthetic import SyntheticMarket
@@ -51,6 +53,8 @@ class Exchange:
         self.refuse_until = 0.0
         self._paused: set[str | None] = set()
         self._skip_depth: dict[str, int] = {}
+        self._skip_trades: dict[str, int] = {}
+        self._stale_depth: dict[str, tuple[int, int]] = {}
         self.depth_sent: dict[str, int] = {}
         self._rates: dict[str, float] = {}
         self.replay = None
@@ -139,7 +143,7 @@ class Exchange:
                 market.churn_once()
                 next_churn += timing.expovariate(churn_rate)
             market.commit()
-            self.hub.publish(symbol, "aggTrade", out)
+            self.hub.publish(symbol, "aggTrade", self._without_skipped(symbol, out))
             if now >= next_depth:
                 next_depth = max(next_depth + 0.1, now + 0.05)
                 self.publish_depth(symbol, market.depth_diff(ms))
@@ -156,7 +160,7 @@ class Exchange:
             for _ in range(MAX_BATCH):
                 market.taker_order(ms, out)
             market.commit()
-            sent = self.hub.publish(symbol, "aggTrade", out)
+            sent = self.hub.publish(symbol, "aggTrade", self._without_skipped(symbol, out))
             if loop.time() >= next_depth:
                 next_depth = loop.time() + 0.1
                 self.publish_depth(symbol, market.depth_diff(ms))
@@ -208,6 +212,44 @@ class Exchange:
                 text = frames.malformed(kind, payload)
             count += self.hub.send_text(sub, text)
         return count
+
+    def _without_skipped(self, symbol: str, out: list) -> list:
+        """Leave out the aggTrades of an exchange gap (their ids are hidden from REST too)."""
+        skip = self._skip_trades.get(symbol)
+        if not skip or not out:
+            return out
+        n = min(skip, len(out))
+        self._skip_trades[symbol] = skip - n
+        return out[n:]
+
+    def skip_trade_ids(self, symbol: str, count: int = 1) -> int:
+        """An exchange-side gap: the next ``count`` aggregate ids are never sent and REST does not know them.
+
+        Returns the first skipped id. Synthetic markets only."""
+        (symbol,) = self._symbols(symbol)
+        market = self.markets[symbol]
+        if not hasattr(market, "next_agg"):
+            raise ValueError("skip_trade_ids works on synthetic markets only")
+        first = market.next_agg
+        market.trades.hide(first, first + int(count) - 1)
+        self._skip_trades[symbol] = self._skip_trades.get(symbol, 0) + int(count)
+        return first
+
+    def stale_depth(self, symbol: str, updates_behind: int = 50, count: int = 1) -> None:
+        """The next ``count`` REST depth snapshots of ``symbol`` show the book ``updates_behind`` update ids ago
+        (a snapshot older than the stream the client already buffers)."""
+        (symbol,) = self._symbols(symbol)
+        self._stale_depth[symbol] = (int(updates_behind), int(count))
+
+    def depth_body(self, symbol: str, limit: int) -> bytes:
+        market = self.markets[symbol]
+        behind, count = self._stale_depth.get(symbol, (0, 0))
+        if count <= 0 or not hasattr(market, "book"):
+            return market.depth_body(limit)
+        self._stale_depth[symbol] = (behind, count - 1)
+        uid = max(market.book.first_update_id, market.book.current_update_id - behind)
+        bids, asks = market.book.book_at(uid, limit)
+        return orjson.dumps({"lastUpdateId": uid, "bids": [list(b) for b in bids], "asks": [list(a) for a in asks]})
 
     def skip_depth_updates(self, symbol=None, count=1) -> None:
         for s in self._symbols(symbol):
@@ -271,4 +313,5 @@ class Exchange:
             }
         return {"connections": len(self.hub.subs), "frames_sent": self.hub.frames_sent, "symbols": symbols,
                 "replay": self.replay.progress() if self.replay else None,
-                "weight_used": self.weights.used, "weight_budget": self.weights.budget}
+                "weight_used": self.weights.used, "weight_used_max": self.weights.max_used,
+                "weight_budget": self.weights.budget}

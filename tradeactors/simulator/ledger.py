@@ -32,6 +32,15 @@ class TradeLedger:
         self._last = array("q")
         self._time = array("q")
         self._maker = array("b")
+        self._hidden: list[tuple[int, int]] = []
+
+    def hide(self, lo: int, hi: int) -> None:
+        """Ids lo..hi never existed at the exchange (an exchange-side gap): REST and ``ids()`` leave them out."""
+        with self._lock:
+            self._hidden.append((lo, hi))
+
+    def _visible(self, trade_id: int) -> bool:
+        return not any(lo <= trade_id <= hi for lo, hi in self._hidden)
 
     def extend(self, price, qty, first, last, time, maker) -> None:
         """Append a batch of trades (parallel sequences); ids follow on from the last one."""
@@ -53,8 +62,11 @@ class TradeLedger:
         return self.first_id + n - 1 if n else None
 
     def ids(self) -> np.ndarray:
-        """All ids, as a numpy int64 array."""
-        return np.arange(self.first_id, self.first_id + len(self._time), dtype=np.int64)
+        """All ids that exist (hidden ids left out), as a numpy int64 array."""
+        ids = np.arange(self.first_id, self.first_id + len(self._time), dtype=np.int64)
+        for lo, hi in list(self._hidden):
+            ids = ids[(ids < lo) | (ids > hi)]
+        return ids
 
     def index_range(self, from_id=None, start_ms=None, end_ms=None, limit=None) -> tuple[int, int]:
         """Positions ``[lo, hi)`` of the trades with id >= from_id and start_ms <= T <= end_ms, at most ``limit``.
@@ -76,12 +88,16 @@ class TradeLedger:
                 hi = min(hi, lo + limit)
             return lo, max(lo, hi)
 
-    def trades(self, lo: int = 0, hi: int | None = None) -> list[dict]:
-        """Trades at positions ``[lo, hi)`` as REST-style dicts (see the class docstring)."""
+    def trades(self, lo: int = 0, hi: int | None = None, limit: int | None = None) -> list[dict]:
+        """Trades at positions ``[lo, hi)`` that exist, at most ``limit``, as REST-style dicts (see above)."""
         with self._lock:
             hi = len(self._time) if hi is None else min(hi, len(self._time))
             out = []
             for i in range(lo, hi):
+                if limit is not None and len(out) >= limit:
+                    break
+                if self._hidden and not self._visible(self.first_id + i):
+                    continue
                 out.append({"a": self.first_id + i, "p": fmt(self._price[i]), "q": fmt(self._qty[i]),
                             "f": self._first[i], "l": self._last[i],
                             "T": self._time[i], "m": bool(self._maker[i]), "M": True})

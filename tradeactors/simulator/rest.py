@@ -62,7 +62,7 @@ def _market(exchange, query: dict):
 
 def depth(exchange, query):
     limit = _int(query, "limit", 100, 1, 5000)
-    return _market(exchange, query).depth_body(limit)
+    return exchange.depth_body(_market(exchange, query).symbol, limit)
 
 
 def agg_trades(exchange, query):
@@ -76,8 +76,10 @@ def agg_trades(exchange, query):
         end = start + HOUR_MS
     elif end is not None and start is None:
         start = end - HOUR_MS
-    lo, hi = ledger.index_range(from_id, start, end, limit)
-    return orjson.dumps(ledger.trades(lo, hi))
+    lo, hi = ledger.index_range(from_id, start, end, None if from_id is not None or start is not None else limit)
+    # Like Binance: the first ``limit`` trades that exist from there (an exchange gap is skipped, not returned
+    # as an empty page).
+    return orjson.dumps(ledger.trades(lo, hi, limit))
 
 
 def exchange_info(exchange, query):

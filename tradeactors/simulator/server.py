@@ -223,6 +223,14 @@ class Simulator:
         """Do not send the next ``count`` depthUpdates (the true book still changes)."""
         return self._call(self.exchange.skip_depth_updates, symbol, count)
 
+    def skip_trade_ids(self, symbol, count=1) -> int:
+        """An exchange-side gap: the next ``count`` aggregate ids are never sent nor served by REST."""
+        return self._call(self.exchange.skip_trade_ids, symbol, count)
+
+    def stale_depth(self, symbol, updates_behind=50, count=1) -> None:
+        """The next ``count`` REST depth snapshots are ``updates_behind`` update ids old."""
+        return self._call(self.exchange.stale_depth, symbol, updates_behind, count)
+
     def duplicate_next(self, symbol=None, stream="aggTrade") -> None:
         """Send the next ``aggTrade`` / ``depth`` / ``both`` frame(s) twice."""
         return self._call(self.exchange.duplicate_next, symbol, stream)

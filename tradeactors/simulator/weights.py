@@ -25,6 +25,8 @@ class WeightLedger:
         self.budget = budget
         self.ban_seconds = ban_seconds
         self.used = 0
+        self.max_used = 0
+        """The most weight spent in any one minute so far (what a client's pacing is judged by)."""
         self._minute = None
         self._limited = False
         self._banned_until = 0.0
@@ -48,6 +50,7 @@ class WeightLedger:
             self._limited = True
             return Verdict(429, self.used, max(1, math.ceil(60 - now % 60)))
         self.used += weight
+        self.max_used = max(self.max_used, self.used)
         return Verdict(200, self.used, None)
 
 
