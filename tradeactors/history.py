@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import msgpack
 import numpy as np
 
-from tradeactors import codec
+from tradeactors import codec, rollups
 from tradeactors.idranges import IdRanges
 from tradeactors.protocol import AggTrade
 from tradeactors.store import Database
@@ -50,6 +50,8 @@ class TradeWriter:
         self.db = db
         self.ranges = {symbol: load_id_ranges(db, symbol) for symbol in symbols}
         self.exchange_gaps = {symbol: load_exchange_gaps(db, symbol) for symbol in symbols}
+        self._rollups: dict[tuple[str, int], rollups.PriceVolumes] = {}
+        """Recent minutes' rollups, so a live write does not read its minute back from the database."""
 
     def holes(self, symbol: str) -> list[tuple[int, int]]:
         """Ids missing between the first and last stored id that the exchange has not confirmed missing."""
@@ -74,11 +76,14 @@ class TradeWriter:
 
         The id ranges forget the deleted ids in the same batch. Returns {symbol: first id kept, or None}.
         """
-        deletes, snapshot_deletes, metas, kept = [], [], [], {}
+        deletes, snapshot_deletes, rollup_deletes, metas, kept = [], [], [], [], {}
         for symbol in self.ranges:
             seek = codec.trade_seek_key(symbol, cutoff_ms)
             deletes.append((codec.trade_prefix(symbol), seek))
             snapshot_deletes.append((codec.snapshot_prefix(symbol), codec.snapshot_key(symbol, cutoff_ms // 1000)))
+            # Only minutes wholly before the cutoff: the minute holding it stays (queries read its raw trades).
+            rollup_deletes.append((rollups.rollup_prefix(symbol),
+                                   rollups.rollup_key(symbol, cutoff_ms // rollups.MINUTE_MS * rollups.MINUTE_MS)))
             first = next(iter(self.db.scan("trades", seek, codec.trade_stop_key(symbol, 10**13))), None)
             first_id = int(codec.decode_trades(first[1]).a.min()) if first else None
             ranges, gaps = IdRanges(self.ranges[symbol]), IdRanges(self.exchange_gaps.get(symbol, ()))
@@ -90,7 +95,8 @@ class TradeWriter:
             metas += [(ids_key(symbol), msgpack.packb(ranges.to_list())),
                       (exchange_gaps_key(symbol), msgpack.packb(gaps.to_list()))]
             kept[symbol] = (first_id, ranges, gaps)
-        self.db.write({"meta": metas}, {"trades": deletes, "snapshots": snapshot_deletes})
+        self.db.write({"meta": metas}, {"trades": deletes, "snapshots": snapshot_deletes, "rollups": rollup_deletes})
+        self._rollups.clear()
         for symbol, (_first_id, ranges, gaps) in kept.items():
             self.ranges[symbol], self.exchange_gaps[symbol] = ranges, gaps
         return {symbol: first_id for symbol, (first_id, _r, _g) in kept.items()}
@@ -111,9 +117,32 @@ class TradeWriter:
         updated = IdRanges(ranges)
         updated.add_sorted(t.a for t in fresh)
         meta = [(ids_key(symbol), msgpack.packb(updated.to_list()))]
-        self.db.write({"trades": puts, "meta": meta})
+        rollup_puts, merged = self._rollup_updates(symbol, fresh)
+        self.db.write({"trades": puts, "rollups": rollup_puts, "meta": meta})
         self.ranges[symbol] = updated
+        self._rollups.update(merged)
+        if len(self._rollups) > 8 * len(self.ranges):
+            for key in sorted(self._rollups, key=lambda k: k[1])[: len(self._rollups) // 2]:
+                del self._rollups[key]
         return len(fresh), sum(len(v) for _, v in puts)
+
+    def _rollup_updates(self, symbol: str, fresh: list[AggTrade]):
+        """The minutes' rollups with the fresh trades added (written in the same batch as the trades)."""
+        chunk = codec.to_chunk(fresh)
+        minutes = chunk.T // rollups.MINUTE_MS * rollups.MINUTE_MS
+        puts, merged = [], {}
+        for minute in np.unique(minutes).tolist():
+            mask = minutes == minute
+            part = rollups.from_trades(chunk.p[mask], chunk.q[mask], chunk.m[mask], chunk.T[mask], chunk.p_decimals,
+                                       chunk.q_decimals)
+            key = (symbol, minute)
+            existing = self._rollups.get(key)
+            if existing is None:
+                raw = self.db.get("rollups", rollups.rollup_key(symbol, minute))
+                existing = rollups.decode(raw) if raw else None
+            merged[key] = rollups.merge([existing, part])
+            puts.append((rollups.rollup_key(symbol, minute), rollups.encode(merged[key])))
+        return puts, merged
 
     @staticmethod
     def _fresh(trades: list[AggTrade], ranges: IdRanges) -> list[AggTrade]:
@@ -206,3 +235,24 @@ def read_snapshots(db: Database, symbol: str, start_s: int, end_s: int) -> list[
     return [codec.decode_snapshot(symbol, codec.snapshot_key_second(key), value)
             for key, value in db.scan("snapshots", codec.snapshot_key(symbol, start_s),
                                       codec.snapshot_key(symbol, end_s + 1))]
+
+
+def read_price_volumes(db: Database, symbol: str, start_ms: int, end_ms: int) -> rollups.PriceVolumes | None:
+    """Volume by price of the trades with start_ms <= T <= end_ms: per-minute rollups for the minutes wholly
+    inside the window, raw trades for the partial minutes at its edges. Equal to aggregating the raw trades."""
+    first_full = -(-start_ms // rollups.MINUTE_MS) * rollups.MINUTE_MS
+    end_full = (end_ms + 1) // rollups.MINUTE_MS * rollups.MINUTE_MS  # exclusive
+    if first_full >= end_full:
+        edges = [(start_ms, end_ms)]
+        parts = []
+    else:
+        edges = [(start_ms, first_full - 1), (end_full, end_ms)]
+        parts = [rollups.decode(value) for _key, value in db.scan(
+            "rollups", rollups.rollup_key(symbol, first_full), rollups.rollup_key(symbol, end_full))]
+    for lo, hi in edges:
+        if lo > hi:
+            continue
+        chunk = codec.concat_chunks(list(read_chunks(db, symbol, lo, hi)))
+        if len(chunk):
+            parts.append(rollups.from_trades(chunk.p, chunk.q, chunk.m, chunk.T, chunk.p_decimals, chunk.q_decimals))
+    return rollups.merge(parts)

@@ -1,7 +1,7 @@
 """The RocksDB database under ``<data_dir>/analytics``; the only module that imports rocksdict.
 
-Column families: ``trades`` (trade chunks, see codec.py), ``snapshots`` (book snapshots), ``meta`` (per-symbol
-stored-id ranges and other small state). Writes go through ``write`` as one atomic WriteBatch. One writer (the
+Column families: ``trades`` (trade chunks, see codec.py), ``snapshots`` (book snapshots), ``rollups`` (volume by
+price per minute, see rollups.py), ``meta`` (per-symbol stored-id ranges and other small state). Writes go through ``write`` as one atomic WriteBatch. One writer (the
 StorageActor) and any number of readers share a Database; ``reopen`` replaces the handle in place (RocksDB stays
 in "Writer has previous error" after a failed write until it is reopened), so holders of the object keep working.
 """
@@ -20,7 +20,7 @@ import rocksdict
 
 log = logging.getLogger(__name__)
 
-COLUMN_FAMILIES = ("trades", "snapshots", "meta")
+COLUMN_FAMILIES = ("trades", "snapshots", "rollups", "meta")
 
 
 class StorageError(Exception):

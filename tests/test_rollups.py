@@ -1,0 +1,60 @@
+"""Rollups: what the writer keeps per minute equals aggregating the raw trades, for any window."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from tradeactors import codec, history, rollups
+from tradeactors.protocol import AggTrade
+from tradeactors.store import Database
+
+BASE = 1_723_161_240_000  # a whole minute
+
+
+def random_trades(rng, n, span_ms):
+    times = np.sort(rng.integers(0, span_ms, n)) + BASE
+    return [AggTrade(i + 1, f"{60000 + int(rng.integers(-50, 50)) / 100:.8f}", f"{int(rng.integers(1, 10**6)) / 10**5:.8f}",
+                     i + 1, i + 1, int(times[i]), bool(rng.integers(0, 2))) for i in range(n)]
+
+
+def raw_price_volumes(trades, start, end):
+    chunk = codec.to_chunk([t for t in trades if start <= t.T <= end])
+    return rollups.from_trades(chunk.p, chunk.q, chunk.m, chunk.T, chunk.p_decimals, chunk.q_decimals)
+
+
+def same(a, b):
+    return (a.price.tolist(), a.volume.tolist(), a.buy.tolist(), a.count.tolist(), a.first_time, a.last_time) == \
+           (b.price.tolist(), b.volume.tolist(), b.buy.tolist(), b.count.tolist(), b.first_time, b.last_time)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    trades = random_trades(rng, 6000, 10 * 60_000)
+    db = Database(tmp_path_factory.mktemp("rollups") / "db")
+    writer = history.TradeWriter(db, ["BTCUSDT"])
+    for i in range(0, len(trades), 137):  # flushes of odd sizes straddle minute boundaries
+        writer.write("BTCUSDT", trades[i:i + 137])
+    writer.write("BTCUSDT", trades[500:900])  # duplicates must not count twice
+    yield db, trades
+    db.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10 * 60_000), st.integers(0, 10 * 60_000))
+def test_rollups_plus_raw_edges_equal_raw_trades_for_any_window(stored, a, b):
+    db, trades = stored
+    start, end = BASE + min(a, b), BASE + max(a, b)
+    got = history.read_price_volumes(db, "BTCUSDT", start, end)
+    want = raw_price_volumes(trades, start, end) if any(start <= t.T <= end for t in trades) else None
+    assert (got is None and want is None) or same(got, want)
+
+
+def test_a_whole_window_reads_rollups_not_raw_chunks(stored, monkeypatch):
+    db, trades = stored
+    read = []
+    real = history.read_chunks
+    monkeypatch.setattr(history, "read_chunks", lambda *args: (read.append(args), real(*args))[1])
+    got = history.read_price_volumes(db, "BTCUSDT", BASE, BASE + 10 * 60_000 - 1)
+    assert same(got, raw_price_volumes(trades, BASE, BASE + 10 * 60_000 - 1))
+    assert read == []  # whole minutes only: every trade came from the rollups
