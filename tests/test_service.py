@@ -133,3 +133,17 @@ def test_a_quiet_symbol_gets_a_rate_limited_warning(service_factory, sim, caplog
     messages = [r.getMessage() for r in caplog.records]
     assert not any("No trades for BTCUSDT" in m for m in messages)
     assert sum("No trades for ETHUSDT" in m for m in messages) <= 5  # once per 0.5 s at most, not per flush
+
+
+def test_exchange_filters_are_fetched_once_and_cached_in_the_database(service_factory, sim):
+    import requests as http
+
+    from tradeactors.history import load_symbol_info
+
+    service = service_factory()
+    wait_for(lambda: load_symbol_info(service.db, "BTCUSDT") and load_symbol_info(service.db, "ETHUSDT"),
+             message="filters cached")
+    served = http.get(f"{sim.rest_url}/api/v3/exchangeInfo", params={"symbol": "BTCUSDT"}, timeout=5).json()
+    filters = {f["filterType"]: f for f in served["symbols"][0]["filters"]}
+    assert load_symbol_info(service.db, "BTCUSDT") == {"tickSize": filters["PRICE_FILTER"]["tickSize"],
+                                                       "stepSize": filters["LOT_SIZE"]["stepSize"]}

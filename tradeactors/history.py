@@ -256,3 +256,13 @@ def read_price_volumes(db: Database, symbol: str, start_ms: int, end_ms: int) ->
         if len(chunk):
             parts.append(rollups.from_trades(chunk.p, chunk.q, chunk.m, chunk.T, chunk.p_decimals, chunk.q_decimals))
     return rollups.merge(parts)
+
+
+def symbol_info_key(symbol: str) -> bytes:
+    return f"symbolinfo:{symbol}".encode()
+
+
+def load_symbol_info(db: Database, symbol: str) -> dict | None:
+    """The cached exchangeInfo filters of a symbol ({"tickSize", "stepSize"}), or None."""
+    raw = db.get("meta", symbol_info_key(symbol))
+    return msgpack.unpackb(raw) if raw else None

@@ -24,6 +24,7 @@ from tradeactors.protocol import AggTrade, MalformedFrame, aggtrade_from_rest
 log = logging.getLogger(__name__)
 
 WEIGHT_AGG_TRADES = 4
+WEIGHT_EXCHANGE_INFO = 20
 AGG_TRADES_LIMIT = 1000
 
 
@@ -171,3 +172,17 @@ class RestClient:
         if type(last) is not int or not isinstance(bids, list) or not isinstance(asks, list):
             raise RestError("depth returned fields of the wrong type")
         return last, bids, asks
+
+    def symbol_filters(self, symbols, stop: threading.Event | None = None) -> dict[str, dict]:
+        """``PRICE_FILTER.tickSize`` and ``LOT_SIZE.stepSize`` per symbol from /api/v3/exchangeInfo (weight 20)."""
+        body = self.get_json("/api/v3/exchangeInfo", {"symbols": orjson.dumps(list(symbols)).decode()},
+                             WEIGHT_EXCHANGE_INFO, stop)
+        out = {}
+        try:
+            for item in body["symbols"]:
+                filters = {f["filterType"]: f for f in item["filters"]}
+                out[item["symbol"]] = {"tickSize": filters["PRICE_FILTER"]["tickSize"],
+                                       "stepSize": filters["LOT_SIZE"]["stepSize"]}
+        except (KeyError, TypeError):
+            raise RestError("exchangeInfo returned a body without symbols/filters") from None
+        return out

@@ -93,8 +93,8 @@ class Service:
             ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
-            ActorSpec("snapshots", lambda: SnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max),
-                      stop_timeout=20),
+            ActorSpec("snapshots", lambda: SnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max,
+                                                               db, c.symbols), stop_timeout=20),
         ]
         for symbol in c.symbols:
             specs.append(ActorSpec(f"stream:{symbol}",

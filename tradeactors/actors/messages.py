@@ -170,3 +170,11 @@ class QueryBook(NamedTuple):
 
     symbol: str
     depth: int = 20
+
+
+class StoreSymbolInfo(NamedTuple):
+    """SnapshotActor -> StorageActor: the exchange's tick and step sizes of a symbol, cached in ``meta``."""
+
+    symbol: str
+    info: dict
+    """{"tickSize": "0.01000000", "stepSize": "0.00001000"}"""

@@ -4,6 +4,10 @@ One per process, so that resyncs of many symbols at once are paced by the proces
 50 at limit 1000) instead of racing each other into a 429; requests for a symbol already queued are merged.
 
 Owns: a worker thread and the queue of symbols waiting for a snapshot.
+At start it also fetches, once, the exchangeInfo filters (tick and step sizes) of every symbol not cached in
+the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): analytics then know the tick even
+after a restart without network.
+
 Messages: ``FetchSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``InjectFailure``.
 Tells: ``SnapshotFetched`` to ``stream:<symbol>``. REST failures back off 1 s doubling to 60 s with jitter
 (429/418 Retry-After is held by the ledger); the symbol stays queued until it succeeds or the actor stops.
@@ -15,21 +19,28 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 
 import pykka
 import tenacity
 
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched
+from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched, StoreSymbolInfo
+from tradeactors.history import load_symbol_info
+from tradeactors.store import Database
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, RestError
 
 log = logging.getLogger(__name__)
 
+INFO_RETRY_SECONDS = 600.0
+
 
 class SnapshotWorker:
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float,
-                 backoff_max: float):
+                 backoff_max: float, db: Database | None = None, symbols=()):
+        self.db = db
+        self.symbols = list(symbols)
         self.directory = directory
         self.rest = rest
         self.metrics = metrics
@@ -39,6 +50,7 @@ class SnapshotWorker:
         self.cond = threading.Condition()
         self.stopping = threading.Event()
         self.fetched = 0
+        self._info_tried_at = 0.0
 
     def submit(self, request: FetchSnapshot) -> None:
         with self.cond:
@@ -50,14 +62,40 @@ class SnapshotWorker:
         with self.cond:
             self.cond.notify()
 
+    def _fetch_symbol_info(self) -> None:
+        """One attempt (books must not wait for it); repeated every INFO_RETRY_SECONDS while any is missing."""
+        self._info_tried_at = time.monotonic()
+        missing = [s for s in self.symbols if self.db is not None and load_symbol_info(self.db, s) is None]
+        if not missing:
+            self.symbols = []
+            return
+        try:
+            found = self.rest.symbol_filters(missing, self.stopping)
+        except RestError as exc:
+            log.error("exchangeInfo for %s failed: %s (analytics fall back to the finest step in the data; "
+                      "next try in %.0fs)", ",".join(missing), exc, INFO_RETRY_SECONDS)
+            return
+        for symbol, info in found.items():
+            if symbol in missing:
+                self.directory.tell("storage", StoreSymbolInfo(symbol, info))
+
     def run(self) -> None:
+        self._fetch_symbol_info()
         while True:
             with self.cond:
                 while not self.queue and not self.stopping.is_set():
-                    self.cond.wait()
+                    if self.symbols and time.monotonic() - self._info_tried_at > INFO_RETRY_SECONDS:
+                        break
+                    self.cond.wait(INFO_RETRY_SECONDS)
                 if self.stopping.is_set():
                     return
-                symbol, request = self.queue.popitem(last=False)
+                if not self.queue:
+                    request = None
+                else:
+                    symbol, request = self.queue.popitem(last=False)
+            if request is None:
+                self._fetch_symbol_info()
+                continue
             try:
                 last, bids, asks = self._fetch(request)
             except RestError as exc:
@@ -73,10 +111,16 @@ class SnapshotWorker:
             self.directory.tell(f"stream:{symbol}", SnapshotFetched(symbol, last, bids, asks))
 
     def _fetch(self, request: FetchSnapshot):
+        def call():
+            return self.rest.depth(request.symbol, request.limit, self.stopping)
+
+        return self._retrying(call, f"depth snapshot for {request.symbol}", request.symbol)
+
+    def _retrying(self, call, what: str, symbol: str | None = None):
         def before_sleep(state: tenacity.RetryCallState) -> None:
-            self.metrics.depth_snapshot_requests.labels(request.symbol, "retry").inc()
-            log.error("depth snapshot for %s failed: %s; retrying in %.1fs", request.symbol,
-                      state.outcome.exception(), state.upcoming_sleep)
+            if symbol is not None:
+                self.metrics.depth_snapshot_requests.labels(symbol, "retry").inc()
+            log.error("%s failed: %s; retrying in %.1fs", what, state.outcome.exception(), state.upcoming_sleep)
 
         retrying = tenacity.Retrying(
             wait=tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
@@ -89,14 +133,14 @@ class SnapshotWorker:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(self.rest.depth, request.symbol, request.limit, self.stopping)
+        return retrying(call)
 
 
 class SnapshotActor(pykka.ThreadingActor):
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float = 1.0,
-                 backoff_max: float = 60.0):
+                 backoff_max: float = 60.0, db: Database | None = None, symbols=()):
         super().__init__()
-        self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max)
+        self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max, db, symbols)
         self._thread: threading.Thread | None = None
 
     def on_start(self) -> None:

@@ -7,6 +7,7 @@ Messages:
   hole in the ids logs ``Gap found`` and tells the BackfillActor ``HolesFound``.
 - ``GetHoles`` (ask) -> missing id ranges. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
 - ``StoreSnapshots`` (tell, from the BufferActor): book snapshots, one WriteBatch; a summary line per minute.
+- ``StoreSymbolInfo`` (tell, from the SnapshotActor): a symbol's tick and step sizes, cached in ``meta``.
 - ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
 - ``RetryPending`` (tell, from its ticker): retries failed writes. ``GetStatus`` (ask): counters.
 - ``InjectFailure`` (tell): raises, for drills and tests of the restart path.
@@ -29,10 +30,12 @@ import pykka
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
     DeleteBefore, GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending, StoreSnapshots,
-    StoreTrades,
+    StoreSymbolInfo, StoreTrades,
 )
 from tradeactors.actors.ticker import Ticker
-from tradeactors.history import TradeWriter, write_snapshots
+import msgpack
+
+from tradeactors.history import TradeWriter, symbol_info_key, write_snapshots
 from tradeactors.metrics import Metrics
 from tradeactors.store import Database, StorageError
 
@@ -111,6 +114,10 @@ class StorageActor(pykka.ThreadingActor):
             log.warning("Exchange gap recorded for %s: ids %d..%d do not exist at the exchange",
                         message.symbol, message.lo, message.hi)
             self._check_holes(message.symbol)
+        elif isinstance(message, StoreSymbolInfo):
+            self.db.write({"meta": [(symbol_info_key(message.symbol), msgpack.packb(message.info))]})
+            log.info("exchange filters of %s cached: tick %s, step %s", message.symbol, message.info["tickSize"],
+                     message.info["stepSize"])
         elif isinstance(message, DeleteBefore):
             return self.writer.delete_before(message.cutoff_ms)
         elif isinstance(message, GetStatus):
