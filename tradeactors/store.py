@@ -181,6 +181,10 @@ class Database:
         except OSError:
             return 0
 
+    def cf_size(self, cf: str) -> int:
+        """Bytes of the SST files of one column family."""
+        return self._cf(cf).property_int_value("rocksdb.total-sst-files-size") or 0
+
     def size_on_disk(self) -> int:
         """Bytes of SST files plus the WAL and memtables' share, summed over column families."""
         total = 0
