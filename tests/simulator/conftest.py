@@ -11,6 +11,8 @@ import time
 import pytest
 import websocket
 
+from tests.helpers import wait_for  # noqa: F401 - re-exported for the simulator tests
+
 from tradeactors.simulator import Simulator
 
 def pytest_collection_modifyitems(items):
@@ -21,18 +23,6 @@ def pytest_collection_modifyitems(items):
 
 
 FAST = dict(ping_interval=20.0, pong_timeout=20.0, shutdown_grace=0.5)
-
-
-def wait_for(condition, timeout=5.0, interval=0.01, message="condition"):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ import logging
 import threading
 import time
 
-import pykka
 import tenacity
 
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, StoreTrades
+from tradeactors.actors.worker import WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import AGG_TRADES_LIMIT, RestClient, RestError
 
@@ -133,36 +133,24 @@ class BackfillWorker:
         return hi - lo + 1
 
 
-class BackfillActor(pykka.ThreadingActor):
+class BackfillActor(WorkerThreadActor):
+    thread_name = "Backfill"
+
     def __init__(self, symbols, directory: Directory, rest: RestClient, metrics: Metrics,
                  backoff_initial: float = 1.0, backoff_max: float = 60.0):
         super().__init__()
         self.worker = BackfillWorker(symbols, directory, rest, metrics, backoff_initial, backoff_max)
-        self._thread: threading.Thread | None = None
 
     def on_start(self) -> None:
-        threading.current_thread().name = "Backfill"
-        self._thread = threading.Thread(target=self.worker.run, name="Backfill-worker", daemon=True)
-        self._thread.start()
+        super().on_start()
         self.worker.wake.set()  # holes left by a previous run are filled at once
-
-    def on_stop(self) -> None:
-        self._stop_worker()
-
-    def on_failure(self, exception_type, exception_value, traceback) -> None:
-        self._stop_worker()
-
-    def _stop_worker(self) -> None:
-        self.worker.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def on_receive(self, message):
         if isinstance(message, HolesFound):
             self.worker.wake.set()
         elif isinstance(message, GetStatus):
             return {"trades_backfilled": dict(self.worker.filled), "last_gap": dict(self.worker.last_gap),
-                    "worker_alive": bool(self._thread and self._thread.is_alive())}
+                    "worker_alive": self.worker_alive}
         elif isinstance(message, InjectFailure):
             raise RuntimeError(message.reason)
         return None

@@ -21,11 +21,11 @@ import logging
 import threading
 import time
 
-import pykka
 import tenacity
 
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched, StoreSymbolInfo
+from tradeactors.actors.worker import WorkerThreadActor
 from tradeactors.history import load_symbol_info
 from tradeactors.store import Database
 from tradeactors.metrics import Metrics
@@ -136,28 +136,13 @@ class SnapshotWorker:
         return retrying(call)
 
 
-class SnapshotActor(pykka.ThreadingActor):
+class SnapshotActor(WorkerThreadActor):
+    thread_name = "Snapshots"
+
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float = 1.0,
                  backoff_max: float = 60.0, db: Database | None = None, symbols=()):
         super().__init__()
         self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max, db, symbols)
-        self._thread: threading.Thread | None = None
-
-    def on_start(self) -> None:
-        threading.current_thread().name = "Snapshots"
-        self._thread = threading.Thread(target=self.worker.run, name="Snapshots-worker", daemon=True)
-        self._thread.start()
-
-    def on_stop(self) -> None:
-        self._stop_worker()
-
-    def on_failure(self, exception_type, exception_value, traceback) -> None:
-        self._stop_worker()
-
-    def _stop_worker(self) -> None:
-        self.worker.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def on_receive(self, message):
         if isinstance(message, FetchSnapshot):

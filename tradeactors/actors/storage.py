@@ -144,11 +144,7 @@ class StorageActor(pykka.ThreadingActor):
         else:
             error = None
         if error is not None:
-            self.errors += 1
-            self.metrics.storage_errors.inc()
-            log.error("writing %d trades for %s failed: %s", len(message.trades), message.symbol, error)
-            if any(sign in error for sign in REOPEN_ON):
-                self._reopen()  # outside the except block: its traceback would keep the old handle alive
+            self._failed(f"writing {len(message.trades)} trades for {message.symbol}", error)
             return None
         self.batches += 1
         self.metrics.batches_written.inc()
@@ -173,12 +169,8 @@ class StorageActor(pykka.ThreadingActor):
         else:
             error = None
         if error is not None:
-            self.errors += 1
-            self.metrics.storage_errors.inc()
             self.metrics.snapshots_lost.labels(message.symbol).inc(len(message.snapshots))
-            log.error("writing %d snapshots for %s failed: %s", len(message.snapshots), message.symbol, error)
-            if any(sign in error for sign in REOPEN_ON):
-                self._reopen()
+            self._failed(f"writing {len(message.snapshots)} snapshots for {message.symbol}", error)
             return
         self.metrics.snapshots_stored.labels(message.symbol).inc(written)
         total = self.snapshots_written.get(message.symbol, 0) + written
@@ -225,6 +217,16 @@ class StorageActor(pykka.ThreadingActor):
             self.metrics.storage_pending.set(self.pending_trades)
         self._warned_full = False
         log.info("storage recovered: every pending trade is written")
+
+    def _failed(self, what: str, error: str) -> None:
+        """Count and log a failed write; reopen the database if RocksDB will refuse writes until then.
+
+        Called outside the ``except`` block: its traceback would keep the old handle (and its LOCK) alive."""
+        self.errors += 1
+        self.metrics.storage_errors.inc()
+        log.error("%s failed: %s", what, error)
+        if any(sign in error for sign in REOPEN_ON):
+            self._reopen()
 
     def _reopen(self) -> None:
         free = self.db.free_bytes()
