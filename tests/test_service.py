@@ -147,3 +147,19 @@ def test_exchange_filters_are_fetched_once_and_cached_in_the_database(service_fa
     filters = {f["filterType"]: f for f in served["symbols"][0]["filters"]}
     assert load_symbol_info(service.db, "BTCUSDT") == {"tickSize": filters["PRICE_FILTER"]["tickSize"],
                                                        "stepSize": filters["LOT_SIZE"]["stepSize"]}
+
+
+def test_a_periodic_summary_tells_trades_per_minute_and_gaps(service_factory, sim, caplog, monkeypatch):
+    import logging
+    import re
+
+    from tradeactors.actors import buffer
+
+    monkeypatch.setattr(buffer, "SUMMARY_SECONDS", 2.0)
+    with caplog.at_level(logging.INFO, logger="tradeactors.actors.buffer"):
+        service_factory()
+        line = wait_for(lambda: next((r.getMessage() for r in caplog.records
+                                      if r.getMessage().startswith("Summary BTCUSDT")), None), timeout=15,
+                        message="a summary line")
+    match = re.match(r"Summary BTCUSDT: (\d+) trades/min, store lag [\d.]+s, gaps found (\d+) filled (\d+)", line)
+    assert match and int(match.group(1)) > 0  # the simulator trades ~50/s

@@ -34,3 +34,7 @@ class Metrics:
         self.store_lag = Gauge("tradeactors_store_lag_seconds", "Exchange trade time of the newest stored trade to its write", ["symbol"], registry=r)
         self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
+
+    def value(self, name: str, **labels) -> float:
+        """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``)."""
+        return self.registry.get_sample_value(name, labels) or 0.0

@@ -4,7 +4,8 @@ Owns: one list of trades per symbol.
 Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
 once. ``Snapshot`` (tell, from StreamActors): the book's top levels, written with the next flush. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
 ``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
-A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``.
+A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``;
+every ``SUMMARY_SECONDS`` each symbol gets an INFO summary (trades/min, store lag, gaps, reconnects, resyncs).
 Tells: ``StoreTrades`` and ``StoreSnapshots`` to the StorageActor, one each per symbol per flush.
 on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
 StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
@@ -30,6 +31,8 @@ from tradeactors.metrics import Metrics
 log = logging.getLogger(__name__)
 
 QUIET_WARN_SECONDS = 60.0
+SUMMARY_SECONDS = 60.0
+"""One summary line per symbol per minute: enough to judge collection from the log alone."""
 
 
 class BufferActor(pykka.ThreadingActor):
@@ -43,6 +46,8 @@ class BufferActor(pykka.ThreadingActor):
         now = time.monotonic()
         self.last_trade_at = {symbol: now for symbol in config.symbols}
         self.warned_at = {symbol: 0.0 for symbol in config.symbols}
+        self.received_since_summary = {symbol: 0 for symbol in config.symbols}
+        self.summary_at = now
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
@@ -63,6 +68,8 @@ class BufferActor(pykka.ThreadingActor):
             buffer = self.buffers.setdefault(message.symbol, [])
             buffer.extend(message.trades)
             self.last_trade_at[message.symbol] = time.monotonic()
+            self.received_since_summary[message.symbol] = (
+                self.received_since_summary.get(message.symbol, 0) + len(message.trades))
             if len(buffer) >= self.config.flush_max_trades:
                 self._flush(message.symbol)
             else:
@@ -72,11 +79,31 @@ class BufferActor(pykka.ThreadingActor):
         elif isinstance(message, Flush):
             self._flush_all()
             self._warn_quiet()
+            self._summary()
         elif isinstance(message, GetStatus):
             return {symbol: len(trades) for symbol, trades in self.buffers.items()}
         elif isinstance(message, InjectFailure):
             raise RuntimeError(message.reason)
         return None
+
+    def _summary(self) -> None:
+        now = time.monotonic()
+        elapsed = now - self.summary_at
+        if elapsed < SUMMARY_SECONDS:
+            return
+        self.summary_at = now
+        m = self.metrics
+        for symbol, count in self.received_since_summary.items():
+            log.info("Summary %s: %.0f trades/min, store lag %.2fs, gaps found %d filled %d unfillable %d, "
+                     "reconnects %d, book resyncs %d", symbol, count * 60 / elapsed,
+                     m.value("tradeactors_store_lag_seconds", symbol=symbol),
+                     m.value("tradeactors_gaps_found_total", symbol=symbol),
+                     m.value("tradeactors_gaps_filled_total", symbol=symbol),
+                     m.value("tradeactors_gaps_unfillable_total", symbol=symbol),
+                     m.value("tradeactors_reconnects_total", symbol=symbol),
+                     sum(sample.value for family in m.book_resyncs.collect() for sample in family.samples
+                         if sample.name.endswith("_total") and sample.labels["symbol"] == symbol))
+            self.received_since_summary[symbol] = 0
 
     def _warn_quiet(self) -> None:
         now = time.monotonic()
