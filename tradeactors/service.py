@@ -27,7 +27,7 @@ from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import GetStatus, QueryBook, QuerySnapshots, QueryTrades
+from tradeactors.actors.messages import Analyze, GetStatus, QueryBook, QuerySnapshots, QueryTrades
 from tradeactors.actors.query import QueryActor, TradePage
 from tradeactors.actors.snapshots import SnapshotActor
 from tradeactors.actors.storage import StorageActor
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 CONNECTIONS_PER_WINDOW = (250, 300.0)
 """Connection attempts per 5 minutes for the whole process: inside Binance's 300 per IP, with a margin."""
 ASK_TIMEOUT = 10.0
+ANALYTICS_TIMEOUT = 30.0
+"""A 7-day analytics query takes about a second; more than this means the QueryActor is stuck or swamped."""
 """Seconds the web layer waits for an actor before answering 503."""
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
@@ -156,6 +158,9 @@ class Service:
                 "snapshots": ask_status("snapshots"),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
                          "weight_spent_total": self.ledger.spent_total}}
+
+    def analyze(self, tool: str, symbol: str, params: dict) -> dict:
+        return self.ask("query", Analyze(tool, symbol, params), timeout=ANALYTICS_TIMEOUT)
 
     def book(self, symbol: str, depth: int) -> dict:
         return self.ask("query", QueryBook(symbol, depth))

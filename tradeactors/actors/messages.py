@@ -178,3 +178,18 @@ class StoreSymbolInfo(NamedTuple):
     symbol: str
     info: dict
     """{"tickSize": "0.01000000", "stepSize": "0.00001000"}"""
+
+
+class Analyze(NamedTuple):
+    """Caller -> QueryActor (ask): run one analytics tool (ANALYTICS.md) over the stored history.
+
+    ``tool``: volume_profile, liquidity_vacuums, order_flow, microstructure_health or market_anomalies;
+    ``params``: the tool's parameters, already range-checked. Answers the tool's JSON-ready dict; raises
+    ``errors.InvalidParameter``, ``errors.UnknownSymbol`` or ``analytics.InsufficientData`` (422).
+    """
+
+    tool: str
+    symbol: str
+    params: dict
+    now_ms: int | None = None
+    """The end of the window (default: now); tests pin it."""

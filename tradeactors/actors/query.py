@@ -3,7 +3,8 @@
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
 Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``codec.TradeChunk`` (numpy
 columns); ``QuerySnapshots`` -> [``codec.BookSnapshot``]; ``QueryBook`` -> the live book (asks the symbol's
-StreamActor, which never asks back); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+StreamActor, which never asks back); ``Analyze`` -> an analytics tool's result (see analysis.py);
+``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
 
@@ -21,13 +22,15 @@ Python API (in-process callers)::
 from __future__ import annotations
 
 import threading
+import time
 from typing import NamedTuple
 
 import pykka
 
 from tradeactors.actors.directory import ActorUnavailable, Directory
+from tradeactors import analysis
 from tradeactors.actors.messages import (
-    GetBook, GetStatus, InjectFailure, QueryBook, QuerySnapshots, QueryTradeColumns, QueryTrades,
+    Analyze, GetBook, GetStatus, InjectFailure, QueryBook, QuerySnapshots, QueryTradeColumns, QueryTrades,
 )
 from tradeactors.errors import InvalidParameter, Unavailable, UnknownSymbol
 from tradeactors.history import read_columns, read_snapshots, read_trades
@@ -85,6 +88,12 @@ class QueryActor(pykka.ThreadingActor):
             validate_range(self.symbols, message.symbol, message.start_s * 1000, message.end_s * 1000)
             with self.metrics.query_seconds.labels("snapshots").time():
                 return read_snapshots(self.db, message.symbol, message.start_s, message.end_s)
+        if isinstance(message, Analyze):
+            if message.symbol not in self.symbols:
+                raise UnknownSymbol(message.symbol, self.symbols)
+            now_ms = message.now_ms if message.now_ms is not None else int(time.time() * 1000)
+            with self.metrics.query_seconds.labels(message.tool).time():
+                return analysis.run(self.db, message.tool, message.symbol, message.params, now_ms)
         if isinstance(message, QueryBook):
             if message.symbol not in self.symbols:
                 raise UnknownSymbol(message.symbol, self.symbols)

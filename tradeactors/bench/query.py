@@ -17,6 +17,8 @@ import argparse
 import json
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -33,6 +35,12 @@ START_MS = 1_723_075_200_000  # 2024-08-08 00:00 UTC
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child
+    would report its parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -81,7 +89,7 @@ def seeds_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
     """The seeds' design: scan every per-second batch, decode the dicts in Python, histogram the floats."""
     prices, qtys = [], []
     stop = f"trades:{SYMBOL}:{end_ms + 1:013d}".encode()
-    for _key, value in db.scan("trades", f"trades:{SYMBOL}:{start_ms:013d}".encode(), stop):
+    for _key, value in db.scan("trades", f"trades:{SYMBOL}:{start_ms // 1000 * 1000:013d}".encode(), stop):
         for trade in msgpack.unpackb(value):
             if start_ms <= trade["timestamp"] <= end_ms:
                 prices.append(float(trade["price"]))
@@ -95,7 +103,7 @@ def seeds_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
 def our_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
     from tradeactors.analysis import volume_profile_from_store
 
-    return volume_profile_from_store(db, SYMBOL, start_ms, end_ms, tick_units=1_000_000)
+    return volume_profile_from_store(db, SYMBOL, start_ms, end_ms)
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
@@ -115,7 +123,8 @@ def disk_bytes(db: Database, cfs) -> int:
 
 def run(argv) -> int:
     parser = argparse.ArgumentParser(prog="tradeactors bench query", description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=int, default=24, help="hours of history at 100 trades/s (1..168)")
+    parser.add_argument("--hours", type=int, default=24, choices=range(1, 169), metavar="H",
+                        help="hours of history at 100 trades/s (1..168)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of our query (median reported)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,11 +135,17 @@ def run(argv) -> int:
         print(f"built in {time.perf_counter() - began:.0f}s", flush=True)
         ours_bytes = disk_bytes(ours, ("trades", "rollups", "meta"))
         seeds_bytes = disk_bytes(seeds, ("trades",))
-        start, end = START_MS, START_MS + args.hours * 3_600_000 - 1
-        seconds, profile = timed(lambda: our_volume_profile(ours, start, end), args.runs)
-        baseline_seconds, baseline = timed(lambda: seeds_volume_profile(seeds, start, end), 1)
-        assert profile["trade_count"] == baseline["trade_count"] == trades, (profile["trade_count"], trades)
         ours.close()
+        # Like a real [now - H, now] query, the window does not start or end on a minute: its edges are read
+        # from raw trades, the whole minutes between from the rollups.
+        start, end = START_MS + 30_500, START_MS + args.hours * 3_600_000 - 20_250
+        # Our query runs in a fresh process, so that its peak RSS is the query's, not the data generator's.
+        measured = subprocess.run(
+            [sys.executable, "-m", "tradeactors.bench.query", "--measure", f"{tmp}/ours", str(start), str(end),
+             str(args.runs)], capture_output=True, text=True, check=True)
+        seconds, query_rss, profile = json.loads(measured.stdout.strip().splitlines()[-1])
+        baseline_seconds, baseline = timed(lambda: seeds_volume_profile(seeds, start, end), 1)
+        assert profile["trade_count"] == baseline["trade_count"], (profile["trade_count"], baseline["trade_count"])
         seeds.close()
     print(f"ours: {seconds:.3f}s median of {args.runs}; seeds' design: {baseline_seconds:.2f}s; "
           f"POC {profile['point_of_control']} vs {baseline['point_of_control']:.2f}")
@@ -139,6 +154,20 @@ def run(argv) -> int:
         "bench": "query", "hours": args.hours, "trades": trades, "seconds": round(seconds, 4),
         "baseline_seconds": round(baseline_seconds, 3), "ratio": round(baseline_seconds / seconds, 1),
         "bytes_per_trade": round(ours_bytes / trades, 2), "baseline_bytes_per_trade": round(seeds_bytes / trades, 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(query_rss, 1), "bench_process_peak_rss_mb": round(peak_rss_mb(), 1),
     }))
     return 0
+
+
+def measure(db_path: str, start: int, end: int, runs: int) -> None:
+    """In a fresh process: time our query and report [median seconds, peak RSS MB, result]."""
+    db = Database(db_path)
+    seconds, profile = timed(lambda: our_volume_profile(db, start, end), runs)
+    db.close()
+    print(json.dumps([seconds, peak_rss_mb(), {"trade_count": profile["trade_count"],
+                                              "point_of_control": profile["point_of_control"]}]))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--measure"]:
+        measure(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))

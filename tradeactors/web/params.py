@@ -36,3 +36,33 @@ def int_param(name: str, low: int, high: int, default: int | None = None) -> int
     if not low <= value <= high:
         raise InvalidParameter(name, f"must be in {low}..{high}, got {value}", minimum=low, maximum=high)
     return value
+
+
+FLOAT_RE = re.compile(r"^[+-]?([0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12})$")
+
+
+def float_param(name: str, low: float, high: float, default: float, low_open: bool = False,
+                high_open: bool = False) -> float:
+    """A decimal number in a range; ``*_open`` excludes that bound (e.g. value_area_pct in (0, 1])."""
+    raw = request.args.get(name)
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    allowed = f"a number in {left}{low:g}, {high:g}{right}"
+    if raw is None or raw == "":
+        return default
+    if not FLOAT_RE.match(raw.strip()):
+        raise InvalidParameter(name, f"must be {allowed}", minimum=low, maximum=high)
+    value = float(raw)
+    if value < low or value > high or (low_open and value == low) or (high_open and value == high):
+        raise InvalidParameter(name, f"must be {allowed}, got {raw.strip()}", minimum=low, maximum=high)
+    return value
+
+
+def decimal_param(name: str) -> str | None:
+    """An optional positive decimal given as a string (e.g. tick_size=0.5), returned as its text."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    text = raw.strip()
+    if not FLOAT_RE.match(text) or text.startswith(("-", "+")) or float(text) <= 0:
+        raise InvalidParameter(name, "must be a decimal number > 0 (e.g. 0.5)")
+    return text

@@ -1,0 +1,118 @@
+"""Analytics through the real service: the HTTP contract, and rollup-based results equal to raw computation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.helpers import wait_for
+from tradeactors import analytics, analysis, history
+from tradeactors.actors.messages import Analyze
+
+
+def get(service, path, **params):
+    return requests.get(f"{service.http.url}{path}", params=params, timeout=30)
+
+
+def test_a_fresh_service_answers_422_with_a_sensible_wait(service_factory, sim):
+    service = service_factory()
+    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) >= 50, timeout=20, message="50 trades")
+    response = get(service, "/api/volume_profile", symbol="BTCUSDT", duration_hours=1)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "insufficient_historical_data"
+    details = error["details"]
+    assert details["required"] == 1000 and 50 <= details["available"] < 1000
+    assert details["collecting_since"] <= int(time.time() * 1000)
+    # the simulator trades ~50/s: the wait is what is missing at that rate, give or take start-up
+    expected = (1000 - details["available"]) / 50
+    assert 0.4 * expected <= details["estimated_wait_seconds"] <= 3 * expected
+
+
+def test_volume_profile_from_rollups_equals_the_raw_computation(service_factory, sim):
+    sim.set_regime("BTCUSDT", rate=800)
+    service = service_factory()
+    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) >= 3000, timeout=30, message="3000 trades")
+    now = int(time.time() * 1000)
+    body = service.ask("query", Analyze("volume_profile", "BTCUSDT", {"duration_hours": 1}, now), timeout=30)
+    raw = history.read_columns(service.db, "BTCUSDT", now - 3_600_000, now)
+    tick = analysis.tick_units(service.db, "BTCUSDT", raw.p_decimals, raw.p)
+    expected = analytics.volume_profile(analytics.tick_volumes(raw, tick), symbol="BTCUSDT", tick=tick,
+                                        p_decimals=raw.p_decimals, q_decimals=raw.q_decimals)
+    assert body == expected
+    assert body["trade_count"] == len(raw) >= 3000
+    assert body["tick_size"] == "0.01000000"  # the exchange's tick from the cached exchangeInfo
+    response = get(service, "/api/volume_profile", symbol="btcusdt", duration_hours=1, value_area_pct="0.5")
+    assert response.status_code == 200 and response.json()["value_area_pct_actual"] >= 0.5
+    vacuums = get(service, "/api/liquidity_vacuums", symbol="BTCUSDT", duration_hours=1)
+    assert vacuums.status_code == 200
+
+
+def test_order_flow_over_stored_snapshots(service_factory, sim):
+    service = service_factory()
+    wait_for(lambda: len(history.read_snapshots(service.db, "ETHUSDT", int(time.time()) - 60, int(time.time()))) >= 3,
+             timeout=20, message="3 snapshots")
+    response = get(service, "/api/order_flow", symbol="ETHUSDT", window_duration_secs=30, depth_levels=10)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["snapshot_count"] >= 3 and body["flow_direction"] in (
+        "STRONG_BUY", "MODERATE_BUY", "NEUTRAL", "MODERATE_SELL", "STRONG_SELL")
+
+
+BAD = [
+    ("/api/volume_profile", {"duration_hours": "0"}, "duration_hours"),
+    ("/api/volume_profile", {"duration_hours": "169"}, "duration_hours"),
+    ("/api/volume_profile", {"duration_hours": "1.5"}, "duration_hours"),
+    ("/api/volume_profile", {"tick_size": "-1"}, "tick_size"),
+    ("/api/volume_profile", {"tick_size": "abc"}, "tick_size"),
+    ("/api/volume_profile", {"value_area_pct": "0"}, "value_area_pct"),
+    ("/api/volume_profile", {"value_area_pct": "1.01"}, "value_area_pct"),
+    ("/api/liquidity_vacuums", {"threshold_ratio": "1"}, "threshold_ratio"),
+    ("/api/liquidity_vacuums", {"threshold_ratio": "0"}, "threshold_ratio"),
+    ("/api/order_flow", {"window_duration_secs": "9"}, "window_duration_secs"),
+    ("/api/order_flow", {"window_duration_secs": "301"}, "window_duration_secs"),
+    ("/api/order_flow", {"depth_levels": "21"}, "depth_levels"),
+    ("/api/microstructure_health", {"window_duration_secs": "x"}, "window_duration_secs"),
+    ("/api/market_anomalies", {"window_duration_secs": "5"}, "window_duration_secs"),
+    ("/api/market_anomalies", {"baseline_minutes": "0"}, "baseline_minutes"),
+]
+
+
+@pytest.mark.parametrize("path,params,field", BAD)
+def test_every_bad_parameter_is_a_400_naming_it(service_factory, path, params, field):
+    service = service_factory()
+    response = get(service, path, symbol="BTCUSDT", **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"]["field"] == field
+
+
+@pytest.mark.parametrize("path", ["/api/volume_profile", "/api/liquidity_vacuums", "/api/order_flow",
+                                  "/api/microstructure_health", "/api/market_anomalies"])
+def test_unknown_symbol_is_404_for_every_tool(service_factory, path):
+    service = service_factory()
+    response = get(service, path, symbol="DOGEUSDT")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_symbol"
+
+
+def test_health_and_anomalies_over_a_steady_market(service_factory, sim):
+    service = service_factory()
+    wait_for(lambda: len(history.read_snapshots(service.db, "BTCUSDT", int(time.time()) - 60, int(time.time()))) >= 4,
+             timeout=20, message="4 snapshots")
+    health = get(service, "/api/microstructure_health", symbol="BTCUSDT", window_duration_secs=30)
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert 0 <= body["overall_score"] <= 100 and body["health_level"] in ("Excellent", "Good", "Fair", "Poor",
+                                                                         "Critical")
+    assert body["stale"] is False
+    anomalies = get(service, "/api/market_anomalies", symbol="BTCUSDT", window_duration_secs=30)
+    assert anomalies.status_code == 200, anomalies.text
+    assert anomalies.json()["anomalies"] == []
+
+
+def test_anomalies_with_too_few_snapshots_say_so_instead_of_failing(service_factory):
+    service = service_factory()
+    now = int(time.time() * 1000) - 3_600_000  # an hour before anything was stored
+    body = service.ask("query", Analyze("market_anomalies", "BTCUSDT", {"window_duration_secs": 60}, now))
+    assert body["anomalies"] == [] and body["insufficient_data"] is True

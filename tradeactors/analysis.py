@@ -1,0 +1,155 @@
+"""The analytics handlers' data side: read a tool's window from the store and call the pure function.
+
+Used by the QueryActor (``Analyze``) and by ``tradeactors bench query``. The volume profile and the liquidity
+vacuums read per-minute rollups for the minutes wholly inside the window and raw trades at its edges
+(``history.read_price_volumes``), so a 7-day window never decodes raw trades; the snapshot-based tools read the
+window's snapshots and trades. Not enough data raises ``analytics.InsufficientData`` with what is required,
+what is available, since when the symbol has been collected and the estimated wait at its observed trade rate.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+
+from tradeactors import analytics, codec, history
+from tradeactors.analytics import InsufficientData, TickVolumes
+from tradeactors.rollups import PriceVolumes
+from tradeactors.store import Database
+
+HOUR_MS = 3_600_000
+MIN_TRADES = 1000
+
+
+def tick_units(db: Database, symbol: str, p_decimals: int, prices: np.ndarray) -> int:
+    """The exchange tick in units of 10**-p_decimals: PRICE_FILTER.tickSize from the cached exchangeInfo, else
+    the finest decimal step seen in the data (ANALYTICS.md's fallback)."""
+    info = history.load_symbol_info(db, symbol)
+    if info:
+        try:
+            units = Decimal(info["tickSize"]) * 10**p_decimals
+        except (InvalidOperation, KeyError):
+            units = Decimal(0)
+        if units >= 1 and units == units.to_integral_value() and not (prices % int(units)).any():
+            return int(units)
+    step = 1
+    for k in range(p_decimals, 0, -1):
+        if not (prices % 10**k).any():
+            step = 10**k
+            break
+    return step
+
+
+def to_tick_volumes(pv: PriceVolumes, tick: int) -> TickVolumes:
+    """Per-price sums as per-tick sums: stored prices lie on the tick grid, so each price is one tick."""
+    ticks = pv.price // tick
+    sell = pv.volume - pv.buy
+    quote = np.empty(len(ticks), dtype=object)
+    quote[:] = [t * tick * v for t, v in zip(ticks.tolist(), pv.volume.tolist())]
+    return TickVolumes(ticks=ticks.astype(np.int64), volume=pv.volume, buy_volume=pv.buy, sell_volume=sell,
+                       trade_count=pv.count, quote_volume=quote, first_time=pv.first_time, last_time=pv.last_time,
+                       trade_total=pv.trades)
+
+
+def collecting_since(db: Database, symbol: str) -> int | None:
+    """Trade time of the oldest stored trade of the symbol (ms), or None."""
+    first = next(iter(db.scan("trades", codec.trade_prefix(symbol), codec.trade_stop_key(symbol, 10**13))), None)
+    return codec.trade_key_time(first[0]) if first else None
+
+
+def insufficient(db: Database, symbol: str, required: int, available: int, start_ms: int, now_ms: int,
+                 what: str = "aggregate trades") -> InsufficientData:
+    """A 422 with the estimated wait at the symbol's observed rate over the part of the window it covers."""
+    since = collecting_since(db, symbol)
+    error = InsufficientData(required, available, what)
+    wait = None
+    if since is not None and available > 0:
+        covered_s = max(1.0, (now_ms - max(start_ms, since)) / 1000)
+        wait = round((required - available) / (available / covered_s))
+    error.details.update(collecting_since=since, estimated_wait_seconds=wait)
+    error.message += f"; collecting since {since}" + (f", about {wait} s more" if wait is not None else "")
+    return error
+
+
+def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
+    pv = history.read_price_volumes(db, symbol, start_ms, end_ms)
+    if pv is None or pv.trades < MIN_TRADES:
+        raise insufficient(db, symbol, MIN_TRADES, 0 if pv is None else pv.trades, start_ms, end_ms)
+    tick = tick_units(db, symbol, pv.p_decimals, pv.price)
+    return pv, tick, to_tick_volumes(pv, tick)
+
+
+def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: int, tick_size=None,
+                              value_area_pct=0.70) -> dict:
+    pv, tick, tv = _profile_input(db, symbol, start_ms, end_ms)
+    return analytics.volume_profile(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
+                                    q_decimals=pv.q_decimals, tick_size=tick_size, value_area_pct=value_area_pct,
+                                    min_trades=MIN_TRADES)
+
+
+def volume_profile(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
+    return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params.get("tick_size"),
+                                     value_area_pct=params.get("value_area_pct", 0.70))
+
+
+def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
+    pv, tick, tv = _profile_input(db, symbol, start, now_ms)
+    return analytics.liquidity_vacuums(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
+                                       q_decimals=pv.q_decimals, detection_timestamp=now_ms,
+                                       tick_size=params.get("tick_size"),
+                                       threshold_ratio=params.get("threshold_ratio", 0.20), min_trades=MIN_TRADES)
+
+
+def _window(db: Database, symbol: str, seconds: int, now_ms: int):
+    """The snapshots and trades of the last ``seconds``; at least two snapshots or InsufficientData."""
+    start = now_ms - seconds * 1000
+    snapshots = history.read_snapshots(db, symbol, start // 1000, now_ms // 1000)
+    if len(snapshots) < 2:
+        raise insufficient(db, symbol, 2, len(snapshots), start, now_ms, "book snapshots")
+    return start, snapshots, history.read_columns(db, symbol, start, now_ms)
+
+
+def order_flow(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+    start, snapshots, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    return analytics.order_flow(snapshots, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
+                                depth_levels=params.get("depth_levels", 20))
+
+
+def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+    start, snapshots, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    baseline = history.read_snapshots(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
+    return analytics.microstructure_health(snapshots, baseline, trades, symbol=symbol, now_ms=now_ms,
+                                           window_start_ms=start, window_end_ms=now_ms)
+
+
+def market_anomalies(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+    """Fewer than two snapshots is not an error here: the answer says ``insufficient_data: true``."""
+    start = now_ms - params.get("window_duration_secs", 60) * 1000
+    minutes = params.get("baseline_minutes", 60)
+    snapshots = history.read_snapshots(db, symbol, start // 1000, now_ms // 1000)
+    baseline = history.read_snapshots(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
+    trades = history.read_columns(db, symbol, start, now_ms)
+    info = history.load_symbol_info(db, symbol) or {}
+    return analytics.detect_market_anomalies(snapshots, baseline, trades, symbol=symbol, now_ms=now_ms,
+                                             window_start_ms=start, window_end_ms=now_ms, baseline_minutes=minutes,
+                                             tick_size=info.get("tickSize"))
+
+
+TOOLS = {
+    "volume_profile": volume_profile,
+    "liquidity_vacuums": liquidity_vacuums,
+    "order_flow": order_flow,
+    "microstructure_health": microstructure_health,
+    "market_anomalies": market_anomalies,
+}
+
+
+def run(db: Database, tool: str, symbol: str, params: dict, now_ms: int) -> dict:
+    try:
+        handler = TOOLS[tool]
+    except KeyError:
+        raise ValueError(f"unknown analytics tool {tool!r}") from None
+    return handler(db, symbol, params, now_ms)

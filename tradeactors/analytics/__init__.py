@@ -1,0 +1,48 @@
+"""The five analytics tools of ANALYTICS.md as pure functions over numpy columns and book snapshots.
+
+No I/O, no actors, no Flask, no clocks: the handlers fetch the window (trades as a ``codec.TradeChunk``, snapshots
+as ``codec.BookSnapshot``), pass the current time in, and turn the returned JSON-ready dicts into responses.
+
+The volume profile is split in two stages so that per-minute rollups give identical results:
+``tick_volumes`` (trades → per-tick sums) and ``merge_tick_volumes`` feed ``volume_profile`` and
+``liquidity_vacuums``.
+"""
+
+from __future__ import annotations
+
+from tradeactors.errors import ApiError
+
+
+class InsufficientData(ApiError):
+    """The window holds fewer trades or snapshots than the tool needs (HTTP 422).
+
+    ``details`` starts as ``{required, available}``; the handler adds ``collecting_since`` and
+    ``estimated_wait_seconds`` (it knows the store and the symbol's trade rate, the pure code does not).
+    """
+
+    status = 422
+    code = "insufficient_historical_data"
+
+    def __init__(self, required: int, available: int, what: str = "aggregate trades"):
+        super().__init__(f"needs at least {required} {what} in the window, has {available}",
+                         required=int(required), available=int(available))
+        self.required = int(required)
+        self.available = int(available)
+
+
+from tradeactors.analytics.anomalies import detect_market_anomalies
+from tradeactors.analytics.health import microstructure_health
+from tradeactors.analytics.orderflow import order_flow
+from tradeactors.analytics.profile import (
+    TickVolumes,
+    bin_size_ticks,
+    merge_tick_volumes,
+    tick_volumes,
+    volume_profile,
+)
+from tradeactors.analytics.vacuums import liquidity_vacuums
+
+__all__ = [
+    "InsufficientData", "TickVolumes", "bin_size_ticks", "detect_market_anomalies", "liquidity_vacuums",
+    "merge_tick_volumes", "microstructure_health", "order_flow", "tick_volumes", "volume_profile",
+]

@@ -1,0 +1,181 @@
+"""Measures of a sequence of stored book snapshots, shared by order flow, health and anomalies.
+
+A snapshot is the top of the book at one wall-clock second (``codec.BookSnapshot``). Prices and quantities stay
+scaled integers (exact); floats appear only in ratios. If snapshots disagree on decimals (they should not), all
+are rescaled to the largest. A side can be empty; measures that need both sides skip such snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tradeactors.codec import BookSnapshot
+
+DEPTH_LEVELS = 20
+"""Levels per side summed for the depth D of health and anomalies (ANALYTICS.md: top 20)."""
+BASELINE_MIN_SNAPSHOTS = 10
+"""Fewer baseline snapshots than this count as no baseline: a median of a handful of seconds is no baseline."""
+
+
+@dataclass(frozen=True)
+class BookSeries:
+    """Per-snapshot columns (Python ints, scaled by the common decimals; None where a side is empty)."""
+
+    seconds: list[int]
+    update_ids: list[int]
+    bid_price: list[int | None]
+    bid_qty: list[int | None]
+    ask_price: list[int | None]
+    ask_qty: list[int | None]
+    bid_depth: list[int]
+    """Σ quantity of the top ``depth_levels`` bids."""
+    ask_depth: list[int]
+    price_decimals: int
+    qty_decimals: int
+
+    def __len__(self) -> int:
+        return len(self.seconds)
+
+    def two_sided(self, i: int) -> bool:
+        return self.bid_price[i] is not None and self.ask_price[i] is not None
+
+    def spread(self, i: int) -> int | None:
+        """Ask − bid (scaled price); ≤ 0 means a locked or crossed book."""
+        return self.ask_price[i] - self.bid_price[i] if self.two_sided(i) else None
+
+    def spread_bps(self, i: int) -> float | None:
+        """(ask − bid) / mid · 10⁴; None for a one-sided book or a non-positive mid."""
+        if not self.two_sided(i) or self.bid_price[i] + self.ask_price[i] <= 0:
+            return None
+        return 2e4 * (self.ask_price[i] - self.bid_price[i]) / (self.bid_price[i] + self.ask_price[i])
+
+    def mid(self, i: int) -> float | None:
+        """The mid in scaled price units (float: used only for returns)."""
+        return (self.bid_price[i] + self.ask_price[i]) / 2 if self.two_sided(i) else None
+
+    def depth(self, i: int) -> int:
+        return self.bid_depth[i] + self.ask_depth[i]
+
+    def time_ms(self, i: int) -> int:
+        return self.seconds[i] * 1000
+
+
+def _rescaled(levels: np.ndarray, price_shift: int, qty_shift: int) -> np.ndarray:
+    levels = np.asarray(levels, dtype=np.int64).reshape(-1, 2)
+    if price_shift or qty_shift:
+        levels = levels * np.array([10**price_shift, 10**qty_shift], dtype=np.int64)
+    return levels
+
+
+def sides(snapshots: Sequence[BookSnapshot]) -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
+    """(bids per snapshot, asks per snapshot, price decimals, qty decimals) at common decimals."""
+    p_dec = max((s.price_decimals for s in snapshots), default=0)
+    q_dec = max((s.qty_decimals for s in snapshots), default=0)
+    bids = [_rescaled(s.bids, p_dec - s.price_decimals, q_dec - s.qty_decimals) for s in snapshots]
+    asks = [_rescaled(s.asks, p_dec - s.price_decimals, q_dec - s.qty_decimals) for s in snapshots]
+    return bids, asks, p_dec, q_dec
+
+
+def book_series(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEVELS) -> BookSeries:
+    bids, asks, p_dec, q_dec = sides(snapshots)
+
+    def best(rows: np.ndarray, column: int) -> int | None:
+        return int(rows[0, column]) if len(rows) else None
+
+    def depth(rows: np.ndarray) -> int:
+        return sum(rows[:depth_levels, 1].tolist())  # Python ints: a sum of 40 levels must not wrap
+
+    return BookSeries(
+        seconds=[int(s.second) for s in snapshots], update_ids=[int(s.update_id) for s in snapshots],
+        bid_price=[best(b, 0) for b in bids], bid_qty=[best(b, 1) for b in bids],
+        ask_price=[best(a, 0) for a in asks], ask_qty=[best(a, 1) for a in asks],
+        bid_depth=[depth(b) for b in bids], ask_depth=[depth(a) for a in asks],
+        price_decimals=p_dec, qty_decimals=q_dec,
+    )
+
+
+def _rises(previous: np.ndarray, current: np.ndarray, depth_levels: int) -> int:
+    """Levels among the top ``depth_levels`` of ``current`` whose quantity exceeds the same price's quantity in
+    ``previous`` (all its stored levels; a price absent there had 0)."""
+    before = dict(zip(previous[:, 0].tolist(), previous[:, 1].tolist()))
+    return sum(1 for price, qty in current[:depth_levels].tolist() if qty > before.get(price, 0))
+
+
+def observed_span_secs(snapshots: Sequence[BookSnapshot]) -> int:
+    """Seconds from the first to the last snapshot."""
+    return int(snapshots[-1].second - snapshots[0].second) if snapshots else 0
+
+
+def flow_rates(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEVELS) -> tuple[float, float, int]:
+    """(bid_flow_rate, ask_flow_rate, observed span in seconds): levels whose quantity rose between consecutive
+    snapshots per second of observed span. A span of 0 (fewer than two snapshots) gives rates of 0."""
+    bids, asks, _, _ = sides(snapshots)
+    span = observed_span_secs(snapshots)
+    if span <= 0:
+        return 0.0, 0.0, max(span, 0)
+    bid_rises = sum(_rises(bids[i - 1], bids[i], depth_levels) for i in range(1, len(bids)))
+    ask_rises = sum(_rises(asks[i - 1], asks[i], depth_levels) for i in range(1, len(asks)))
+    return bid_rises / span, ask_rises / span, span
+
+
+def order_flow_imbalance(series: BookSeries) -> int:
+    """Σ over consecutive two-sided snapshots of the Cont–Kukanov–Stoikov best-level event (primes = previous):
+    e = qb·[Pb ≥ Pb'] − qb'·[Pb ≤ Pb'] − qa·[Pa ≤ Pa'] + qa'·[Pa ≥ Pa'] (scaled quantity, exact)."""
+    total = 0
+    for i in range(1, len(series)):
+        if not (series.two_sided(i) and series.two_sided(i - 1)):
+            continue
+        pb, qb, pa, qa = series.bid_price[i], series.bid_qty[i], series.ask_price[i], series.ask_qty[i]
+        pb0, qb0, pa0, qa0 = (series.bid_price[i - 1], series.bid_qty[i - 1], series.ask_price[i - 1],
+                              series.ask_qty[i - 1])
+        total += qb * (pb >= pb0) - qb0 * (pb <= pb0) - qa * (pa <= pa0) + qa0 * (pa >= pa0)
+    return total
+
+
+def pair_update_rates(series: BookSeries) -> list[float]:
+    """Δupdate_id / Δt (updates per second) of each consecutive pair; pairs where the id went back (a resync)
+    or no time passed are skipped."""
+    rates = []
+    for i in range(1, len(series)):
+        dt = series.seconds[i] - series.seconds[i - 1]
+        du = series.update_ids[i] - series.update_ids[i - 1]
+        if dt > 0 and du >= 0:
+            rates.append(du / dt)
+    return rates
+
+
+def window_updates(series: BookSeries) -> tuple[int, int]:
+    """(book updates, seconds) summed over the usable consecutive pairs of the window."""
+    updates = seconds = 0
+    for i in range(1, len(series)):
+        dt = series.seconds[i] - series.seconds[i - 1]
+        du = series.update_ids[i] - series.update_ids[i - 1]
+        if dt > 0 and du >= 0:
+            updates += du
+            seconds += dt
+    return updates, seconds
+
+
+def median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def baseline_update_rate(baseline: Sequence[BookSnapshot]) -> float | None:
+    """Median pair update rate of the baseline, None when there is no usable baseline (or it is 0: a ratio
+    against 0 means nothing)."""
+    if len(baseline) < BASELINE_MIN_SNAPSHOTS:
+        return None
+    rate = median(pair_update_rates(book_series(baseline, depth_levels=0)))
+    return rate if rate and math.isfinite(rate) and rate > 0 else None
+
+
+def window_duration_secs(start_ms: int, end_ms: int) -> int | float:
+    """The window's length in seconds, an int when whole (the usual case: the parameter is whole seconds)."""
+    secs = (end_ms - start_ms) / 1000
+    return int(secs) if secs == int(secs) else secs
