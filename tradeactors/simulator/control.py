@@ -42,7 +42,8 @@ COMMANDS = {
     "/_sim/resume": ("resume", _SYMBOL),
     "/_sim/regime": ("set_regime", {"rate": ("rate", lambda v: v if v == "max" else float(v)),
                                     "spread": ("spread", float), "depth": ("depth", float),
-                                    "churn": ("churn", float), "jump": ("jump", int), **_SYMBOL}),
+                                    "churn": ("churn", float), "jump": ("jump", int), "sweep": ("sweep", int),
+                                    "pull": ("pull", float), **_SYMBOL}),
 }
 
 

@@ -286,9 +286,10 @@ class Exchange:
             self._paused.clear()
         self._paused.discard(symbol)
 
-    def set_regime(self, symbol=None, rate=None, spread=None, depth=None, churn=None, jump=None) -> None:
+    def set_regime(self, symbol=None, rate=None, spread=None, depth=None, churn=None, jump=None, sweep=None,
+                   pull=None) -> None:
         """Steer a synthetic market: trade ``rate`` (paced markets only), spread/depth/churn multipliers, a
-        price ``jump`` in ticks."""
+        price ``jump`` in ticks, a ``sweep`` of that many levels by the next taker, a ``pull`` of resting size."""
         for s in self._symbols(symbol):
             market = self.markets[s]
             if not hasattr(market, "set_regime"):
@@ -297,7 +298,7 @@ class Exchange:
                 if rate == "max" or self.rate_of(s) == "max":
                     raise ValueError("switching to or from rate='max' needs a restart")
                 self._rates[s] = float(rate)
-            market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump)
+            market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump, sweep=sweep, pull=pull)
 
     def connection_count(self, symbol=None) -> int:
         return len(self.hub.matching(symbol))

@@ -31,6 +31,7 @@ class SyntheticMarket:
         self.tick, self.step = spec.tick, spec.step
         self.fair = spec.price
         self.spread_mult, self.depth_mult, self.churn = 1.0, 1.0, 1.0
+        self._sweep = 0
         self._mean_steps = spec.mean_qty // spec.step
         self._price_text: dict[int, str] = {}
         self.bids: dict[int, int] = {}
@@ -97,6 +98,11 @@ class SyntheticMarket:
         lean = (self.fair - self.mid) / (200 * tick)
         buy = random() < 0.5 + (0.35 if lean > 0.35 else -0.35 if lean < -0.35 else lean)
         qty = step * (1 + int(-log(1.0 - random()) * self._mean_steps))
+        sweep, self._sweep = self._sweep, 0
+        if sweep:
+            buy = sweep > 0
+            levels = self.ask_px[:abs(sweep)] if buy else self.bid_px[-abs(sweep):]
+            qty = sum((self.asks if buy else self.bids)[p] for p in levels)
         maker = not buy
         prices, book, side = (self.ask_px, self.asks, ASK) if buy else (self.bid_px, self.bids, BID)
         t0, t1, t2, t3, t4, t5 = self._new_trades
@@ -124,8 +130,10 @@ class SyntheticMarket:
                    f'"f":{first},"l":{last},"T":{now_ms},"m":{"true" if maker else "false"},"M":true}}')
             self._set_level(side, price, level - fill)
             qty -= fill
-            if random() < 0.6:
+            if not sweep and random() < 0.6:
                 break
+        if sweep:
+            self.fair = self.mid  # the sweep moved the price: makers now quote around where it left the book
         churn = self.churn
         for _ in range(int(churn) + (random() < churn % 1)):
             self.churn_once()
@@ -159,7 +167,10 @@ class SyntheticMarket:
             left = book[price] // 2 if random() < 0.3 else 0
             self._set_level(side, price, left - left % self.step)
 
-    def set_regime(self, spread=None, depth=None, churn=None, jump=None) -> None:
+    def set_regime(self, spread=None, depth=None, churn=None, jump=None, sweep=None, pull=None) -> None:
+        """``sweep``: the next taker order eats that many price levels at once (positive: buys the asks,
+        negative: sells into the bids) - a sudden price move. ``pull``: every resting level keeps only that
+        fraction of its size at once (makers pulling quotes) - a depth collapse."""
         if spread is not None:
             self.spread_mult = float(spread)
         if depth is not None:
@@ -168,6 +179,13 @@ class SyntheticMarket:
             self.churn = float(churn)
         if jump is not None:
             self.fair += int(jump) * self.tick
+        if sweep:
+            self._sweep = int(sweep)
+        if pull is not None:
+            for side, book in ((BID, self.bids), (ASK, self.asks)):
+                for price in list(book):
+                    left = int(book[price] * float(pull))
+                    self._set_level(side, price, max(self.step, left - left % self.step))
 
     # --- output ---------------------------------------------------------------------------------------------
 
