@@ -137,3 +137,8 @@ def test_query_actor_answers_columns_and_validates(service_factory):
         service.ask("query", QueryTradeColumns("DOGEUSDT", 0, 1))
     with pytest.raises(InvalidParameter):
         service.ask("query", QueryTradeColumns("BTCUSDT", 0, 604_800_001))
+
+
+def test_size_on_disk_counts_the_write_ahead_log(db):
+    history.TradeWriter(db, ["BTCUSDT"]).write("BTCUSDT", trades(1, 500))
+    assert db.size_on_disk() > 0  # nothing flushed to SST files yet: it is all in the WAL

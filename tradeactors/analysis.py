@@ -68,7 +68,10 @@ def insufficient(db: Database, symbol: str, required: int, available: int, start
         covered_s = max(1.0, (now_ms - max(start_ms, since)) / 1000)
         wait = round((required - available) / (available / covered_s))
     error.details.update(collecting_since=since, estimated_wait_seconds=wait)
-    error.message += f"; collecting since {since}" + (f", about {wait} s more" if wait is not None else "")
+    if since is not None:
+        error.message += f"; collecting since {since}" + (f", about {wait} s more" if wait is not None else "")
+    else:
+        error.message += "; nothing collected yet"
     return error
 
 

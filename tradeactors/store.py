@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import shutil
 import threading
 import time
@@ -186,11 +187,15 @@ class Database:
         return self._cf(cf).property_int_value("rocksdb.total-sst-files-size") or 0
 
     def size_on_disk(self) -> int:
-        """Bytes of SST files plus the WAL and memtables' share, summed over column families."""
+        """Bytes on disk: every column family's SST files plus the write-ahead log (where new data sits first)."""
         total = 0
         for cf in COLUMN_FAMILIES:
             try:
                 total += self._cf(cf).property_int_value("rocksdb.total-sst-files-size") or 0
             except StorageError:
                 return 0
+        try:
+            total += sum(entry.stat().st_size for entry in os.scandir(self.path) if entry.name.endswith(".log"))
+        except OSError:
+            pass
         return total

@@ -26,7 +26,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def create_app(config, service) -> Flask:
-    from tradeactors.web import analytics, api
+    from tradeactors.web import analytics, api, auth, dashboard, metrics, openapi
 
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
@@ -34,6 +34,11 @@ def create_app(config, service) -> Flask:
     app.extensions["tradeactors.config"] = config
     app.register_blueprint(api.bp)
     app.register_blueprint(analytics.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(dashboard.bp)
+    auth.install(app, getattr(config, "api_token", ""))
+    dashboard.install_log_handler()
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):

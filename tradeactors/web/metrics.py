@@ -1,0 +1,21 @@
+"""``GET /metrics``: the service's Prometheus metrics in the text exposition format (version 0.0.4).
+
+Each service has its own ``CollectorRegistry`` (``service.metrics.registry``), so several services in one
+process (the tests) never mix their counters.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import generate_latest
+
+bp = Blueprint("metrics", __name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""Pinned rather than prometheus_client's CONTENT_TYPE_LATEST, which newer releases moved to version 1.0.0."""
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = current_app.extensions["tradeactors"].metrics.registry
+    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE)
