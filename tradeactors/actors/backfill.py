@@ -19,11 +19,9 @@ import logging
 import threading
 import time
 
-import tenacity
-
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, StoreTrades
-from tradeactors.actors.worker import WorkerThreadActor
+from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import AGG_TRADES_LIMIT, RestClient, RestError
 
@@ -33,16 +31,11 @@ POLL_SECONDS = 5.0
 ASK_TIMEOUT = 30.0
 
 
-class BackfillWorker:
+class BackfillWorker(RestWorker):
     def __init__(self, symbols, directory: Directory, rest: RestClient, metrics: Metrics,
                  backoff_initial: float = 1.0, backoff_max: float = 60.0):
+        super().__init__(directory, rest, metrics, backoff_initial, backoff_max)
         self.symbols = list(symbols)
-        self.directory = directory
-        self.rest = rest
-        self.metrics = metrics
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.stopping = threading.Event()
         self.wake = threading.Event()
         self.filled: dict[str, int] = {s: 0 for s in self.symbols}
         self.last_gap: dict[str, dict] = {}
@@ -68,20 +61,8 @@ class BackfillWorker:
         self.wake.set()
 
     def _fetch(self, symbol: str, cursor: int, limit: int):
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            log.error("backfill of %s from id %d failed: %s; retrying in %.1fs", symbol, cursor,
-                      state.outcome.exception(), state.upcoming_sleep)
-
-        retrying = tenacity.Retrying(
-            wait=tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
-                                                  jitter=self.backoff_initial),
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, RestError) and e.retryable),
-            stop=lambda _state: self.stopping.is_set(),
-            sleep=self.stopping.wait,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return retrying(self.rest.agg_trades, symbol, cursor, limit, self.stopping)
+        return self.retrying(lambda: self.rest.agg_trades(symbol, cursor, limit, self.stopping),
+                             f"backfill of {symbol} from id {cursor}")
 
     def _fill(self, symbol: str, lo: int, hi: int) -> bool:
         """Fetch and store ids lo..hi. False if it had to give up for now (stopping, storage unavailable)."""

@@ -21,11 +21,9 @@ import logging
 import threading
 import time
 
-import tenacity
-
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched, StoreSymbolInfo
-from tradeactors.actors.worker import WorkerThreadActor
+from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.history import load_symbol_info
 from tradeactors.store import Database
 from tradeactors.metrics import Metrics
@@ -36,19 +34,14 @@ log = logging.getLogger(__name__)
 INFO_RETRY_SECONDS = 600.0
 
 
-class SnapshotWorker:
+class SnapshotWorker(RestWorker):
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float,
                  backoff_max: float, db: Database | None = None, symbols=()):
+        super().__init__(directory, rest, metrics, backoff_initial, backoff_max)
         self.db = db
         self.symbols = list(symbols)
-        self.directory = directory
-        self.rest = rest
-        self.metrics = metrics
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.queue: collections.OrderedDict[str, FetchSnapshot] = collections.OrderedDict()
         self.cond = threading.Condition()
-        self.stopping = threading.Event()
         self.fetched = 0
         self._info_tried_at = 0.0
 
@@ -111,29 +104,11 @@ class SnapshotWorker:
             self.directory.tell(f"stream:{symbol}", SnapshotFetched(symbol, last, bids, asks))
 
     def _fetch(self, request: FetchSnapshot):
-        def call():
-            return self.rest.depth(request.symbol, request.limit, self.stopping)
-
-        return self._retrying(call, f"depth snapshot for {request.symbol}", request.symbol)
-
-    def _retrying(self, call, what: str, symbol: str | None = None):
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            if symbol is not None:
-                self.metrics.depth_snapshot_requests.labels(symbol, "retry").inc()
-            log.error("%s failed: %s; retrying in %.1fs", what, state.outcome.exception(), state.upcoming_sleep)
-
-        retrying = tenacity.Retrying(
-            wait=tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
-                                                  jitter=self.backoff_initial),
-            # Even a non-retryable answer (e.g. 400 for a symbol the exchange dropped) is retried, at the long
-            # end of the backoff: the book cannot sync without a snapshot, and the log says why every time.
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, RestError) and not self.stopping.is_set()),
-            stop=lambda _state: self.stopping.is_set(),
-            sleep=self.stopping.wait,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return retrying(call)
+        # Even a non-retryable answer (e.g. 400 for a symbol the exchange dropped) is retried, at the long end of
+        # the backoff: the book cannot sync without a snapshot, and the log says why every time.
+        return self.retrying(lambda: self.rest.depth(request.symbol, request.limit, self.stopping),
+                             f"depth snapshot for {request.symbol}", retry_any=True,
+                             on_retry=self.metrics.depth_snapshot_requests.labels(request.symbol, "retry").inc)
 
 
 class SnapshotActor(WorkerThreadActor):
