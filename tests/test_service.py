@@ -163,3 +163,13 @@ def test_a_periodic_summary_tells_trades_per_minute_and_gaps(service_factory, si
                         message="a summary line")
     match = re.match(r"Summary BTCUSDT: (\d+) trades/min, store lag [\d.]+s, gaps found (\d+) filled (\d+)", line)
     assert match and int(match.group(1)) > 0  # the simulator trades ~50/s
+
+
+def test_status_shows_how_long_a_connected_stream_has_been_silent(service_factory, sim):
+    service = service_factory()  # stream_timeout 300 s: a short stall does not reconnect
+    wait_for(lambda: service.status()["symbols"]["BTCUSDT"]["state"] == "connected", message="connected")
+    assert service.status()["symbols"]["BTCUSDT"]["last_message_age_ms"] < 1000
+    sim.stall(4, "BTCUSDT")
+    wait_for(lambda: service.status()["symbols"]["BTCUSDT"]["last_message_age_ms"] > 2000, message="silence seen")
+    assert service.status()["symbols"]["BTCUSDT"]["state"] == "connected"
+    assert service.status()["symbols"]["ETHUSDT"]["last_message_age_ms"] < 1000

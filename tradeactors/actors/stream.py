@@ -384,6 +384,8 @@ class StreamActor(pykka.ThreadingActor):
                 "last_trade_id": r.last_id,
                 "last_trade_time": r.last_trade_ms,
                 "malformed_frames": r.malformed,
+                "last_message_age_ms": (round((time.monotonic() - r.last_message_at) * 1000)
+                                        if r.last_message_at is not None else None),
                 "reader_alive": bool(self._thread and self._thread.is_alive()),
                 "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
                          "resyncs": self.sync.counters["resyncs"], "last_snapshot_second": self.last_snapshot_second,

@@ -5,7 +5,7 @@
   const REFRESH_MS = 2000;
   const PROFILE_REFRESH_MS = 30000;
   const HISTORY_POINTS = 150;          // 5 minutes of polls
-  const STALL_AFTER_MS = 60000;        // connected but no trade for this long: shown as stalled
+  const STALL_AFTER_MS = 10000;        // connected but no frame at all for this long (depth comes every 100 ms): stalled
   const TOKEN_KEY = "tradeactors.token";
   const $ = (id) => document.getElementById(id);
 
@@ -103,7 +103,7 @@
 
   function streamState(s, now) {
     if (!s || !s.state) return "unavailable";
-    if (s.state === "connected" && s.last_trade_time != null && now - s.last_trade_time > STALL_AFTER_MS) return "stalled";
+    if (s.state === "connected" && s.last_message_age_ms != null && s.last_message_age_ms > STALL_AFTER_MS) return "stalled";
     return s.state;
   }
 
