@@ -43,7 +43,7 @@ COMMANDS = {
     "/_sim/regime": ("set_regime", {"rate": ("rate", lambda v: v if v == "max" else float(v)),
                                     "spread": ("spread", float), "depth": ("depth", float),
                                     "churn": ("churn", float), "jump": ("jump", int), "sweep": ("sweep", int),
-                                    "pull": ("pull", float), **_SYMBOL}),
+                                    "pull": ("pull", float), "iceberg": ("iceberg", float), **_SYMBOL}),
 }
 
 

@@ -32,6 +32,7 @@ class SyntheticMarket:
         self.fair = spec.price
         self.spread_mult, self.depth_mult, self.churn = 1.0, 1.0, 1.0
         self._sweep = 0
+        self._iceberg: tuple[int, int, int] | None = None
         self._mean_steps = spec.mean_qty // spec.step
         self._price_text: dict[int, str] = {}
         self.bids: dict[int, int] = {}
@@ -97,6 +98,8 @@ class SyntheticMarket:
         self.fair += int((random() - 0.5) * 2.4 * tick)
         lean = (self.fair - self.mid) / (200 * tick)
         buy = random() < 0.5 + (0.35 if lean > 0.35 else -0.35 if lean < -0.35 else lean)
+        if self._iceberg:
+            buy = random() < 0.2  # sellers keep hitting the bid that never goes away
         qty = step * (1 + int(-log(1.0 - random()) * self._mean_steps))
         sweep, self._sweep = self._sweep, 0
         if sweep:
@@ -128,7 +131,14 @@ class SyntheticMarket:
                 p = price_text[price] = fmt(price)
             append(f'{{"e":"aggTrade","E":{now_ms},"s":"{symbol}","a":{agg},"p":"{p}","q":"{fmt(fill)}",'
                    f'"f":{first},"l":{last},"T":{now_ms},"m":{"true" if maker else "false"},"M":true}}')
-            self._set_level(side, price, level - fill)
+            left = level - fill
+            if self._iceberg and side == BID and price == self._iceberg[0]:
+                ice_price, shown, reserve = self._iceberg
+                reserve -= fill
+                self._iceberg = (ice_price, shown, reserve) if reserve > 0 else None
+                if reserve > 0:
+                    left = shown  # the hidden part refills what was shown
+            self._set_level(side, price, left)
             qty -= fill
             if not sweep and random() < 0.6:
                 break
@@ -167,10 +177,17 @@ class SyntheticMarket:
             left = book[price] // 2 if random() < 0.3 else 0
             self._set_level(side, price, left - left % self.step)
 
-    def set_regime(self, spread=None, depth=None, churn=None, jump=None, sweep=None, pull=None) -> None:
+    def set_regime(self, spread=None, depth=None, churn=None, jump=None, sweep=None, pull=None,
+                   iceberg=None) -> None:
         """``sweep``: the next taker order eats that many price levels at once (positive: buys the asks,
         negative: sells into the bids) - a sudden price move. ``pull``: every resting level keeps only that
-        fraction of its size at once (makers pulling quotes) - a depth collapse."""
+        fraction of its size at once (makers pulling quotes) - a depth collapse. ``iceberg``: a hidden order
+        at the best bid shows only the level's current size and refills it after every fill until ``iceberg``
+        times that size has traded there; sellers lean on it meanwhile."""
+        if iceberg:
+            price = self.bid_px[-1]
+            shown = self.bids[price]
+            self._iceberg = (price, shown, int(float(iceberg) * shown))
         if spread is not None:
             self.spread_mult = float(spread)
         if depth is not None:
