@@ -166,3 +166,36 @@ def test_with_a_token_the_page_asks_for_it_once_and_then_shows_the_service(page,
     page.reload()
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
     assert page.locator("#token-form").is_hidden()
+
+
+def test_a_real_service_with_fifty_symbols_stays_responsive(browser, tmp_path):
+    from tests.conftest import service_config
+    from tradeactors.service import Service
+    from tradeactors.simulator import Simulator
+
+    symbols = [f"S{i:02d}USDT" for i in range(50)]
+    sim = Simulator(symbols=symbols, rate=2.0, seed=11)
+    sim.start()
+    service = Service(service_config(tmp_path, sim, depth_limit=100))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        service.start()
+        page = context.new_page()
+        page.goto(f"{service.http.url}/")
+        wait_for(lambda: page.locator("#symbols-body tr[data-state=\"connected\"]").count() == 50, timeout=60,
+                 interval=0.5, message="50 symbols connected on the page")
+        round_trips = page.evaluate("""async () => {
+            const times = [];
+            for (let i = 0; i < 5; i++) {
+                const t0 = performance.now();
+                await (await fetch('/api/dashboard')).json();
+                times.push(performance.now() - t0);
+            }
+            return times.sort((a, b) => a - b)[2];
+        }""")
+        screenshot(page, "dashboard-50-real-symbols.png")
+        assert round_trips < 1000, f"a dashboard refresh of 50 live symbols took {round_trips:.0f} ms (median)"
+    finally:
+        context.close()
+        service.stop()
+        sim.stop()
