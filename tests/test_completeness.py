@@ -144,6 +144,8 @@ def test_rate_limited_backfill_honours_retry_after_and_completes(service_factory
     blocked_until = service.ledger.blocked_until
     assert_complete(service, sim)
     assert time.time() >= blocked_until
+    assert sum(service.metrics.value("tradeactors_rest_requests_total", endpoint=endpoint, outcome=str(status))
+               for endpoint in ("/api/v3/aggTrades", "/api/v3/depth")) >= 1  # counted by outcome
 
 
 def test_storage_failures_lose_nothing_after_recovery(service_factory, sim):
@@ -314,8 +316,10 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
              message="exchange gap recorded")
     assert service.metrics.gaps_unfillable.labels("BTCUSDT")._value.get() == 1
     assert_complete(service, sim)  # published ids leave the gap out: stored == published, each once
-    requests_before = service.metrics.rest_requests.labels("/api/v3/aggTrades", "sent")._value.get()
+    requests_before = service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
+                                            outcome="ok")
     wait_for(lambda: service.status()["backfill"]["worker_alive"], message="backfill alive")
     service.directory.tell("backfill", HolesFound("BTCUSDT"))
     wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
-    assert service.metrics.rest_requests.labels("/api/v3/aggTrades", "sent")._value.get() == requests_before
+    assert service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
+                                 outcome="ok") == requests_before

@@ -19,7 +19,7 @@ class Metrics:
         self.gaps_filled = Counter("tradeactors_gaps_filled", "Holes filled from REST", ["symbol"], registry=r)
         self.gaps_unfillable = Counter("tradeactors_gaps_unfillable", "Id ranges REST confirms missing (exchange gaps)", ["symbol"], registry=r)
         self.trades_backfilled = Counter("tradeactors_trades_backfilled", "Trades fetched from REST into holes", ["symbol"], registry=r)
-        self.rest_requests = Counter("tradeactors_rest_requests", "REST requests by endpoint and outcome", ["endpoint", "outcome"], registry=r)
+        self.rest_requests = Counter("tradeactors_rest_requests", "REST requests by endpoint and outcome (ok, the HTTP status, or error)", ["endpoint", "outcome"], registry=r)
         self.rest_weight = Counter("tradeactors_rest_weight", "REST request weight spent", registry=r)
         self.snapshots_stored = Counter("tradeactors_snapshots_stored", "Book snapshots written", ["symbol"], registry=r)
         self.snapshots_lost = Counter("tradeactors_snapshots_lost", "Book snapshots whose write failed", ["symbol"], registry=r)

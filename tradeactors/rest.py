@@ -112,11 +112,14 @@ class RestClient:
         if not self.ledger.acquire(weight, stop):
             raise RestError("stopping", retryable=False)
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
+        outcome = "error"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
                 self._observe(response.headers)
                 body = response.read()
+                outcome = "ok"
         except urllib.error.HTTPError as exc:
+            outcome = str(exc.code)
             self._observe(exc.headers)
             raise self._http_error(exc, path) from None
         except (urllib.error.URLError, OSError) as exc:
@@ -124,7 +127,7 @@ class RestClient:
         finally:
             if self.metrics is not None:
                 self.metrics.rest_weight.inc(weight)
-                self.metrics.rest_requests.labels(path, "sent").inc()
+                self.metrics.rest_requests.labels(path, outcome).inc()
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
