@@ -116,3 +116,20 @@ def test_anomalies_with_too_few_snapshots_say_so_instead_of_failing(service_fact
     now = int(time.time() * 1000) - 3_600_000  # an hour before anything was stored
     body = service.ask("query", Analyze("market_anomalies", "BTCUSDT", {"window_duration_secs": 60}, now))
     assert body["anomalies"] == [] and body["insufficient_data"] is True
+
+
+def test_the_cached_exchange_tick_wins_over_the_finest_step_seen(tmp_path):
+    import msgpack
+    import numpy as np
+
+    from tradeactors.store import Database
+
+    db = Database(tmp_path / "db")
+    try:
+        prices = np.array([6_000_000_000_000, 6_000_010_000_000], dtype=np.int64)  # every price ends in 0.10
+        assert analysis.tick_units(db, "BTCUSDT", 8, prices) == 10_000_000  # fallback: the data's finest step
+        db.write({"meta": [(history.symbol_info_key("BTCUSDT"),
+                            msgpack.packb({"tickSize": "0.01000000", "stepSize": "0.00001000"}))]})
+        assert analysis.tick_units(db, "BTCUSDT", 8, prices) == 1_000_000  # the exchange's tick, from the cache
+    finally:
+        db.close()
