@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event as note_event, given, settings, strategies as st
 
 from tradeactors import protocol
-from tradeactors.book import Applied, BookSync, Dropped, NeedSnapshot, OrderBook, Resync, Synced
+from tradeactors.book import OrderBook
+from tradeactors.booksync import Applied, BookSync, Dropped, NeedSnapshot, Resync, Synced
 from tradeactors.protocol import DepthUpdate
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")

@@ -24,7 +24,7 @@ import json
 import os
 import time
 
-from tradeactors.book import BookSync
+from tradeactors.booksync import BookSync
 from tradeactors.protocol import parse_frame
 
 CAPTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
