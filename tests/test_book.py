@@ -11,16 +11,26 @@ from decimal import Decimal
 import numpy as np
 import orjson
 import pytest
-from hypothesis import HealthCheck, event as note_event, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
+from hypothesis import strategies as st
 
 from tradeactors import protocol
 from tradeactors.book import OrderBook
-from tradeactors.booksync import Applied, BookSync, Dropped, NeedSnapshot, Resync, Synced
+from tradeactors.booksync import (
+    Applied,
+    BookSync,
+    Dropped,
+    NeedSnapshot,
+    Resync,
+    Synced,
+)
 from tradeactors.protocol import DepthUpdate
+from tradeactors.simulator import captures
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-CAPTURE_2024 = os.path.join(DATA, "binance-spot-capture-2024-08-08")
-CAPTURE_2021 = os.path.join(DATA, "binance-spot-capture-2021-10-12")
+DATA = str(captures.data_dir())
+CAPTURE_2024 = os.path.join(DATA, captures.CAPTURE_2024)
+CAPTURE_2021 = os.path.join(DATA, captures.CAPTURE_2021)
 
 
 def diff(U: int, u: int, bids=(), asks=(), symbol: str = "BTCUSDT") -> DepthUpdate:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import time
-from pathlib import Path
 
 import orjson
 import pytest
@@ -15,9 +14,9 @@ from tests.helpers import wait_for
 from tradeactors import history
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
-from tradeactors.simulator import Simulator
+from tradeactors.simulator import Simulator, captures
 
-CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-spot-capture-2024-08-08"
+CAPTURE = captures.data_dir() / captures.CAPTURE_2024
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
 
 

@@ -3,18 +3,15 @@ import gzip
 import json
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
 import websocket
 
-from tradeactors.simulator import Simulator
+from tradeactors.simulator import Simulator, captures
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
-CAPTURE = DATA / "binance-spot-capture-2024-08-08"
+DATA = captures.data_dir()
+CAPTURE = DATA / captures.CAPTURE_2024
 BTC = [CAPTURE / "spot_btcusdt_20240808.gz", CAPTURE / "spot_btcusdt_20240809.gz"]
 CRYPTOFEED = DATA / "binance-spot-capture-2021-10-12"
 

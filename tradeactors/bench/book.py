@@ -26,9 +26,9 @@ import time
 
 from tradeactors.booksync import BookSync
 from tradeactors.protocol import parse_frame
+from tradeactors.simulator import captures
 
-CAPTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
-                       "binance-spot-capture-2024-08-08")
+CAPTURE = str(captures.data_dir() / captures.CAPTURE_2024)
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
 
 
