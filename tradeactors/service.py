@@ -46,6 +46,8 @@ CONNECTIONS_PER_WINDOW = (250, 300.0)
 """Connection attempts per 5 minutes for the whole process: inside Binance's 300 per IP, with a margin."""
 ASK_TIMEOUT = 10.0
 ANALYTICS_TIMEOUT = 30.0
+STATUS_TIMEOUT = 2.0
+"""All actors are asked for their status at once; one that has not answered by then shows as unavailable."""
 """A 7-day analytics query takes about a second; more than this means the QueryActor is stuck or swamped."""
 """Seconds the web layer waits for an actor before answering 503."""
 
@@ -141,21 +143,20 @@ class Service:
 
     def status(self) -> dict:
         """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
-        symbols = {}
-        for symbol in self.symbols:
-            try:
-                symbols[symbol] = self.ask(f"stream:{symbol}", GetStatus(), timeout=2)
-            except Unavailable as exc:
-                symbols[symbol] = {"state": "unavailable", "error": exc.message}
-        def ask_status(name):
-            try:
-                return self.ask(name, GetStatus(), timeout=2)
-            except Unavailable as exc:
-                return {"error": exc.message}
+        streams = [f"stream:{symbol}" for symbol in self.symbols]
+        others = ["storage", "backfill", "cleanup", "snapshots"]
+        answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
 
-        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": ask_status("storage"),
-                "backfill": ask_status("backfill"), "cleanup": ask_status("cleanup"),
-                "snapshots": ask_status("snapshots"),
+        def answer(name: str, unavailable: dict) -> dict:
+            value = answers[name]
+            if isinstance(value, Exception):
+                return {**unavailable, "error": str(value) or type(value).__name__}
+            return value
+
+        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in self.symbols}
+        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
+                "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
+                "snapshots": answer("snapshots", {}),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
                          "weight_spent_total": self.ledger.spent_total}}
 
@@ -173,14 +174,12 @@ class Service:
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        for symbol in self.symbols:
-            try:
-                status = self.ask(f"stream:{symbol}", GetStatus(), timeout=2)
-            except Unavailable as exc:
-                reasons.append(exc.message)
-                continue
-            if status["state"] not in ("connected", "reconnecting", "connecting"):
-                reasons.append(f"stream {symbol} is {status['state']}")
+        answers = self.directory.ask_many([f"stream:{s}" for s in self.symbols], GetStatus(), STATUS_TIMEOUT)
+        for name, status in answers.items():
+            if isinstance(status, Exception):
+                reasons.append(f"{name} is unavailable: {status or type(status).__name__}")
+            elif status["state"] not in ("connected", "reconnecting", "connecting"):
+                reasons.append(f"stream {name.split(':', 1)[1]} is {status['state']}")
         return not reasons, reasons
 
 

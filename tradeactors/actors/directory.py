@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import pykka
@@ -63,3 +64,29 @@ class Directory:
             raise ActorUnavailable(name) from None
         except pykka.Timeout:
             raise TimeoutError(f"{name} did not answer within {timeout}s") from None
+
+    def ask_many(self, names: list[str], message: Any, timeout: float) -> dict[str, Any]:
+        """Ask several actors at once and wait for all (one timeout overall): the answer, or the exception
+        (ActorUnavailable, TimeoutError or the actor's own) per name. Asking one after another would add up
+        every actor's wake-up latency."""
+        futures, results = {}, {}
+        for name in names:
+            ref = self._refs.get(name)
+            if ref is None:
+                results[name] = ActorUnavailable(name)
+                continue
+            try:
+                futures[name] = ref.ask(message, block=False)
+            except pykka.ActorDeadError:
+                results[name] = ActorUnavailable(name)
+        deadline = time.monotonic() + timeout
+        for name, future in futures.items():
+            try:
+                results[name] = future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except pykka.ActorDeadError:
+                results[name] = ActorUnavailable(name)
+            except pykka.Timeout:
+                results[name] = TimeoutError(f"{name} did not answer within {timeout}s")
+            except Exception as exc:  # the actor raised while answering
+                results[name] = exc
+        return results
