@@ -36,5 +36,17 @@ class Metrics:
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 
     def value(self, name: str, **labels) -> float:
-        """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``)."""
+        """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``).
+        Walks the whole registry: for many values at once use ``by_symbol``."""
         return self.registry.get_sample_value(name, labels) or 0.0
+
+    def by_symbol(self) -> dict[tuple[str, str], float]:
+        """Every per-symbol sample in one pass, summed over other labels: {(sample name, symbol): value}."""
+        out: dict[tuple[str, str], float] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                symbol = sample.labels.get("symbol")
+                if symbol is not None:
+                    key = (sample.name, symbol)
+                    out[key] = out.get(key, 0.0) + sample.value
+        return out

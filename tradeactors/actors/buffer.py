@@ -92,17 +92,15 @@ class BufferActor(pykka.ThreadingActor):
         if elapsed < SUMMARY_SECONDS:
             return
         self.summary_at = now
-        m = self.metrics
+        values = self.metrics.by_symbol()  # one pass over the registry for every symbol
+        names = ("store_lag_seconds", "gaps_found_total", "gaps_filled_total", "gaps_unfillable_total",
+                 "reconnects_total", "book_resyncs_total")
         for symbol, count in self.received_since_summary.items():
+            lag, found, filled, unfillable, reconnects, resyncs = (
+                values.get((f"tradeactors_{name}", symbol), 0.0) for name in names)
             log.info("Summary %s: %.0f trades/min, store lag %.2fs, gaps found %d filled %d unfillable %d, "
-                     "reconnects %d, book resyncs %d", symbol, count * 60 / elapsed,
-                     m.value("tradeactors_store_lag_seconds", symbol=symbol),
-                     m.value("tradeactors_gaps_found_total", symbol=symbol),
-                     m.value("tradeactors_gaps_filled_total", symbol=symbol),
-                     m.value("tradeactors_gaps_unfillable_total", symbol=symbol),
-                     m.value("tradeactors_reconnects_total", symbol=symbol),
-                     sum(sample.value for family in m.book_resyncs.collect() for sample in family.samples
-                         if sample.name.endswith("_total") and sample.labels["symbol"] == symbol))
+                     "reconnects %d, book resyncs %d", symbol, count * 60 / elapsed, lag, found, filled,
+                     unfillable, reconnects, resyncs)
             self.received_since_summary[symbol] = 0
 
     def _warn_quiet(self) -> None:
