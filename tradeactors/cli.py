@@ -29,7 +29,9 @@ def _service_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradeactors", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="tradeactors",
+        description="Records Binance spot trades and order books into RocksDB and answers analytics over them.")
     parser.add_argument("--version", action="version", version=f"tradeactors {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -150,7 +150,7 @@ def realistic(args) -> dict:
 
 
 def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="tradeactors bench ingest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tradeactors bench ingest", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--symbols", type=int, default=1, choices=range(1, len(SYMBOLS) + 1), metavar="N")
     parser.add_argument("--seconds", type=float, default=5.0, help="publishing time per measurement")
     parser.add_argument("--realistic", action="store_true", help="2 symbols at 100 trades/s: RSS and CPU")

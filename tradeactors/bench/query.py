@@ -122,7 +122,7 @@ def disk_bytes(db: Database, cfs) -> int:
 
 
 def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="tradeactors bench query", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tradeactors bench query", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--hours", type=int, default=24, choices=range(1, 169), metavar="H",
                         help="hours of history at 100 trades/s (1..168)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of our query (median reported)")

@@ -108,7 +108,7 @@ def websocket_client_loop(url: str, seconds: float) -> tuple[int, float]:
 
 
 def run(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench-simulator", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="tradeactors bench simulator", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--symbol", default="BTCUSDT")
     args = p.parse_args(argv)
