@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from tradeactors import codec
@@ -47,9 +48,29 @@ def test_keys_sort_by_time_and_are_unique_per_first_id():
 
 def test_chunks_never_span_a_second():
     trades = [trade(i, T=1000 * (i // 3) + i % 3) for i in range(10)]
-    chunks = codec.chunk_by_second(trades)
-    assert [len(c) for c in chunks] == [3, 3, 3, 1]
-    assert all(len({t.T // 1000 for t in c}) == 1 for c in chunks)
+    spans = codec.second_spans(codec.to_chunk(trades).T)
+    assert spans == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert all(len({t.T // 1000 for t in trades[lo:hi]}) == 1 for lo, hi in spans)
+    assert codec.second_spans(np.empty(0, dtype=np.int64)) == []
+
+
+def test_a_second_seen_again_later_starts_a_new_chunk():
+    # Ids are the order; a trade time may step back (Binance's T is the matching engine's, ids are authoritative).
+    trades = [trade(1, T=1_500), trade(2, T=2_100), trade(3, T=1_999), trade(4, T=1_998)]
+    assert codec.second_spans(codec.to_chunk(trades).T) == [(0, 1), (1, 2), (2, 4)]
+
+
+@pytest.mark.parametrize("texts, exact", [
+    (["1.5", "1.50"], False), (["100", "1.5"], False), (["1.5", "100"], False), (["1", "2."], False),
+    (["99999999999999999999"], False), (["1.5", "12.5", "0.0"], True), (["7", "8", "9"], True),
+    (["0.00000001", "92233720.36854775"], True), (["9223372036854775807"], True), (["9223372036854775808"], False),
+])
+def test_scaling_is_exact_or_refused(texts, exact):
+    scaled = codec._scaled(texts)
+    assert (scaled is not None) == exact
+    if exact:
+        values, decimals = scaled
+        assert values.dtype == np.int64 and [codec.format_scaled(v, decimals) for v in values.tolist()] == texts
 
 
 decimal = st.builds(
@@ -62,6 +83,18 @@ decimal = st.builds(
 def test_any_trades_round_trip(rows):
     trades = [AggTrade(i, p, q, i, i, t, m) for i, (p, q, m, t) in enumerate(rows)]
     assert codec.decode_trades(codec.encode_trades(trades)).trades() == trades
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**6), st.booleans(), st.integers(0, 5_000)),
+                min_size=1, max_size=80), st.integers(0, 8), st.integers(0, 8))
+def test_spans_of_one_batch_encode_like_their_own_trades(rows, p_dec, q_dec):
+    """The writer scales a batch once and encodes its per-second spans: same bytes as encoding each span alone."""
+    text = lambda v, d: codec.format_scaled(v, d)  # noqa: E731
+    trades = [AggTrade(i, text(p, p_dec), text(q, q_dec), i, i + 1, t, m) for i, (p, q, m, t) in enumerate(rows)]
+    columns = codec.to_chunk(trades)
+    assert columns.exact
+    for lo, hi in codec.second_spans(columns.T):
+        assert codec.encode_chunk(columns.span(lo, hi)) == codec.encode_trades(trades[lo:hi])
 
 
 @given(st.integers(0, 10**15), st.integers(0, 12))

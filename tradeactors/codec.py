@@ -21,7 +21,8 @@ Trade values start with a format byte:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from itertools import repeat
+from typing import Sequence
 
 import msgpack
 import numpy as np
@@ -99,6 +100,8 @@ class TradeChunk:
     p_text: list[str] | None = None
     """The exact strings, only for chunks stored in the rows format."""
     q_text: list[str] | None = None
+    exact: bool = True
+    """Whether the columns alone give the exact strings back (False: rescaled from mixed decimals)."""
 
     def __len__(self) -> int:
         return len(self.a)
@@ -118,40 +121,76 @@ class TradeChunk:
             )
         ]
 
+    def span(self, lo: int, hi: int) -> "TradeChunk":
+        """Trades lo..hi-1 (views, no copy)."""
+        cut = (lambda xs: xs[lo:hi]) if self.p_text is not None else (lambda xs: None)
+        return TradeChunk(self.a[lo:hi], self.f[lo:hi], self.l[lo:hi], self.T[lo:hi], self.m[lo:hi], self.p[lo:hi],
+                          self.q[lo:hi], self.p_decimals, self.q_decimals, cut(self.p_text), cut(self.q_text),
+                          self.exact)
+
     def select(self, mask: np.ndarray) -> "TradeChunk":
         pick = (lambda xs: [x for x, keep in zip(xs, mask.tolist()) if keep]) if self.p_text is not None else None
         return TradeChunk(
             self.a[mask], self.f[mask], self.l[mask], self.T[mask], self.m[mask], self.p[mask], self.q[mask],
             self.p_decimals, self.q_decimals,
-            pick(self.p_text) if pick else None, pick(self.q_text) if pick else None,
+            pick(self.p_text) if pick else None, pick(self.q_text) if pick else None, self.exact,
         )
 
 
 def _scaled(texts: Sequence[str]) -> tuple[np.ndarray, int] | None:
-    """Scale decimal strings to int64 with one shared number of decimals, or None if that would not be exact."""
+    """Scale decimal strings to int64 with one shared number of decimals, or None if that would not be exact.
+
+    Exact means ``format_scaled`` gives every string back: each has its dot at the same distance from its end
+    (or none has a dot) and the digits fit int64. The loops run in C (map, numpy): this is on every write.
+    """
+    if not texts:
+        return np.empty(0, dtype=np.int64), 0
     decimals = decimals_of(texts[0])
-    values = []
-    for text in texts:
-        if decimals_of(text) != decimals or (decimals and text[-decimals - 1] != "."):
+    dots = np.fromiter(map(str.find, texts, repeat(".")), dtype=np.int64, count=len(texts))
+    if decimals:
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        if not np.array_equal(lengths - dots, np.full(len(texts), decimals + 1)) or dots.min() < 0:
             return None
-        value = int(text.replace(".", ""))
-        if value > INT64_MAX:
+        digits = map(str.replace, texts, repeat("."), repeat(""))
+    else:
+        if dots.max() >= 0:
             return None
-        values.append(value)
-    return np.array(values, dtype=np.int64), decimals
+        digits = texts
+    try:
+        return np.array(list(map(int, digits)), dtype=np.int64), decimals
+    except OverflowError:
+        return None
 
 
 def to_chunk(trades: Sequence[AggTrade]) -> TradeChunk:
-    """Columns of trades (sorted by id) without going through bytes: for rollups and analytics."""
-    prices, quantities = _scaled([t.p for t in trades]), _scaled([t.q for t in trades])
+    """Columns of trades (sorted by id) without going through bytes: for storage, rollups and analytics.
+
+    ``exact`` tells whether the columns alone give the strings back; if not (mixed decimals in a column, or a
+    value beyond int64), prices and quantities are rescaled to their largest number of decimals.
+    """
+    if not trades:
+        empty = np.empty(0, dtype=np.int64)
+        return TradeChunk(empty, empty, empty, empty, np.empty(0, dtype=bool), empty, empty, 0, 0)
+    a, p, q, f, last, times, m = zip(*trades)
+    prices, quantities = _scaled(p), _scaled(q)
+    exact = prices is not None and quantities is not None
     if prices is None:
-        prices = _rescaled([t.p for t in trades])
+        prices = _rescaled(p)
     if quantities is None:
-        quantities = _rescaled([t.q for t in trades])
-    col = lambda attr, dtype=np.int64: np.fromiter((getattr(t, attr) for t in trades), dtype=dtype,  # noqa: E731
-                                                  count=len(trades))
-    return TradeChunk(col("a"), col("f"), col("l"), col("T"), col("m", bool), prices[0], quantities[0],
-                      prices[1], quantities[1])
+        quantities = _rescaled(q)
+    return TradeChunk(np.array(a, dtype=np.int64), np.array(f, dtype=np.int64), np.array(last, dtype=np.int64),
+                      np.array(times, dtype=np.int64), np.array(m, dtype=bool), prices[0], quantities[0],
+                      prices[1], quantities[1], exact=exact)
+
+
+def second_spans(times: np.ndarray) -> list[tuple[int, int]]:
+    """Index spans [lo, hi) of trades (sorted by id) whose trade times lie in one wall-clock second: one stored
+    chunk each. A new span starts wherever the second changes from the previous trade's."""
+    if not len(times):
+        return []
+    starts = (np.flatnonzero(np.diff(times // 1000)) + 1).tolist()
+    bounds = [0, *starts, len(times)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _delta(values: np.ndarray) -> bytes:
@@ -162,24 +201,25 @@ def _undelta(raw: bytes) -> np.ndarray:
     return np.cumsum(np.frombuffer(raw, dtype="<i8"))
 
 
-def encode_trades(trades: Sequence[AggTrade]) -> bytes:
-    """Encode trades (sorted by id) as one value: columnar when exact, rows otherwise."""
-    prices = _scaled([t.p for t in trades])
-    quantities = _scaled([t.q for t in trades]) if prices else None
-    if prices is None or quantities is None:
-        rows = [[t.a, t.p, t.q, t.f, t.l, t.T, t.m] for t in trades]
-        return bytes([FORMAT_ROWS]) + msgpack.packb(rows)
-    a = np.fromiter((t.a for t in trades), dtype=np.int64, count=len(trades))
-    f = np.fromiter((t.f for t in trades), dtype=np.int64, count=len(trades))
-    last = np.fromiter((t.l for t in trades), dtype=np.int64, count=len(trades))
-    times = np.fromiter((t.T for t in trades), dtype=np.int64, count=len(trades))
-    m = np.fromiter((t.m for t in trades), dtype=np.uint8, count=len(trades))
+def encode_chunk(chunk: TradeChunk) -> bytes:
+    """The columnar value of exact columns (``chunk.exact``)."""
+    if not chunk.exact:
+        raise ValueError("columns rescaled from mixed decimals cannot be stored columnar")
     body = [
-        len(trades), prices[1], quantities[1],
-        _delta(a), _delta(f), (last - f).astype("<i8").tobytes(), _delta(times), m.tobytes(),
-        _delta(prices[0]), quantities[0].astype("<i8").tobytes(),
+        len(chunk), chunk.p_decimals, chunk.q_decimals,
+        _delta(chunk.a), _delta(chunk.f), (chunk.l - chunk.f).astype("<i8").tobytes(), _delta(chunk.T),
+        chunk.m.astype(np.uint8).tobytes(), _delta(chunk.p), chunk.q.astype("<i8").tobytes(),
     ]
     return bytes([FORMAT_COLUMNAR]) + msgpack.packb(body)
+
+
+def encode_trades(trades: Sequence[AggTrade]) -> bytes:
+    """Encode trades (sorted by id) as one value: columnar when exact, rows otherwise."""
+    chunk = to_chunk(trades)
+    if chunk.exact:
+        return encode_chunk(chunk)
+    rows = [[t.a, t.p, t.q, t.f, t.l, t.T, t.m] for t in trades]
+    return bytes([FORMAT_ROWS]) + msgpack.packb(rows)
 
 
 def decode_trades(value: bytes) -> TradeChunk:
@@ -200,7 +240,7 @@ def decode_trades(value: bytes) -> TradeChunk:
         return TradeChunk(
             np.array(cols[0], dtype=np.int64), np.array(cols[3], dtype=np.int64), np.array(cols[4], dtype=np.int64),
             np.array(cols[5], dtype=np.int64), np.array(cols[6], dtype=bool), p_ints, q_ints, p_dec, q_dec,
-            list(cols[1]), list(cols[2]),
+            list(cols[1]), list(cols[2]), exact=False,
         )
     raise ValueError(f"unknown trade value format byte {fmt:#04x}")
 
@@ -231,25 +271,8 @@ def concat_chunks(chunks: Sequence[TradeChunk]) -> TradeChunk:
         np.concatenate([c.a for c in chunks]), np.concatenate([c.f for c in chunks]),
         np.concatenate([c.l for c in chunks]), np.concatenate([c.T for c in chunks]),
         np.concatenate([c.m for c in chunks]), scaled("p", p_dec, "p_decimals"), scaled("q", q_dec, "q_decimals"),
-        p_dec, q_dec,
+        p_dec, q_dec, exact=all(c.exact and c.p_decimals == p_dec and c.q_decimals == q_dec for c in chunks),
     )
-
-
-def chunk_by_second(trades: Iterable[AggTrade]) -> list[list[AggTrade]]:
-    """Split trades sorted by id into chunks whose trade times lie in one wall-clock second."""
-    chunks: list[list[AggTrade]] = []
-    current: list[AggTrade] = []
-    second = None
-    for trade in trades:
-        s = trade.T // 1000
-        if s != second and current:
-            chunks.append(current)
-            current = []
-        second = s
-        current.append(trade)
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 # --- book snapshots -------------------------------------------------------------------------------------

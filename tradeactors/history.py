@@ -110,14 +110,15 @@ class TradeWriter:
         fresh = self._fresh(sorted(trades, key=_by_id), ranges)
         if not fresh:
             return 0, 0
+        columns = codec.to_chunk(fresh)  # decimal strings scaled once, for the values and the rollups
         puts = []
-        for chunk in codec.chunk_by_second(fresh):
-            value = codec.encode_trades(chunk)
-            puts.append((codec.trade_key(symbol, min(t.T for t in chunk), chunk[0].a), value))
+        for lo, hi in codec.second_spans(columns.T):
+            value = codec.encode_chunk(columns.span(lo, hi)) if columns.exact else codec.encode_trades(fresh[lo:hi])
+            puts.append((codec.trade_key(symbol, int(columns.T[lo:hi].min()), int(columns.a[lo])), value))
         updated = IdRanges(ranges)
         updated.add_sorted(t.a for t in fresh)
         meta = [(ids_key(symbol), msgpack.packb(updated.to_list()))]
-        rollup_puts, merged = self._rollup_updates(symbol, fresh)
+        rollup_puts, merged = self._rollup_updates(symbol, columns)
         self.db.write({"trades": puts, "rollups": rollup_puts, "meta": meta})
         self.ranges[symbol] = updated
         self._rollups.update(merged)
@@ -126,9 +127,8 @@ class TradeWriter:
                 del self._rollups[key]
         return len(fresh), sum(len(v) for _, v in puts)
 
-    def _rollup_updates(self, symbol: str, fresh: list[AggTrade]):
+    def _rollup_updates(self, symbol: str, chunk: codec.TradeChunk):
         """The minutes' rollups with the fresh trades added (written in the same batch as the trades)."""
-        chunk = codec.to_chunk(fresh)
         minutes = chunk.T // rollups.MINUTE_MS * rollups.MINUTE_MS
         puts, merged = [], {}
         for minute in np.unique(minutes).tolist():
