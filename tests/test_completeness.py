@@ -54,16 +54,25 @@ def gaps_found(service, symbol="BTCUSDT"):
     return service.metrics.gaps_found.labels(symbol)._value.get()
 
 
+def backfilled(service, symbol="BTCUSDT"):
+    """Trades stored from REST: a hole's fill or a reconnection's catch-up."""
+    return service.metrics.trades_backfilled.labels(symbol)._value.get()
+
+
 def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
     service = service_factory(**FAST)
     rng = random.Random(20)
     for _ in range(20):
         wait_receiving(service)
         time.sleep(rng.uniform(0.0, 0.4))  # a random moment in the stream, not a wait for a result
-        sim.drop_connections("BTCUSDT")
+        connections = stream_status(service)["connections"]
+        assert sim.drop_connections("BTCUSDT") == 1
+        # Frames read from the dropped socket can still arrive after the drop: wait for the new connection, so
+        # that each of the 20 drops hits a live connection.
+        wait_for(lambda: stream_status(service)["connections"] > connections, timeout=20, message="reconnected")
     assert_complete(service, sim, ("BTCUSDT", "ETHUSDT"))
     assert stream_status(service)["connections"] >= 21
-    assert gaps_found(service) >= 1
+    assert backfilled(service) >= 1  # what was published while disconnected came from REST
 
 
 def test_a_stall_longer_than_the_watchdog_reconnects_and_fills(service_factory, sim):
@@ -132,6 +141,57 @@ def test_refused_connections_for_30_seconds(service_factory, sim):
     wait_for(lambda: stream_status(service)["state"] == "connected", timeout=45, message="connected after 30 s")
     assert_complete(service, sim)
     assert service.metrics.connection_failures.labels("BTCUSDT")._value.get() >= 10
+
+
+def last_stored(service, symbol="BTCUSDT") -> int:
+    ids = history.trade_ids(service.db, symbol)
+    return int(ids[-1]) if len(ids) else 0
+
+
+def wait_stored_equals_published(service, sim, symbol="BTCUSDT", timeout=30):
+    """With the market paused: wait until the stored ids are exactly the published ones (from the first stored)."""
+    published = np.asarray(sim.published_ids(symbol))
+
+    def complete():
+        stored = history.trade_ids(service.db, symbol)
+        return len(stored) and stored.tolist() == published[published >= stored[0]].tolist()
+
+    wait_for(complete, timeout=timeout, message=f"{symbol} stored ids == published ids")
+
+
+def test_trades_published_while_disconnected_are_stored_though_no_trade_follows(service_factory, sim):
+    """A hole shows only when a later trade is stored; the reconnection's catch-up must not wait for one."""
+    service = service_factory(**FAST)
+    wait_receiving(service)
+    before = int(sim.published_ids("BTCUSDT")[-1])
+    sim.refuse_connections(1.0)
+    assert sim.drop_connections("BTCUSDT") == 1
+    wait_for(lambda: int(sim.published_ids("BTCUSDT")[-1]) >= before + 10, message="trades while disconnected")
+    sim.pause("BTCUSDT")  # the symbol goes quiet: no live trade will ever reveal the hole
+    missed = int(sim.published_ids("BTCUSDT")[-1])
+    wait_for(lambda: stream_status(service)["state"] == "connected" and stream_status(service)["connections"] >= 2,
+             timeout=15, message="reconnected")
+    wait_stored_equals_published(service, sim)
+    assert stream_status(service)["last_trade_id"] < missed  # they did not come over the stream
+    assert service.status()["backfill"]["last_catch_up"]["BTCUSDT"]["fetched"] >= 1
+    assert service.status()["backfill"]["last_gap"]["BTCUSDT"]["via"] == "catch-up"
+    assert gaps_found(service) == service.metrics.gaps_filled.labels("BTCUSDT")._value.get() >= 1
+
+
+@pytest.mark.slow
+def test_while_the_stream_is_down_the_store_keeps_up_from_rest(service_factory, sim):
+    service = service_factory(backoff_initial=0.5, backoff_max=2)
+    wait_receiving(service)
+    sim.refuse_connections(40)
+    assert sim.drop_connections("BTCUSDT") == 1
+    at_drop = int(sim.published_ids("BTCUSDT")[-1])
+    # Catch-ups run before reconnection attempts, at most every CATCH_UP_WHILE_DOWN_SECONDS (10 s): within ~12 s
+    # the store holds trades published well after the drop, while the WebSocket is still refused.
+    wait_for(lambda: last_stored(service) >= at_drop + 100, timeout=25, message="stored beyond the drop")
+    assert stream_status(service)["state"] == "reconnecting"
+    assert stream_status(service)["last_trade_id"] <= at_drop
+    sim.pause("BTCUSDT")
+    wait_stored_equals_published(service, sim)
 
 
 @pytest.mark.parametrize("status", [429, 418])
@@ -212,7 +272,7 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
     second.start()
     try:
         assert_complete(second, sim)
-        assert gaps_found(second) >= 1
+        assert backfilled(second) >= 1  # the trades published while it was down came from REST
     finally:
         second.stop()
 
@@ -257,7 +317,8 @@ def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, si
     finally:
         second.kill()
     assert code == 0
-    assert any("Gap found for BTCUSDT" in line for line in second.lines)
+    # The hole came from REST: found behind the first live trade, or caught up when the stream connected.
+    assert any("Gap filled for BTCUSDT" in line for line in second.lines)
     db = Database(tmp_path / "data" / "analytics")
     try:
         stored = history.trade_ids(db, "BTCUSDT")

@@ -4,12 +4,19 @@ A hole is any id missing between a symbol's first and last stored id: a disconne
 that lost its mailbox, a killed process (the first live trade after the restart opens the hole). The StorageActor
 knows them (its id ranges) and tells ``HolesFound``; the actor also polls every ``POLL_SECONDS``.
 
+A hole only shows once a later trade is stored. So whenever a symbol's stream (re)connects, and before each
+reconnection attempt while it is down, its reader tells ``CatchUp``: the worker fetches the trades after the last
+stored id up to the present, or until it meets the trades the live stream stored since (what lies between is a
+hole). Trades published while the stream was down are stored even if the symbol goes quiet, and during a
+WebSocket outage that REST survives the store keeps up, a retry interval behind.
+
 Owns: a worker thread (REST is blocking I/O, never run inside ``on_receive``).
 Worker: asks the StorageActor for the holes, fetches ``/api/v3/aggTrades?fromId=`` (<= 1000 per request,
 weight 4, through the process-wide weight ledger), and asks the StorageActor to store them. Ids that REST
 shows do not exist (the next id it returns is past them) are recorded as exchange gaps, not retried forever.
 REST failures back off 1 s doubling to 60 s with jitter; 429/418 Retry-After is honoured by the ledger.
-Messages: ``HolesFound`` (tell): wake the worker. ``GetStatus`` (ask). ``InjectFailure`` (tell): raises.
+Messages: ``HolesFound`` (tell): wake the worker. ``CatchUp`` (tell): fetch a symbol's tail. ``GetStatus`` (ask).
+``InjectFailure`` (tell): raises.
 on_start: starts the worker. on_stop / on_failure: stops it (an in-flight request finishes or times out).
 """
 
@@ -20,7 +27,9 @@ import threading
 import time
 
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, StoreTrades
+from tradeactors.actors.messages import (
+    CatchUp, GetHoles, GetLastId, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, StoreTrades,
+)
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import AGG_TRADES_LIMIT, RestClient, RestError
@@ -39,14 +48,27 @@ class BackfillWorker(RestWorker):
         self.wake = threading.Event()
         self.filled: dict[str, int] = {s: 0 for s in self.symbols}
         self.last_gap: dict[str, dict] = {}
+        self.caught_up: dict[str, dict] = {}
+        self._catch_ups: dict[str, CatchUp] = {}
+        """Symbols whose tail to fetch at the next wake (set by the actor's thread)."""
+        self._lock = threading.Lock()
+
+    def catch_up(self, request: CatchUp) -> None:
+        with self._lock:
+            self._catch_ups[request.symbol] = request  # the latest: the reader's ids only grow
+        self.wake.set()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             self.wake.wait(POLL_SECONDS)
             self.wake.clear()
+            with self._lock:
+                catch_ups, self._catch_ups = self._catch_ups, {}
             for symbol in self.symbols:
                 if self.stopping.is_set():
                     return
+                if symbol in catch_ups:
+                    self._catch_up(catch_ups[symbol])
                 try:
                     holes = self.directory.ask("storage", GetHoles(symbol), ASK_TIMEOUT)
                 except (ActorUnavailable, TimeoutError) as exc:
@@ -78,36 +100,89 @@ class BackfillWorker(RestWorker):
                 # No trade at or after cursor although later ids are stored: not proof of absence. Try later.
                 log.warning("REST returned no trades for %s from id %d; will retry", symbol, cursor)
                 return False
-            wanted = [t for t in trades if cursor <= t.a <= hi]
             try:
-                expected = cursor
-                for trade in wanted:
-                    if trade.a > expected:
-                        missing += self._exchange_gap(symbol, expected, trade.a - 1)
-                    expected = trade.a + 1
-                if expected <= hi and trades[-1].a > hi:
-                    # The exchange's next id after expected - 1 is past the hole: the rest does not exist.
-                    missing += self._exchange_gap(symbol, expected, hi)
-                    expected = hi + 1
-                if wanted:
-                    self.directory.ask(
-                        "storage", StoreTrades(symbol, wanted, int(time.time() * 1000), "backfill"), ASK_TIMEOUT)
+                expected, stored, gone = self._store_page(symbol, cursor, hi, trades)
             except (ActorUnavailable, TimeoutError) as exc:
                 log.warning("cannot store backfill results of %s now: %s", symbol, exc)
                 return False
             if expected == cursor:
                 log.warning("REST made no progress for %s at id %d; will retry", symbol, cursor)
                 return False
-            fetched += len(wanted)
-            self.metrics.trades_backfilled.labels(symbol).inc(len(wanted))
-            cursor = expected
+            fetched, missing, cursor = fetched + stored, missing + gone, expected
         self.filled[symbol] += fetched
         self.metrics.gaps_filled.labels(symbol).inc()
         self.last_gap[symbol] = {"from_id": lo, "to_id": hi, "fetched": fetched, "missing": missing,
-                                 "filled_at": int(time.time() * 1000)}
+                                 "filled_at": int(time.time() * 1000), "via": "hole"}
         log.info("Gap filled for %s: ids %d..%d (%d trades from REST, %d missing at the exchange)",
                  symbol, lo, hi, fetched, missing)
         return True
+
+    def _catch_up(self, request: CatchUp) -> None:
+        """Fetch the trades after the last one we have (stored, or received and on its way to storage) up to the
+        present, or until the live stream's stored trades are reached: what lies between is then a hole, filled
+        by ``_fill``."""
+        symbol, reason = request.symbol, request.reason
+        try:
+            stored = self.directory.ask("storage", GetLastId(symbol), ASK_TIMEOUT)
+        except (ActorUnavailable, TimeoutError) as exc:
+            log.warning("cannot read the last stored id of %s now: %s", symbol, exc)
+            return
+        known = [i for i in (stored, request.after_id) if i is not None]
+        if not known:
+            return  # nothing received yet: history before the first live trade is not ours to fetch
+        last = max(known)
+        cursor, fetched, missing = last + 1, 0, 0
+        while not self.stopping.is_set():
+            try:
+                trades = self._fetch(symbol, cursor, AGG_TRADES_LIMIT)
+            except RestError as exc:
+                if not self.stopping.is_set():
+                    log.error("catch-up of %s from id %d stopped: %s", symbol, cursor, exc)
+                break
+            if not trades:
+                break  # nothing after the cursor yet: at the present
+            try:
+                cursor, stored, gone = self._store_page(symbol, cursor, None, trades)
+                fetched, missing = fetched + stored, missing + gone
+                if len(trades) < AGG_TRADES_LIMIT:
+                    break  # a short page: at the present
+                now_last = self.directory.ask("storage", GetLastId(symbol), ASK_TIMEOUT)
+            except (ActorUnavailable, TimeoutError) as exc:
+                log.warning("cannot store catch-up results of %s now: %s", symbol, exc)
+                break
+            if now_last is not None and now_last >= cursor:
+                break  # the live stream stored later trades: anything between is a hole for _fill
+        self.filled[symbol] += fetched
+        self.caught_up[symbol] = {"reason": reason, "from_id": last + 1, "fetched": fetched, "missing": missing,
+                                  "at": int(time.time() * 1000)}
+        if fetched or missing:
+            # What the stream missed, found and filled in one go: counted and shown like a filled hole.
+            self.metrics.gaps_found.labels(symbol).inc()
+            self.metrics.gaps_filled.labels(symbol).inc()
+            self.last_gap[symbol] = {"from_id": last + 1, "to_id": cursor - 1, "fetched": fetched, "missing": missing,
+                                     "filled_at": int(time.time() * 1000), "via": "catch-up"}
+            log.info("Gap filled for %s: ids %d..%d caught up from REST (%s): %d trades, %d missing at the exchange",
+                     symbol, last + 1, cursor - 1, reason, fetched, missing)
+
+    def _store_page(self, symbol: str, cursor: int, hi: int | None, trades) -> tuple[int, int, int]:
+        """Record the exchange gaps a REST page (ids from ``cursor``) proves and store its trades up to ``hi``
+        (None: the whole page). Returns (the next id to fetch, trades stored, ids missing at the exchange).
+        Raises ActorUnavailable or TimeoutError when the StorageActor cannot answer."""
+        top = trades[-1].a if hi is None else hi
+        wanted = [t for t in trades if cursor <= t.a <= top]
+        expected, missing = cursor, 0
+        for trade in wanted:
+            if trade.a > expected:
+                missing += self._exchange_gap(symbol, expected, trade.a - 1)
+            expected = trade.a + 1
+        if expected <= top and trades[-1].a > top:
+            # The exchange's next id after expected - 1 is past the range: the rest does not exist.
+            missing += self._exchange_gap(symbol, expected, top)
+            expected = top + 1
+        if wanted:
+            self.directory.ask("storage", StoreTrades(symbol, wanted, int(time.time() * 1000), "backfill"), ASK_TIMEOUT)
+            self.metrics.trades_backfilled.labels(symbol).inc(len(wanted))
+        return expected, len(wanted), missing
 
     def _exchange_gap(self, symbol: str, lo: int, hi: int) -> int:
         self.directory.ask("storage", RecordExchangeGap(symbol, lo, hi), ASK_TIMEOUT)
@@ -129,9 +204,11 @@ class BackfillActor(WorkerThreadActor):
     def on_receive(self, message):
         if isinstance(message, HolesFound):
             self.worker.wake.set()
+        elif isinstance(message, CatchUp):
+            self.worker.catch_up(message)
         elif isinstance(message, GetStatus):
             return {"trades_backfilled": dict(self.worker.filled), "last_gap": dict(self.worker.last_gap),
-                    "worker_alive": self.worker_alive}
+                    "last_catch_up": dict(self.worker.caught_up), "worker_alive": self.worker_alive}
         elif isinstance(message, InjectFailure):
             raise RuntimeError(message.reason)
         return None

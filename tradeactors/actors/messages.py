@@ -79,6 +79,24 @@ class RecordExchangeGap(NamedTuple):
     hi: int
 
 
+class GetLastId(NamedTuple):
+    """Caller -> StorageActor (ask): the highest stored aggregate id of a symbol, or None."""
+
+    symbol: str
+
+
+class CatchUp(NamedTuple):
+    """Reader thread -> BackfillActor: the symbol's stream (re)connected or is down; fetch from REST the trades
+    after the last stored id up to the present, so that trades published while it was down are stored even if no
+    live trade comes to open a hole (a quiet symbol, a paused market)."""
+
+    symbol: str
+    reason: str
+    after_id: int | None = None
+    """The last id the reader received (it may not be stored yet): the tail starts after the later of this and
+    the last stored id."""
+
+
 class HolesFound(NamedTuple):
     """StorageActor -> BackfillActor: a symbol has missing ids; fill them now rather than at the next poll."""
 

@@ -4,7 +4,8 @@ It connects with websocket-client (tenacity backoff, reset after a healthy conne
 connection attempts), reads the socket in large blocks cut into frames by ``wsframes`` (pings answered through
 websocket-client), parses them, drops trades already seen and hands trades to the BufferActor in lists; depth
 diffs and connection losses go to its StreamActor. A data watchdog replaces a connection that has been silent for
-``stream_timeout``; planned reconnects open the new connection before closing the old. See ``stream.py``.
+``stream_timeout``; planned reconnects open the new connection before closing the old. Each connection, and a
+reconnection attempt at most every 10 s while down, asks the BackfillActor to catch up from REST. See ``stream.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import websocket
 
 from tradeactors import protocol
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import ConnectionLost, Depth, Trades
+from tradeactors.actors.messages import CatchUp, ConnectionLost, Depth, Trades
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
@@ -37,12 +38,22 @@ RECV_POLL_SECONDS = 0.25
 """Socket timeout: how often a silent connection checks the watchdog and hands over what it holds."""
 HEALTHY_SECONDS = 5.0
 """A connection that delivered data for this long resets the backoff."""
+CATCH_UP_WHILE_DOWN_SECONDS = 10.0
+"""While a stream is down, its tail is fetched from REST before a reconnection attempt at most this often."""
 ROTATE_DRAIN_SECONDS = 1.0
 """On a planned reconnect, how long the old connection is still read after the new one is open."""
 
 
 RECV_BYTES = 256 * 1024
 """Bytes asked of the socket per read: hundreds of frames per system call at high rates."""
+COALESCE_BELOW_BYTES = 64 * 1024
+"""A read shorter than this means the market is quiet enough to let frames gather in the socket..."""
+COALESCE_SECONDS = 0.1
+"""...for this long before the next read. At Binance's usual rates (tens to hundreds of frames a second per symbol)
+a wake-up per frame costs more CPU than the frame itself (measured: 2 symbols at 100 trades/s, the readers took
+1.7 % of a core reading each frame, 1.15 % gathering for 50 ms, 0.55 % for 100 ms). Gathering for 100 ms, the
+depth stream's own interval, caps wake-ups at 10 a second per symbol and delays a frame by at most 100 ms (trades
+are flushed once a second); it never limits throughput: a busy socket returns long reads, read again at once."""
 
 
 class Connection(NamedTuple):
@@ -83,6 +94,7 @@ class StreamReader:
         self._pending: list[protocol.AggTrade] = []
         self._handoff_at = 0.0
         self._counted = (0, 0)
+        self._catch_up_at = float("-inf")
 
     # --- thread body ----------------------------------------------------------------------------------
 
@@ -111,6 +123,13 @@ class StreamReader:
     def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
         self.state = "reconnecting"
         log.info("Retrying WebSocket connection in %.1fs", retry_state.upcoming_sleep)
+        if time.monotonic() - self._catch_up_at >= CATCH_UP_WHILE_DOWN_SECONDS:
+            self._catch_up("stream down")
+
+    def _catch_up(self, reason: str) -> None:
+        """Ask the BackfillActor to fetch from REST what was published since the last stored trade."""
+        self._catch_up_at = time.monotonic()
+        self.directory.tell("backfill", CatchUp(self.symbol, reason, self.last_id))
 
     def _connect(self) -> Connection:
         if not self.connect_limit.acquire(self.stopping):
@@ -128,14 +147,14 @@ class StreamReader:
         log.info("WebSocket connected: %s", self.url)
         return Connection(ws, FrameSplitter())
 
-    def _read(self, conn: Connection, draining: bool = False) -> bool:
-        """Read one block and handle every message in it; False if nothing arrived within the poll time."""
+    def _read(self, conn: Connection, draining: bool = False) -> int:
+        """Read one block and handle every message in it; the bytes read, 0 if nothing arrived within the poll time."""
         try:
             data = conn.ws.sock.recv(RECV_BYTES)
         except TimeoutError:
-            return False
+            return 0
         except ssl.SSLWantReadError:
-            return False
+            return 0
         if not data:
             raise StreamFailure("connection closed by the server")
         for opcode, payload in conn.splitter.feed(data):
@@ -145,7 +164,7 @@ class StreamReader:
                 conn.ws.pong(payload)
             elif opcode == OP_CLOSE:
                 raise StreamFailure("server closed the connection")
-        return True
+        return len(data)
 
     def _session(self) -> None:
         """One connection (or a chain of planned replacements) from open to close.
@@ -156,6 +175,7 @@ class StreamReader:
             return
         self.state = "connecting"
         conn = self._conn = self._connect()
+        self._catch_up("connected" if self.connections == 1 else "reconnected")
         opened = time.monotonic()
         self.last_message_at = opened
         self.state = "connected"
@@ -165,11 +185,14 @@ class StreamReader:
                 if self._rotate_reason or time.monotonic() - opened > self.config.connection_lifetime:
                     conn = self._rotate(conn, self._rotate_reason or "connection lifetime reached")
                     opened = time.monotonic()
-                if self._read(conn):
+                read = self._read(conn)
+                if read:
                     got_data = True
                     self.last_message_at = now = time.monotonic()
                     if now - self._handoff_at >= HANDOFF_SECONDS:
                         self._handoff()
+                    if read < COALESCE_BELOW_BYTES:
+                        self.stopping.wait(COALESCE_SECONDS)
                 else:
                     self._handoff()
                     if time.monotonic() - self.last_message_at > self.config.stream_timeout:

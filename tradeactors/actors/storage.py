@@ -5,7 +5,7 @@ Messages:
 - ``StoreTrades`` (tell from the BufferActor, ask from the BackfillActor -> trades written): one atomic
   WriteBatch, duplicates dropped; logs ``Stored N trades for SYMBOL at timestamp X``. A write that opens a new
   hole in the ids logs ``Gap found`` and tells the BackfillActor ``HolesFound``.
-- ``GetHoles`` (ask) -> missing id ranges. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
+- ``GetHoles`` (ask) -> missing id ranges. ``GetLastId`` (ask) -> the highest stored id or None. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
 - ``StoreSnapshots`` (tell, from the BufferActor): book snapshots, one WriteBatch; a summary line per minute.
 - ``StoreSymbolInfo`` (tell, from the SnapshotActor): a symbol's tick and step sizes, cached in ``meta``.
 - ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
@@ -25,16 +25,15 @@ import logging
 import threading
 import time
 
+import msgpack
 import pykka
 
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    DeleteBefore, GetHoles, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending, StoreSnapshots,
-    StoreSymbolInfo, StoreTrades,
+    DeleteBefore, GetHoles, GetLastId, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, RetryPending,
+    StoreSnapshots, StoreSymbolInfo, StoreTrades,
 )
 from tradeactors.actors.ticker import Ticker
-import msgpack
-
 from tradeactors.history import TradeWriter, symbol_info_key, write_snapshots
 from tradeactors.metrics import Metrics
 from tradeactors.store import Database, StorageError
@@ -108,6 +107,9 @@ class StorageActor(pykka.ThreadingActor):
                 self._retry()
         elif isinstance(message, GetHoles):
             return self.writer.holes(message.symbol)
+        elif isinstance(message, GetLastId):
+            ranges = self.writer.ranges.get(message.symbol)
+            return ranges.last if ranges is not None else None
         elif isinstance(message, RecordExchangeGap):
             self.writer.record_exchange_gap(message.symbol, message.lo, message.hi)
             self.metrics.gaps_unfillable.labels(message.symbol).inc()

@@ -6,13 +6,16 @@ and the symbol's connection statistics.
 
 Reader thread: connects with websocket-client (tenacity backoff, 1 s doubling to ``backoff_max`` with jitter,
 reset after a healthy connection), reads the socket in large blocks cut into frames by ``wsframes`` (pings
-answered through websocket-client), parses them with ``protocol.parse_frame``, drops trades already seen
+answered through websocket-client; after a short read it lets frames gather for 100 ms, since at usual rates a
+wake-up per frame costs more CPU than the frame), parses them with ``protocol.parse_frame``, drops trades already seen
 (id <= the last id) and hands trades to the BufferActor in lists (a tell per frame costs as much as a tell of a
 hundred trades); depth diffs go to this actor, one tell each (10 per second). A data watchdog reconnects when
 nothing arrives for ``stream_timeout``: a stalled server still answers pings. Malformed frames are logged (cut
 short), counted and skipped. Planned reconnects (``connection_lifetime`` reached, ``serverShutdown``) open the
 new connection before closing the old one; the depth sequence continues across them. Connection attempts of the
-whole process share one limit (Binance: 300 per 5 minutes per IP).
+whole process share one limit (Binance: 300 per 5 minutes per IP). On each connection, and while the stream is
+down, the reader tells the BackfillActor ``CatchUp``: what was published meanwhile is fetched from REST even if
+no later live trade comes to reveal the hole.
 
 Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed snapshot is asked of the SnapshotActor
 (``FetchSnapshot``) and arrives as ``SnapshotFetched``; ``ConnectionLost`` discards the book (the diff stream
