@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -35,6 +37,30 @@ def rss_mb() -> float:
     """Current resident set size of this process, MB."""
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * resource.getpagesize() / 1e6
+
+
+def thread_cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of this process, by native thread id (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the thread ended
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_by_thread(before: dict[int, float], after: dict[int, float], seconds: float) -> dict[str, float]:
+    """% of one core per thread name (threads of one kind summed: Reader-BTCUSDT and Reader-ETHUSDT -> Reader)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    shares: dict[str, float] = {}
+    for tid, cpu in after.items():
+        kind = names.get(tid, "other").split("-")[0]
+        shares[kind] = shares.get(kind, 0.0) + (cpu - before.get(tid, 0.0)) / seconds * 100
+    return dict(sorted(((k, round(v, 2)) for k, v in shares.items() if v >= 0.005), key=lambda kv: -kv[1]))
 
 
 def peak_rss_mb() -> float:
@@ -128,22 +154,27 @@ def realistic(args) -> dict:
         with tempfile.TemporaryDirectory() as data_dir:
             service = make_service(sim, symbols, data_dir)
             service.start()
-            time.sleep(10)  # warm-up: connections, first flushes
+            time.sleep(args.warmup)  # connections, first flushes, the books synced
             samples = [rss_mb()]
+            threads0 = thread_cpu_seconds()
             cpu0, wall0 = time.process_time(), time.perf_counter()
             end = wall0 + args.minutes * 60
             while time.perf_counter() < end:
                 time.sleep(min(10, max(0.0, end - time.perf_counter())))
                 samples.append(rss_mb())
-            cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100
+            elapsed = time.perf_counter() - wall0
+            cpu = (time.process_time() - cpu0) / elapsed * 100
+            threads = cpu_by_thread(threads0, thread_cpu_seconds(), elapsed)
             stored = sum(len(history.trade_ids(service.db, s)) for s in symbols)
             service.stop()
         half = len(samples) // 2
         growth = max(samples[half:]) - max(samples[: half + 1])
         print(f"RSS samples (MB): {', '.join(f'{x:.0f}' for x in samples)}")
         print(f"{stored} trades stored over {args.minutes} min; CPU {cpu:.2f}% of one core")
+        print("CPU by thread kind (% of one core): " + ", ".join(f"{k} {v:.2f}" for k, v in threads.items()))
         return {"bench": "ingest-realistic", "symbols": 2, "rate_per_symbol": 100, "minutes": args.minutes,
-                "trades": stored, "cpu_pct_one_core": round(cpu, 2), "rss_mb_start": round(samples[0], 1),
+                "trades": stored, "cpu_pct_one_core": round(cpu, 2), "cpu_bar_pct": 5.0,
+                "cpu_vs_bar": round(cpu / 5.0, 3), "cpu_by_thread": threads, "rss_mb_start": round(samples[0], 1),
                 "rss_mb_max": round(max(samples), 1), "rss_mb_growth_second_half": round(growth, 1)}
     finally:
         sim.close()
@@ -155,6 +186,7 @@ def run(argv) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="publishing time per measurement")
     parser.add_argument("--realistic", action="store_true", help="2 symbols at 100 trades/s: RSS and CPU")
     parser.add_argument("--minutes", type=float, default=10.0, help="duration of --realistic")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds before --realistic starts measuring")
     args = parser.parse_args(argv)
     logsetup.configure("WARNING")
     logging.getLogger("tradeactors").setLevel(logging.WARNING)
