@@ -149,6 +149,24 @@ def test_a_disconnect_resyncs_without_storing_a_wrong_snapshot(book_service, sim
     assert_snapshots_equal_true_book(book_service, sim, "BTCUSDT", minimum=2)
 
 
+def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_service, sim):
+    wait_synced(book_service)
+    wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
+    failing_from = int(time.time()) + 1
+    book_service.db.inject_write_failures(3.0)
+    wait_for(lambda: book_service.status()["storage"]["pending_snapshots"] >= 4, timeout=10,
+             message="failed snapshot writes kept")
+    failing_to = int(time.time()) - 1
+    storage = lambda: book_service.status()["storage"]  # noqa: E731
+    wait_for(lambda: storage()["pending_snapshots"] == 0 and storage()["pending_trades"] == 0, timeout=15,
+             message="storage recovered")
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert book_service.metrics.snapshots_lost.labels(symbol)._value.get() == 0
+        snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)
+        # Seconds taken while every write failed are stored now (before, they were counted as lost).
+        assert len([s for s in snaps if failing_from <= s.second <= failing_to]) >= 1
+
+
 def test_live_book_endpoints(book_service, sim):
     wait_synced(book_service)
     api = book_service.http.url

@@ -1,12 +1,15 @@
 """StorageActor: the only writer of the database.
 
-Owns: the TradeWriter (each symbol's stored-id ranges and exchange gaps) and the trades whose write failed.
+Owns: the TradeWriter (each symbol's stored-id ranges and exchange gaps) and the trades and book snapshots whose
+write failed.
 Messages:
 - ``StoreTrades`` (tell from the BufferActor, ask from the BackfillActor -> trades written): one atomic
   WriteBatch, duplicates dropped; logs ``Stored N trades for SYMBOL at timestamp X``. A write that opens a new
   hole in the ids logs ``Gap found`` and tells the BackfillActor ``HolesFound``.
 - ``GetHoles`` (ask) -> missing id ranges. ``GetLastId`` (ask) -> the highest stored id or None. ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
 - ``StoreSnapshots`` (tell, from the BufferActor): book snapshots, one WriteBatch; a summary line per minute.
+  Failed snapshot writes are kept and retried like trades (bounded by ``MAX_PENDING_SNAPSHOTS``; beyond it the
+  oldest are dropped and counted in ``snapshots_lost``: unlike trades, REST cannot give a past book back).
 - ``StoreSymbolInfo`` (tell, from the SnapshotActor): a symbol's tick and step sizes, cached in ``meta``.
 - ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
 - ``RetryPending`` (tell, from its ticker): retries failed writes. ``GetStatus`` (ask): counters.
@@ -47,6 +50,8 @@ MIN_FREE_BYTES_TO_REOPEN = 8 * 1024 * 1024
 """Reopening needs room for a new WAL and MANIFEST; until then the old handle keeps serving reads."""
 MAX_PENDING_TRADES = 2_000_000
 """Trades kept in memory across failed writes before the oldest are dropped (REST backfill recovers them)."""
+MAX_PENDING_SNAPSHOTS = 36_000
+"""Book snapshots kept across failed writes (~0.5 KB each: an hour of 10 symbols) before the oldest are lost."""
 RETRY_SECONDS = 1.0
 SNAPSHOT_SUMMARY_SECONDS = 60.0
 """Snapshots are logged as one summary line per symbol per minute: a line per second would drown the log."""
@@ -62,6 +67,8 @@ class StorageActor(pykka.ThreadingActor):
         self.writer: TradeWriter | None = None
         self.pending: list[StoreTrades] = []
         self.pending_trades = 0
+        self.pending_snapshots: list[StoreSnapshots] = []
+        self.pending_snapshot_count = 0
         self.batches = 0
         self.errors = 0
         self.known_holes: dict[str, set[tuple[int, int]]] = {}
@@ -80,10 +87,14 @@ class StorageActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         if self._ticker:
             self._ticker.stop()
-        if self.pending:
+        if self.pending or self.pending_snapshots:
             self._retry()
         if self.pending:
             log.error("stopping with %d trades not written (the next start refills them from REST)", self.pending_trades)
+        if self.pending_snapshots:
+            log.error("stopping with %d book snapshots not written: lost", self.pending_snapshot_count)
+            for message in self.pending_snapshots:
+                self.metrics.snapshots_lost.labels(message.symbol).inc(len(message.snapshots))
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
         if self._ticker:
@@ -101,9 +112,13 @@ class StorageActor(pykka.ThreadingActor):
                 return 0
             return written
         if isinstance(message, StoreSnapshots):
-            self._store_snapshots(message)
+            if self.pending_snapshots:
+                self._keep_snapshots(message)
+                self._retry()
+            elif not self._store_snapshots(message):
+                self._keep_snapshots(message)
         elif isinstance(message, RetryPending):
-            if self.pending:
+            if self.pending or self.pending_snapshots:
                 self._retry()
         elif isinstance(message, GetHoles):
             return self.writer.holes(message.symbol)
@@ -127,6 +142,7 @@ class StorageActor(pykka.ThreadingActor):
                 "batches_written": self.batches,
                 "write_errors": self.errors,
                 "pending_trades": self.pending_trades,
+                "pending_snapshots": self.pending_snapshot_count,
                 "size_on_disk": self.db.size_on_disk(),
                 "holes": {s: self.writer.holes(s) for s in self.symbols},
                 "exchange_gaps": {s: self.writer.exchange_gaps[s].to_list() for s in self.symbols},
@@ -162,8 +178,8 @@ class StorageActor(pykka.ThreadingActor):
             self._check_holes(message.symbol)
         return written
 
-    def _store_snapshots(self, message: StoreSnapshots) -> None:
-        """Snapshots are not retried: a lost second is a gap in the book history, logged and counted."""
+    def _store_snapshots(self, message: StoreSnapshots) -> bool:
+        """One WriteBatch of a flush's snapshots; False (logged; reopened if needed) on failure."""
         try:
             written = write_snapshots(self.db, message.symbol, message.snapshots)
         except StorageError as exc:
@@ -171,9 +187,8 @@ class StorageActor(pykka.ThreadingActor):
         else:
             error = None
         if error is not None:
-            self.metrics.snapshots_lost.labels(message.symbol).inc(len(message.snapshots))
             self._failed(f"writing {len(message.snapshots)} snapshots for {message.symbol}", error)
-            return
+            return False
         self.metrics.snapshots_stored.labels(message.symbol).inc(written)
         total = self.snapshots_written.get(message.symbol, 0) + written
         self.snapshots_written[message.symbol] = total
@@ -184,6 +199,17 @@ class StorageActor(pykka.ThreadingActor):
             log.info("Stored %d snapshots for %s in the last %.0fs (last at %d, update id %d)", total - count_then,
                      message.symbol, now - since, last.second, last.update_id)
             self._snapshot_summary[message.symbol] = (now, total)
+        return True
+
+    def _keep_snapshots(self, message: StoreSnapshots) -> None:
+        self.pending_snapshots.append(message)
+        self.pending_snapshot_count += len(message.snapshots)
+        while self.pending_snapshot_count > MAX_PENDING_SNAPSHOTS and len(self.pending_snapshots) > 1:
+            dropped = self.pending_snapshots.pop(0)
+            self.pending_snapshot_count -= len(dropped.snapshots)
+            self.metrics.snapshots_lost.labels(dropped.symbol).inc(len(dropped.snapshots))
+            log.error("pending-snapshot bound reached: dropped %d book snapshots of %s", len(dropped.snapshots),
+                      dropped.symbol)
 
     def _check_holes(self, symbol: str) -> None:
         holes = set(self.writer.holes(symbol))
@@ -210,6 +236,7 @@ class StorageActor(pykka.ThreadingActor):
         self.metrics.storage_pending.set(self.pending_trades)
 
     def _retry(self) -> None:
+        had_trades = bool(self.pending)
         while self.pending:
             message = self.pending[0]
             if self._write(message) is None:
@@ -217,8 +244,18 @@ class StorageActor(pykka.ThreadingActor):
             self.pending.pop(0)
             self.pending_trades -= len(message.trades)
             self.metrics.storage_pending.set(self.pending_trades)
-        self._warned_full = False
-        log.info("storage recovered: every pending trade is written")
+        if had_trades:
+            self._warned_full = False
+            log.info("storage recovered: every pending trade is written")
+        had_snapshots = bool(self.pending_snapshots)
+        while self.pending_snapshots:
+            message = self.pending_snapshots[0]
+            if not self._store_snapshots(message):
+                return
+            self.pending_snapshots.pop(0)
+            self.pending_snapshot_count -= len(message.snapshots)
+        if had_snapshots:
+            log.info("storage recovered: every pending book snapshot is written")
 
     def _failed(self, what: str, error: str) -> None:
         """Count and log a failed write; reopen the database if RocksDB will refuse writes until then.
