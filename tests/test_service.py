@@ -69,9 +69,12 @@ def test_stop_flushes_every_buffered_trade(service_factory, sim):
 def test_health_and_status_report_connected_streams(service_factory):
     service = service_factory()
     wait_for(lambda: requests.get(f"{service.http.url}/api/health", timeout=5).status_code == 200, timeout=20,
-             message="healthy")
+             message="healthy")  # healthy already while the streams connect
+    wait_for(lambda: requests.get(f"{service.http.url}/api/status", timeout=5).json()["symbols"]["BTCUSDT"]["state"]
+             == "connected", timeout=20, message="status reports BTCUSDT connected")
+    assert requests.get(f"{service.http.url}/api/health", timeout=5).status_code == 200
     status = requests.get(f"{service.http.url}/api/status", timeout=5).json()
-    assert status["symbols"]["BTCUSDT"]["state"] == "connected"
+    assert status["symbols"]["BTCUSDT"]["connections"] >= 1
     assert status["actors"]["storage"] == {"alive": True, "restarts": 0}
 
 

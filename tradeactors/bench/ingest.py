@@ -54,13 +54,14 @@ def thread_cpu_seconds() -> dict[int, float]:
 
 
 def cpu_by_thread(before: dict[int, float], after: dict[int, float], seconds: float) -> dict[str, float]:
-    """% of one core per thread name (threads of one kind summed: Reader-BTCUSDT and Reader-ETHUSDT -> Reader)."""
+    """% of one core per thread kind (Reader-BTCUSDT and Reader-ETHUSDT -> Reader), every live kind listed: a
+    quiet thread shows 0.0 (the kernel counts in 10 ms ticks, so short runs round small shares down to nothing)."""
     names = {t.native_id: t.name for t in threading.enumerate()}
     shares: dict[str, float] = {}
     for tid, cpu in after.items():
         kind = names.get(tid, "other").split("-")[0]
         shares[kind] = shares.get(kind, 0.0) + (cpu - before.get(tid, 0.0)) / seconds * 100
-    return dict(sorted(((k, round(v, 2)) for k, v in shares.items() if v >= 0.005), key=lambda kv: -kv[1]))
+    return dict(sorted(((k, round(v, 2)) for k, v in shares.items()), key=lambda kv: -kv[1]))
 
 
 def peak_rss_mb() -> float:
