@@ -27,6 +27,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from typing import Callable, Generic, TypeVar
 
 import msgpack
 import pykka
@@ -57,6 +59,38 @@ SNAPSHOT_SUMMARY_SECONDS = 60.0
 """Snapshots are logged as one summary line per symbol per minute: a line per second would drown the log."""
 
 
+M = TypeVar("M", StoreTrades, StoreSnapshots)
+
+
+class PendingWrites(Generic[M]):
+    """Messages whose write failed, oldest first, kept until storage recovers. ``count`` is their size in items
+    (trades, snapshots); past ``bound`` items the oldest messages are handed to ``on_drop`` and forgotten."""
+
+    def __init__(self, bound: int, size: Callable[[M], int], on_drop: Callable[[M], None]):
+        self.bound, self.size, self.on_drop = bound, size, on_drop
+        self.messages: deque[M] = deque()
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def keep(self, message: M) -> None:
+        self.messages.append(message)
+        self.count += self.size(message)
+        while self.count > self.bound and len(self.messages) > 1:
+            dropped = self.messages.popleft()
+            self.count -= self.size(dropped)
+            self.on_drop(dropped)
+
+    def write(self, write: Callable[[M], bool]) -> bool:
+        """Write the kept messages oldest first until one fails; True once none is left."""
+        while self.messages:
+            if not write(self.messages[0]):
+                return False
+            self.count -= self.size(self.messages.popleft())
+        return True
+
+
 class StorageActor(pykka.ThreadingActor):
     def __init__(self, db: Database, symbols, directory: Directory, metrics: Metrics):
         super().__init__()
@@ -65,10 +99,9 @@ class StorageActor(pykka.ThreadingActor):
         self.directory = directory
         self.metrics = metrics
         self.writer: TradeWriter | None = None
-        self.pending: list[StoreTrades] = []
-        self.pending_trades = 0
-        self.pending_snapshots: list[StoreSnapshots] = []
-        self.pending_snapshot_count = 0
+        self.pending_trades = PendingWrites(MAX_PENDING_TRADES, lambda m: len(m.trades), self._dropped_trades)
+        self.pending_snapshots = PendingWrites(MAX_PENDING_SNAPSHOTS, lambda m: len(m.snapshots),
+                                               self._dropped_snapshots)
         self.batches = 0
         self.errors = 0
         self.known_holes: dict[str, set[tuple[int, int]]] = {}
@@ -87,13 +120,13 @@ class StorageActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         if self._ticker:
             self._ticker.stop()
-        if self.pending or self.pending_snapshots:
-            self._retry()
-        if self.pending:
-            log.error("stopping with %d trades not written (the next start refills them from REST)", self.pending_trades)
+        self._retry()
+        if self.pending_trades:
+            log.error("stopping with %d trades not written (the next start refills them from REST)",
+                      self.pending_trades.count)
         if self.pending_snapshots:
-            log.error("stopping with %d book snapshots not written: lost", self.pending_snapshot_count)
-            for message in self.pending_snapshots:
+            log.error("stopping with %d book snapshots not written: lost", self.pending_snapshots.count)
+            for message in self.pending_snapshots.messages:
                 self.metrics.snapshots_lost.labels(message.symbol).inc(len(message.snapshots))
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
@@ -102,24 +135,22 @@ class StorageActor(pykka.ThreadingActor):
 
     def on_receive(self, message):
         if isinstance(message, StoreTrades):
-            if self.pending:
-                self._keep(message)
+            if self.pending_trades:  # behind older failed writes, in order
+                self._keep_trades(message)
                 self._retry()
                 return 0
             written = self._write(message)
             if written is None:
-                self._keep(message)
-                return 0
-            return written
+                self._keep_trades(message)
+            return written or 0
         if isinstance(message, StoreSnapshots):
             if self.pending_snapshots:
-                self._keep_snapshots(message)
+                self.pending_snapshots.keep(message)
                 self._retry()
             elif not self._store_snapshots(message):
-                self._keep_snapshots(message)
+                self.pending_snapshots.keep(message)
         elif isinstance(message, RetryPending):
-            if self.pending or self.pending_snapshots:
-                self._retry()
+            self._retry()
         elif isinstance(message, GetHoles):
             return self.writer.holes(message.symbol)
         elif isinstance(message, GetLastId):
@@ -141,8 +172,8 @@ class StorageActor(pykka.ThreadingActor):
             return {
                 "batches_written": self.batches,
                 "write_errors": self.errors,
-                "pending_trades": self.pending_trades,
-                "pending_snapshots": self.pending_snapshot_count,
+                "pending_trades": self.pending_trades.count,
+                "pending_snapshots": self.pending_snapshots.count,
                 "size_on_disk": self.db.size_on_disk(),
                 "holes": {s: self.writer.holes(s) for s in self.symbols},
                 "exchange_gaps": {s: self.writer.exchange_gaps[s].to_list() for s in self.symbols},
@@ -201,15 +232,10 @@ class StorageActor(pykka.ThreadingActor):
             self._snapshot_summary[message.symbol] = (now, total)
         return True
 
-    def _keep_snapshots(self, message: StoreSnapshots) -> None:
-        self.pending_snapshots.append(message)
-        self.pending_snapshot_count += len(message.snapshots)
-        while self.pending_snapshot_count > MAX_PENDING_SNAPSHOTS and len(self.pending_snapshots) > 1:
-            dropped = self.pending_snapshots.pop(0)
-            self.pending_snapshot_count -= len(dropped.snapshots)
-            self.metrics.snapshots_lost.labels(dropped.symbol).inc(len(dropped.snapshots))
-            log.error("pending-snapshot bound reached: dropped %d book snapshots of %s", len(dropped.snapshots),
-                      dropped.symbol)
+    def _dropped_snapshots(self, dropped: StoreSnapshots) -> None:
+        self.metrics.snapshots_lost.labels(dropped.symbol).inc(len(dropped.snapshots))
+        log.error("pending-snapshot bound reached: dropped %d book snapshots of %s", len(dropped.snapshots),
+                  dropped.symbol)
 
     def _check_holes(self, symbol: str) -> None:
         holes = set(self.writer.holes(symbol))
@@ -221,40 +247,31 @@ class StorageActor(pykka.ThreadingActor):
         if holes:
             self.directory.tell("backfill", HolesFound(symbol))
 
-    def _keep(self, message: StoreTrades) -> None:
-        if message not in self.pending:
-            self.pending.append(message)
-            self.pending_trades += len(message.trades)
-        while self.pending_trades > MAX_PENDING_TRADES and len(self.pending) > 1:
-            dropped = self.pending.pop(0)
-            self.pending_trades -= len(dropped.trades)
-            log.error("pending-write bound reached: dropped %d trades of %s from memory (REST backfill recovers them)",
-                      len(dropped.trades), dropped.symbol)
-        if self.pending_trades > 0.8 * MAX_PENDING_TRADES and not self._warned_full:
+    def _keep_trades(self, message: StoreTrades) -> None:
+        self.pending_trades.keep(message)
+        count = self.pending_trades.count
+        if count > 0.8 * MAX_PENDING_TRADES and not self._warned_full:
             self._warned_full = True
-            log.warning("%d trades waiting for storage to recover (bound %d)", self.pending_trades, MAX_PENDING_TRADES)
-        self.metrics.storage_pending.set(self.pending_trades)
+            log.warning("%d trades waiting for storage to recover (bound %d)", count, MAX_PENDING_TRADES)
+        self.metrics.storage_pending.set(count)
+
+    @staticmethod
+    def _dropped_trades(dropped: StoreTrades) -> None:
+        log.error("pending-write bound reached: dropped %d trades of %s from memory (REST backfill recovers them)",
+                  len(dropped.trades), dropped.symbol)
 
     def _retry(self) -> None:
-        had_trades = bool(self.pending)
-        while self.pending:
-            message = self.pending[0]
-            if self._write(message) is None:
+        """Write what failed before, trades first, each kind oldest first; stop at the first failure."""
+        if self.pending_trades:
+            done = self.pending_trades.write(lambda m: self._write(m) is not None)
+            self.metrics.storage_pending.set(self.pending_trades.count)
+            if not done:
                 return
-            self.pending.pop(0)
-            self.pending_trades -= len(message.trades)
-            self.metrics.storage_pending.set(self.pending_trades)
-        if had_trades:
             self._warned_full = False
             log.info("storage recovered: every pending trade is written")
-        had_snapshots = bool(self.pending_snapshots)
-        while self.pending_snapshots:
-            message = self.pending_snapshots[0]
-            if not self._store_snapshots(message):
+        if self.pending_snapshots:
+            if not self.pending_snapshots.write(self._store_snapshots):
                 return
-            self.pending_snapshots.pop(0)
-            self.pending_snapshot_count -= len(message.snapshots)
-        if had_snapshots:
             log.info("storage recovered: every pending book snapshot is written")
 
     def _failed(self, what: str, error: str) -> None:
