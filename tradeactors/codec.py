@@ -123,10 +123,9 @@ class TradeChunk:
 
     def span(self, lo: int, hi: int) -> "TradeChunk":
         """Trades lo..hi-1 (views, no copy)."""
-        cut = (lambda xs: xs[lo:hi]) if self.p_text is not None else (lambda xs: None)
+        texts = (self.p_text[lo:hi], self.q_text[lo:hi]) if self.p_text is not None else (None, None)
         return TradeChunk(self.a[lo:hi], self.f[lo:hi], self.l[lo:hi], self.T[lo:hi], self.m[lo:hi], self.p[lo:hi],
-                          self.q[lo:hi], self.p_decimals, self.q_decimals, cut(self.p_text), cut(self.q_text),
-                          self.exact)
+                          self.q[lo:hi], self.p_decimals, self.q_decimals, *texts, self.exact)
 
     def select(self, mask: np.ndarray) -> "TradeChunk":
         pick = (lambda xs: [x for x, keep in zip(xs, mask.tolist()) if keep]) if self.p_text is not None else None
@@ -149,7 +148,7 @@ def _scaled(texts: Sequence[str]) -> tuple[np.ndarray, int] | None:
     dots = np.fromiter(map(str.find, texts, repeat(".")), dtype=np.int64, count=len(texts))
     if decimals:
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        if not np.array_equal(lengths - dots, np.full(len(texts), decimals + 1)) or dots.min() < 0:
+        if dots.min() < 0 or ((lengths - dots) != decimals + 1).any():
             return None
         digits = map(str.replace, texts, repeat("."), repeat(""))
     else:

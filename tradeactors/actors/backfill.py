@@ -123,11 +123,11 @@ class BackfillWorker(RestWorker):
         by ``_fill``."""
         symbol, reason = request.symbol, request.reason
         try:
-            stored = self.directory.ask("storage", GetLastId(symbol), ASK_TIMEOUT)
+            last_stored = self.directory.ask("storage", GetLastId(symbol), ASK_TIMEOUT)
         except (ActorUnavailable, TimeoutError) as exc:
             log.warning("cannot read the last stored id of %s now: %s", symbol, exc)
             return
-        known = [i for i in (stored, request.after_id) if i is not None]
+        known = [i for i in (last_stored, request.after_id) if i is not None]
         if not known:
             return  # nothing received yet: history before the first live trade is not ours to fetch
         last = max(known)

@@ -109,7 +109,7 @@ class StreamReader:
                     retry=tenacity.retry_if_exception_type(StreamFailure),
                     stop=lambda _state: self.stopping.is_set(),
                     sleep=self.stopping.wait,
-                    before_sleep=self._log_retry,
+                    before_sleep=self._before_retry,
                     reraise=True,
                 )
                 try:
@@ -120,7 +120,7 @@ class StreamReader:
             self._handoff()
             self.state = "stopped"
 
-    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+    def _before_retry(self, retry_state: tenacity.RetryCallState) -> None:
         self.state = "reconnecting"
         log.info("Retrying WebSocket connection in %.1fs", retry_state.upcoming_sleep)
         if time.monotonic() - self._catch_up_at >= CATCH_UP_WHILE_DOWN_SECONDS:
