@@ -31,6 +31,7 @@ def run_cli(*args, env=None, timeout=30):
     (["--symbols", "btc-usdt"], "symbols"),
     (["--http", "127.0.0.1:notaport"], "http"),
     (["--ws-url", "http://x"], "ws_url"),
+    (["--ca-file", "/nonexistent/ca.pem"], "ca_file"),
 ])
 def test_start_with_a_bad_value_exits_2_naming_the_key(tmp_path, args, key):
     result = run_cli("start", "--data-dir", str(tmp_path), *args)

@@ -1,4 +1,5 @@
 import os
+import ssl
 import stat
 from urllib.parse import urlsplit
 
@@ -103,3 +104,39 @@ def test_unwritable_data_dir_is_a_config_error(tmp_path):
         assert info.value.errors[0].startswith("data_dir:")
     finally:
         locked.chmod(stat.S_IRWXU)
+
+
+@pytest.mark.parametrize("make,says", [
+    (lambda tmp: tmp / "absent.pem", "cannot read"),
+    (lambda tmp: tmp, "cannot read"),  # a directory
+    (lambda tmp: (tmp / "junk.pem").write_text("not a certificate") and tmp / "junk.pem", "no usable PEM"),
+])
+def test_ca_file_that_cannot_be_used_names_the_key(tmp_path, make, says):
+    with pytest.raises(ConfigError) as info:
+        load(ca_file=str(make(tmp_path)))
+    assert info.value.errors[0].startswith("ca_file:") and says in info.value.errors[0]
+    assert "--ca-file" in info.value.errors[0]
+
+
+def test_ca_file_is_trusted_besides_the_system_store(tmp_path):
+    import trustme
+
+    from tradeactors import tls
+
+    ca_path = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca_path))
+    cfg = load(env={"TRADEACTORS_CA_FILE": str(ca_path)})
+    assert cfg.ca_file == ca_path
+    system = tls.client_context(None).cert_store_stats()["x509_ca"]
+    both = tls.client_context(cfg.ca_file)
+    assert both.cert_store_stats()["x509_ca"] == system + 1
+    assert both.check_hostname and both.verify_mode == ssl.CERT_REQUIRED  # never switched off
+    assert load().ca_file is None
+
+
+@pytest.mark.parametrize("key", ["stream_down_alert", "book_unsynced_alert"])
+def test_health_alert_delays_are_positive_seconds(key):
+    assert getattr(load(**{key: "5"}), key) == 5.0
+    with pytest.raises(ConfigError) as info:
+        load(**{key: "0"})
+    assert info.value.errors[0].startswith(f"{key}:") and "range" in info.value.errors[0]

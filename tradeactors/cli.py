@@ -23,6 +23,8 @@ def _service_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", help="database directory (default ./data)")
     parser.add_argument("--ws-url", metavar="URL", help="WebSocket base URL (default wss://stream.binance.com:9443)")
     parser.add_argument("--rest-url", metavar="URL", help="REST base URL (default https://api.binance.com)")
+    parser.add_argument("--ca-file", metavar="FILE",
+                        help="PEM file of CA certificates to trust besides the system's (e.g. the simulator's)")
     parser.add_argument("--http", metavar="HOST:PORT", help="API and dashboard address (default 127.0.0.1:8080)")
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--log-format", metavar="FORMAT", help="text or json")
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict[str, str | None]:
     return {key: getattr(args, key, None) for key in
-            ("symbols", "data_dir", "ws_url", "rest_url", "http", "log_level", "log_format")}
+            ("symbols", "data_dir", "ws_url", "rest_url", "ca_file", "http", "log_level", "log_format")}
 
 
 def load_config(args: argparse.Namespace, **forced: str) -> configuration.Config:

@@ -15,11 +15,14 @@ import dataclasses
 import difflib
 import os
 import re
+import ssl
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+from tradeactors import tls
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 ENV_PREFIX = "TRADEACTORS_"
@@ -116,6 +119,23 @@ def _depth_limit(raw: str) -> int:
     return int(raw)
 
 
+def parse_ca_file(raw: str) -> Path | None:
+    """Empty: the system's trust store only. Otherwise a readable PEM bundle of CA certificates, trusted in
+    addition to the system's for wss:// and https:// (certificate and host-name checks always stay on)."""
+    if not raw.strip():
+        return None
+    path = Path(raw.strip()).expanduser()
+    try:
+        tls.client_context(path)
+    except ssl.SSLError as exc:
+        raise ValueError(f"{str(path)!r} holds no usable PEM CA certificate ({exc.reason or exc}): allowed is "
+                         "empty (the system's trust store) or a readable PEM file of CA certificates") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r} ({exc.strerror or exc}): allowed is empty (the system's "
+                         "trust store) or a readable PEM file of CA certificates") from None
+    return path
+
+
 def parse_path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("an empty path is not allowed")
@@ -135,13 +155,16 @@ SCHEMA: dict[str, Option] = {
     "data_dir": Option("service", parse_path, "./data", "database directory (RocksDB under <data_dir>/analytics)"),
     "ws_url": Option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443", "WebSocket base URL"),
     "rest_url": Option("service", _url_parser(("http", "https")), "https://api.binance.com", "REST base URL"),
+    "ca_file": Option("service", parse_ca_file, "", "PEM file of CA certificates trusted besides the system's, for wss:// and https:// (empty: the system's trust store only)"),
     "http": Option("service", parse_hostport, "127.0.0.1:8080", "HOST:PORT of the HTTP API and dashboard"),
     "api_token": Option("service", lambda raw: _token(raw), "", "bearer token required on /api/* and /metrics (empty: no token)"),
-    "stream_timeout": Option("stream", _number_parser(float, 0.1, 3600), "300", "seconds without any message before a stream is treated as dead"),
+    "stream_timeout": Option("stream", _number_parser(float, 0.1, 3600), "300", "seconds without a data message (pings do not count) before a stream is treated as dead"),
+    "stream_down_alert": Option("stream", _number_parser(float, 1, 86400), "60", "seconds a stream may be without a connection before /api/health answers 503"),
     "backoff_initial": Option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds"),
     "backoff_max": Option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds"),
     "connection_lifetime": Option("stream", _number_parser(float, 1, 86400), "85800", "seconds after which a connection is replaced (Binance closes at 24 h)"),
     "depth_limit": Option("book", lambda raw: _depth_limit(raw), "1000", "levels asked of /api/v3/depth when syncing a book"),
+    "book_unsynced_alert": Option("book", _number_parser(float, 1, 86400), "60", "seconds a book may be out of sync before /api/health answers 503"),
     "snapshot_levels": Option("book", _number_parser(int, 1, 5000), "20", "levels per side stored in each one-second snapshot"),
     "flush_interval": Option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes"),
     "flush_max_trades": Option("buffer", _number_parser(int, 1, 1_000_000), "10000", "trades per symbol that trigger an early flush"),
@@ -161,13 +184,16 @@ class Config:
     data_dir: Path
     ws_url: str
     rest_url: str
+    ca_file: Path | None
     http: tuple[str, int]
     api_token: str
     stream_timeout: float
+    stream_down_alert: float
     backoff_initial: float
     backoff_max: float
     connection_lifetime: float
     depth_limit: int
+    book_unsynced_alert: float
     snapshot_levels: int
     flush_interval: float
     flush_max_trades: int

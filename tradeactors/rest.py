@@ -9,7 +9,9 @@ force. The ledger is pure state with an injectable clock; ``RestClient`` does th
 
 from __future__ import annotations
 
+import http.client
 import logging
+import ssl
 import threading
 import time
 import urllib.error
@@ -102,11 +104,18 @@ class RestError(Exception):
 
 
 class RestClient:
-    def __init__(self, base_url: str, ledger: WeightLedger, metrics=None, timeout: float = 10.0):
+    """GET requests within the weight ledger. Every failure of the network or of the answer (refused, reset,
+    TLS error, a body cut short, a body that is not JSON) is a ``RestError``: callers retry it or give up, but
+    no other exception escapes to end a worker thread."""
+
+    def __init__(self, base_url: str, ledger: WeightLedger, metrics=None, timeout: float = 10.0,
+                 ssl_context: ssl.SSLContext | None = None):
         self.base_url = base_url.rstrip("/")
         self.ledger = ledger
         self.metrics = metrics
         self.timeout = timeout
+        self.ssl_context = ssl_context
+        """Trust for https:// (``tls.client_context``); None: the system's defaults."""
 
     def get_json(self, path: str, params: dict, weight: int, stop: threading.Event | None = None):
         if not self.ledger.acquire(weight, stop):
@@ -114,7 +123,7 @@ class RestClient:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
         outcome = "error"
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(url, timeout=self.timeout, context=self.ssl_context) as response:
                 self._observe(response.headers)
                 body = response.read()
                 outcome = "ok"
@@ -122,8 +131,10 @@ class RestClient:
             outcome = str(exc.code)
             self._observe(exc.headers)
             raise self._http_error(exc, path) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise RestError(f"GET {path} failed: {getattr(exc, 'reason', exc)}") from None
+        except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out, TLS (ssl.SSLError)
+            raise RestError(f"GET {path} failed: {getattr(exc, 'reason', exc) or type(exc).__name__}") from None
+        except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine, RemoteDisconnected
+            raise RestError(f"GET {path} failed: {type(exc).__name__}: {exc}") from None
         finally:
             if self.metrics is not None:
                 self.metrics.rest_weight.inc(weight)
