@@ -386,3 +386,26 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
     wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
     assert service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
                                  outcome="ok") == requests_before
+
+
+@pytest.mark.parametrize("actor,thread", [
+    ("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"), ("snapshots", "Snapshots-worker")])
+def test_a_thread_that_dies_fails_its_actor_which_is_restarted_and_loses_nothing(service_factory, sim, caplog, actor,
+                                                                                 thread):
+    service = service_factory(**FAST)
+    wait_receiving(service)
+    wait_for(lambda: stream_status(service)["book"]["state"] == "synced", message="book synced")
+    service.directory.tell(actor, InjectFailure("injected bug in the thread", thread=True))
+    wait_for(lambda: service.metrics.thread_deaths.labels(thread)._value.get() == 1, message=f"{thread} died")
+    wait_for(lambda: service.supervisor.status()[actor]["restarts"] == 1, message=f"{actor} restarted")
+    wait_for(lambda: service.supervisor.status()[actor]["alive"], message=f"{actor} alive")
+    assert any(r.levelname == "ERROR" and f"{thread} died" in r.getMessage() for r in caplog.records)
+    # The restarted actor's thread works: a forced resync needs a new REST snapshot, a disconnect a catch-up.
+    wait_for(lambda: stream_status(service)["book"]["state"] == "synced", timeout=20, message="book synced again")
+    resyncs = stream_status(service)["book"]["resyncs"]
+    sim.skip_depth_updates("BTCUSDT", 2)
+    wait_for(lambda: stream_status(service)["book"]["resyncs"] > resyncs and stream_status(service)["book"]["state"]
+             == "synced", timeout=20, message="book resynced after the restart")
+    sim.drop_connections("BTCUSDT")
+    assert_complete(service, sim, ("BTCUSDT", "ETHUSDT"))
+    assert service.health()[0]

@@ -236,3 +236,93 @@ def test_a_resync_storm_of_many_symbols_stays_under_half_the_weight_budget(tmp_p
     finally:
         service.stop()
         storm.stop()
+
+
+class DepthWatcher:
+    """An independent websocket-client connection recording every depth diff's (E, U, u) of one symbol."""
+
+    def __init__(self, sim, symbol):
+        import threading
+
+        import websocket
+
+        sslopt = {"context": sim.client_ssl_context()} if getattr(sim, "ca_file", None) else None
+        self.ws = websocket.create_connection(f"{sim.ws_url}/ws/{symbol.lower()}@depth@100ms", timeout=10,
+                                              sslopt=sslopt)
+        self.diffs: list[tuple[int, int, int]] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                d = orjson.loads(self.ws.recv())
+            except Exception:
+                return
+            self.diffs.append((d["E"], d["U"], d["u"]))
+
+    def close(self):
+        self.running = False
+        self.ws.abort()
+        self.thread.join(5)
+
+    def last_of_each_second(self) -> dict[int, tuple[int, int]]:
+        """second -> (u, E) of the last diff whose event time falls in that second."""
+        out = {}
+        for e, _u_first, u in self.diffs:
+            out[e // 1000] = (u, e)
+        return out
+
+
+def assert_rows_are_the_last_diff_of_their_exchange_second(snaps, watcher):
+    truth = watcher.last_of_each_second()
+    first, last = watcher.diffs[0][0] // 1000, watcher.diffs[-1][0] // 1000
+    checked = 0
+    for snap in snaps:
+        if first < snap.second < last:  # seconds the watcher saw whole
+            assert (snap.update_id, snap.event_ms) == truth[snap.second], snap.second
+            assert snap.event_ms // 1000 == snap.second
+            checked += 1
+    return checked
+
+
+def test_a_stored_second_is_the_book_after_the_last_diff_of_that_exchange_second(book_service, sim):
+    watcher = DepthWatcher(sim, "BTCUSDT")
+    try:
+        wait_synced(book_service)
+        start = int(time.time())
+        wait_for(lambda: len([s for s in stored_snapshots(book_service, "BTCUSDT") if s.second > start + 1]) >= 4,
+                 timeout=20, message="4 stored seconds")
+    finally:
+        watcher.close()
+    snaps = stored_snapshots(book_service, "BTCUSDT")
+    assert assert_rows_are_the_last_diff_of_their_exchange_second(snaps, watcher) >= 3
+    for snap in snaps:
+        assert_matches_true_book(sim, snap)
+
+
+def test_a_lagging_book_still_stores_each_second_under_its_exchange_time(book_service, sim):
+    """The StreamActor is held up for 2.5 s while the market moves: its diffs wait in the mailbox. Keyed by the
+    local clock, the seconds it then catches up would be stored as the book of later seconds (or not at all)."""
+    watcher = DepthWatcher(sim, "BTCUSDT")
+    try:
+        wait_synced(book_service)
+        held = []
+
+        def hold_once(_u, _bid, _ask):
+            if not held:
+                held.append(time.time())
+                time.sleep(2.5)
+
+        book_service.ask("stream:BTCUSDT", WatchBook(hold_once))
+        wait_for(lambda: held, timeout=10, message="the book held up")
+        lag_start = int(held[0])
+        wait_for(lambda: len([s for s in stored_snapshots(book_service, "BTCUSDT") if s.second > lag_start + 4]),
+                 timeout=20, message="stored seconds after the lag")
+    finally:
+        watcher.close()
+    snaps = [s for s in stored_snapshots(book_service, "BTCUSDT")]
+    lagged = [s for s in snaps if lag_start <= s.second <= lag_start + 2]
+    assert len(lagged) >= 2  # the seconds during the hold-up were stored once the actor caught up
+    assert assert_rows_are_the_last_diff_of_their_exchange_second(snaps, watcher) >= 4

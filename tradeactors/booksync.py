@@ -135,6 +135,11 @@ class BookSync:
         self._outstanding = False
         return [self._request(reason)]
 
+    @property
+    def awaiting_snapshot(self) -> bool:
+        """A NeedSnapshot is outstanding: the owner asked for a snapshot that has not arrived yet."""
+        return self._outstanding
+
     def reset(self, reason: str) -> list[Event]:
         """Discard the book and everything buffered (e.g. the connection was lost): start over. The next diff
         asks for a snapshot, so that it is taken after the new stream started."""

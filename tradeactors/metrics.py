@@ -32,6 +32,10 @@ class Metrics:
         self.storage_pending = Gauge("tradeactors_storage_pending_trades", "Trades kept in memory after failed writes", registry=r)
         self.buffer_depth = Gauge("tradeactors_buffer_trades", "Trades waiting in the buffer", ["symbol"], registry=r)
         self.store_lag = Gauge("tradeactors_store_lag_seconds", "Exchange trade time of the newest stored trade to its write", ["symbol"], registry=r)
+        self.thread_deaths = Counter("tradeactors_thread_deaths", "Threads owned by an actor that ended on an unexpected exception (the actor is then restarted)", ["thread"], registry=r)
+        self.health_ok = Gauge("tradeactors_health_ok", "1 while /api/health would answer 200, else 0", registry=r)
+        self.stream_down_seconds = Gauge("tradeactors_stream_down_seconds", "Seconds the symbol's stream has been without a connection (0 while connected)", ["symbol"], registry=r)
+        self.book_unsynced_seconds = Gauge("tradeactors_book_unsynced_seconds", "Seconds the symbol's book has been out of sync (0 while synced)", ["symbol"], registry=r)
         self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 

@@ -23,6 +23,7 @@ import threading
 
 import pykka
 
+from tradeactors import tls
 from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
@@ -62,7 +63,9 @@ class Service:
         self.directory = Directory()
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
         self.ledger = WeightLedger(config.rest_weight_budget)
-        self.rest = RestClient(config.rest_url, self.ledger, self.metrics)
+        self.ssl_context = tls.client_context(config.ca_file)
+        """One trust for every wss:// and https:// connection of the service."""
+        self.rest = RestClient(config.rest_url, self.ledger, self.metrics, ssl_context=self.ssl_context)
         self.connect_limit = SlidingWindowLimit(*CONNECTIONS_PER_WINDOW)
         self.db: Database | None = None
         self.http = None
@@ -102,7 +105,8 @@ class Service:
         ]
         for symbol in c.symbols:
             specs.append(ActorSpec(f"stream:{symbol}",
-                                   lambda s=symbol: StreamActor.start(s, c, d, m, self.connect_limit)))
+                                   lambda s=symbol: StreamActor.start(s, c, d, m, self.connect_limit,
+                                                                      self.ssl_context)))
         return specs
 
     def stop(self) -> None:
@@ -170,16 +174,38 @@ class Service:
         return self.ask("query", QuerySnapshots(symbol, start_s, end_s))
 
     def health(self) -> tuple[bool, list[str]]:
+        """(healthy, reasons): every actor alive with its threads, every stream connected or down for less than
+        ``stream_down_alert``, every book synced or out of sync for less than ``book_unsynced_alert``. Also
+        published as the ``health_ok``, ``stream_down_seconds`` and ``book_unsynced_seconds`` gauges."""
+        c, m = self.config, self.metrics
         reasons = []
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        answers = self.directory.ask_many([f"stream:{s}" for s in self.symbols], GetStatus(), STATUS_TIMEOUT)
-        for name, status in answers.items():
+        workers = ["backfill", "snapshots"]
+        streams = [f"stream:{s}" for s in self.symbols]
+        answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
+        for name in workers:
+            status = answers[name]
+            if not isinstance(status, Exception) and not status.get("worker_alive", True):
+                reasons.append(f"the {name} worker thread is dead ({status.get('worker_died') or 'stopped'})")
+        for name in streams:
+            symbol, status = name.split(":", 1)[1], answers[name]
             if isinstance(status, Exception):
                 reasons.append(f"{name} is unavailable: {status or type(status).__name__}")
-            elif status["state"] not in ("connected", "reconnecting", "connecting"):
-                reasons.append(f"stream {name.split(':', 1)[1]} is {status['state']}")
+                continue
+            down, unsynced = status["down_for_s"], status["book"]["unsynced_for_s"]
+            m.stream_down_seconds.labels(symbol).set(down)
+            m.book_unsynced_seconds.labels(symbol).set(unsynced)
+            if not status["reader_alive"]:
+                reasons.append(f"stream {symbol}: the reader thread is dead ({status['reader_died'] or 'stopped'})")
+            elif down > c.stream_down_alert:
+                reasons.append(f"stream {symbol}: not connected for {down:.0f}s ({status['state']}; alert after "
+                               f"{c.stream_down_alert:g}s)")
+            if unsynced > c.book_unsynced_alert:
+                reasons.append(f"book {symbol}: not synced for {unsynced:.0f}s ({status['book']['state']}; alert "
+                               f"after {c.book_unsynced_alert:g}s)")
+        m.health_ok.set(0 if reasons else 1)
         return not reasons, reasons
 
 

@@ -83,6 +83,22 @@ def test_a_dropped_symbol_shows_reconnecting_then_healthy_again(page, service_fa
     assert page.errors == []
 
 
+def test_a_stream_down_past_its_alert_delay_shows_unhealthy_with_the_reason(page, service_factory, sim):
+    service = service_factory(backoff_initial=0.2, backoff_max=1, stream_down_alert=2)
+    page.goto(f"{service.http.url}/")
+    page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
+    sim.refuse_connections(8)
+    sim.drop_connections("BTCUSDT")
+    page.wait_for_selector(row("BTCUSDT", "down"), timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#overall').textContent === 'unhealthy'", timeout=5_000)
+    reasons = page.locator("#health-reasons").text_content()
+    assert "stream BTCUSDT: not connected for" in reasons and "ETHUSDT" not in reasons
+    screenshot(page, "dashboard-stream-down.png")
+    page.wait_for_function("() => document.querySelector('#overall').textContent === 'healthy'", timeout=30_000)
+    assert page.locator("#health-reasons").is_hidden()
+    assert page.errors == []
+
+
 def test_volume_profile_chart_marks_the_point_of_control(page, service_factory, sim):
     service = service_factory()
     url = service.http.url

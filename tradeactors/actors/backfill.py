@@ -16,8 +16,9 @@ weight 4, through the process-wide weight ledger), and asks the StorageActor to 
 shows do not exist (the next id it returns is past them) are recorded as exchange gaps, not retried forever.
 REST failures back off 1 s doubling to 60 s with jitter; 429/418 Retry-After is honoured by the ledger.
 Messages: ``HolesFound`` (tell): wake the worker. ``CatchUp`` (tell): fetch a symbol's tail. ``GetStatus`` (ask).
-``InjectFailure`` (tell): raises.
-on_start: starts the worker. on_stop / on_failure: stops it (an in-flight request finishes or times out).
+``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
+on_start: starts the worker and queues a catch-up of every symbol (a restart lost the queued ones).
+on_stop / on_failure: stops it (an in-flight request finishes or times out).
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ import threading
 import time
 
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import (
-    CatchUp, GetHoles, GetLastId, GetStatus, HolesFound, InjectFailure, RecordExchangeGap, StoreTrades,
-)
+from tradeactors.actors.messages import CatchUp, GetHoles, GetLastId, HolesFound, RecordExchangeGap, StoreTrades
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import AGG_TRADES_LIMIT, RestClient, RestError
@@ -45,7 +44,7 @@ class BackfillWorker(RestWorker):
                  backoff_initial: float = 1.0, backoff_max: float = 60.0):
         super().__init__(directory, rest, metrics, backoff_initial, backoff_max)
         self.symbols = list(symbols)
-        self.wake = threading.Event()
+        self.woken = threading.Event()
         self.filled: dict[str, int] = {s: 0 for s in self.symbols}
         self.last_gap: dict[str, dict] = {}
         self.caught_up: dict[str, dict] = {}
@@ -56,12 +55,16 @@ class BackfillWorker(RestWorker):
     def catch_up(self, request: CatchUp) -> None:
         with self._lock:
             self._catch_ups[request.symbol] = request  # the latest: the reader's ids only grow
-        self.wake.set()
+        self.woken.set()
+
+    def wake(self) -> None:
+        self.woken.set()
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.wake.wait(POLL_SECONDS)
-            self.wake.clear()
+            self.woken.wait(POLL_SECONDS)
+            self.woken.clear()
+            self.check_crash()
             with self._lock:
                 catch_ups, self._catch_ups = self._catch_ups, {}
             for symbol in self.symbols:
@@ -80,7 +83,7 @@ class BackfillWorker(RestWorker):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.wake.set()
+        self.woken.set()
 
     def _fetch(self, symbol: str, cursor: int, limit: int):
         return self.retrying(lambda: self.rest.agg_trades(symbol, cursor, limit, self.stopping),
@@ -199,16 +202,20 @@ class BackfillActor(WorkerThreadActor):
 
     def on_start(self) -> None:
         super().on_start()
-        self.worker.wake.set()  # holes left by a previous run are filled at once
+        # Holes left by a previous run are filled at once, and every tail is fetched: a restart loses the
+        # CatchUp requests queued in the previous actor, which the readers send only when they (re)connect.
+        for symbol in self.worker.symbols:
+            self.worker.catch_up(CatchUp(symbol, "backfill actor started"))
 
     def on_receive(self, message):
         if isinstance(message, HolesFound):
-            self.worker.wake.set()
+            self.worker.wake()
         elif isinstance(message, CatchUp):
             self.worker.catch_up(message)
-        elif isinstance(message, GetStatus):
-            return {"trades_backfilled": dict(self.worker.filled), "last_gap": dict(self.worker.last_gap),
-                    "last_catch_up": dict(self.worker.caught_up), "worker_alive": self.worker_alive}
-        elif isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
+        else:
+            return super().on_receive(message)
         return None
+
+    def status(self) -> dict:
+        return {"trades_backfilled": dict(self.worker.filled), "last_gap": dict(self.worker.last_gap),
+                "last_catch_up": dict(self.worker.caught_up)}

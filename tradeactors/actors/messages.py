@@ -109,14 +109,27 @@ class DeleteBefore(NamedTuple):
     cutoff_ms: int
 
 
+class ThreadDied(NamedTuple):
+    """A thread an actor owns -> that actor: the thread ended on an unexpected exception. The actor raises, so
+    that it fails and the Supervisor restarts it with a fresh thread: a dead thread is never silent."""
+
+    thread: str
+    """The thread's name, e.g. ``Reader-BTCUSDT`` or ``Backfill-worker``."""
+    reason: str
+    """The exception, as ``Type: message``."""
+
+
 class InjectFailure(NamedTuple):
     """Operator drill and test hook (tell): the receiving actor raises, as a bug would, and is restarted."""
 
     reason: str = "injected failure"
+    thread: bool = False
+    """True: the actor's own thread (a StreamActor's reader, a worker) raises at its next step instead, as a bug
+    in it would; the thread reports ``ThreadDied`` and the actor is restarted."""
 
 
 class Snapshot(NamedTuple):
-    """StreamActor -> BufferActor: the book's top levels, once a second while synced."""
+    """StreamActor -> BufferActor: the book's top levels at the end of one exchange-time second, while synced."""
 
     snapshot: BookSnapshot
 
@@ -156,6 +169,11 @@ class FetchSnapshot(NamedTuple):
     reason: str
 
 
+class SnapshotRequestsLost(NamedTuple):
+    """SnapshotActor -> every StreamActor, when it (re)starts: requests queued before were lost with the previous
+    actor (or dropped while it restarted); a book still waiting for a snapshot asks again."""
+
+
 class SnapshotFetched(NamedTuple):
     """SnapshotActor -> StreamActor: a REST depth snapshot."""
 
@@ -163,10 +181,6 @@ class SnapshotFetched(NamedTuple):
     last_update_id: int
     bids: list
     asks: list
-
-
-class TakeSnapshot(NamedTuple):
-    """Ticker -> StreamActor: store the book's top levels for this second."""
 
 
 class GetBook(NamedTuple):

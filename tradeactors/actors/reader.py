@@ -1,16 +1,30 @@
 """The blocking half of a StreamActor: one symbol's WebSocket connection, run in its own thread.
 
-It connects with websocket-client (tenacity backoff, reset after a healthy connection; one process-wide limit on
-connection attempts), reads the socket in large blocks cut into frames by ``wsframes`` (pings answered through
-websocket-client), parses them, drops trades already seen and hands trades to the BufferActor in lists; depth
-diffs and connection losses go to its StreamActor. A data watchdog replaces a connection that has been silent for
-``stream_timeout``; planned reconnects open the new connection before closing the old. Each connection, and a
-reconnection attempt at most every 10 s while down, asks the BackfillActor to catch up from REST. See ``stream.py``.
+It connects with websocket-client (TLS with the service's trust, tenacity backoff reset after a healthy
+connection, one process-wide limit on connection attempts), then reads the socket itself: frames are cut by
+``wsframes``, parsed, trades already seen are dropped, trades go to the BufferActor in lists and depth diffs to
+its StreamActor (pings are answered through websocket-client). A data watchdog replaces a connection that sent
+no data message for ``stream_timeout``; planned reconnects open the new connection before closing the old. Each
+connection, and a reconnection attempt at most every 10 s while down, asks the BackfillActor to catch up from REST.
+
+How it reads (the part that must hold over TLS). A TLS ``recv`` returns at most one TLS record, and a real
+exchange sends one record per message, so the size of a read says nothing about what is left. The reader asks
+instead: is decrypted data pending in the SSL object, or is the socket readable? The socket is non-blocking; a
+*drain* reads until neither is true (a read that would block ends it) and only then parses and hands over. With
+nothing to read the thread blocks in ``poll`` until the socket is readable or the watchdog's deadline: no timer
+polling. At usual rates (tens to hundreds of frames a second) a wake-up per frame costs more CPU than the frame,
+so after a small drain the reader lets frames gather for ``GATHER_SECONDS`` before the next one; a large drain
+means a busy socket, read again at once.
+
+Any exception other than a network failure (which is retried) ends the thread loudly: it is logged and the
+StreamActor is told ``ThreadDied``, so that it fails and the Supervisor restarts it with a fresh reader.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
+import select
 import ssl
 import threading
 import time
@@ -22,7 +36,7 @@ import websocket
 
 from tradeactors import protocol
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import CatchUp, ConnectionLost, Depth, Trades
+from tradeactors.actors.messages import CatchUp, ConnectionLost, Depth, ThreadDied, Trades
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
@@ -30,30 +44,32 @@ from tradeactors.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameSpl
 
 log = logging.getLogger(__name__)
 
-HANDOFF_TRADES = 500
-"""Hand trades over once this many are pending..."""
-HANDOFF_SECONDS = 0.05
-"""...or this long after the previous hand-over, whichever comes first."""
-RECV_POLL_SECONDS = 0.25
-"""Socket timeout: how often a silent connection checks the watchdog and hands over what it holds."""
+HANDOFF_TRADES = 1000
+"""A drain hands its trades over in lists of at most this many (one tell each)."""
 HEALTHY_SECONDS = 5.0
 """A connection that delivered data for this long resets the backoff."""
 CATCH_UP_WHILE_DOWN_SECONDS = 10.0
 """While a stream is down, its tail is fetched from REST before a reconnection attempt at most this often."""
 ROTATE_DRAIN_SECONDS = 1.0
 """On a planned reconnect, how long the old connection is still read after the new one is open."""
-
+CONNECT_TIMEOUT = 10.0
+"""Seconds for the TCP connect, the TLS handshake and the WebSocket upgrade together (websocket-client)."""
 
 RECV_BYTES = 256 * 1024
-"""Bytes asked of the socket per read: hundreds of frames per system call at high rates."""
-COALESCE_BELOW_BYTES = 64 * 1024
-"""A read shorter than this means the market is quiet enough to let frames gather in the socket..."""
-COALESCE_SECONDS = 0.1
-"""...for this long before the next read. At Binance's usual rates (tens to hundreds of frames a second per symbol)
-a wake-up per frame costs more CPU than the frame itself (measured: 2 symbols at 100 trades/s, the readers took
-1.7 % of a core reading each frame, 1.15 % gathering for 50 ms, 0.55 % for 100 ms). Gathering for 100 ms, the
-depth stream's own interval, caps wake-ups at 10 a second per symbol and delays a frame by at most 100 ms (trades
-are flushed once a second); it never limits throughput: a busy socket returns long reads, read again at once."""
+"""Bytes asked of the socket per read: over plaintext one read carries hundreds of frames; over TLS a read
+returns one record whatever is asked."""
+DRAIN_MAX_BYTES = 4 * 1024 * 1024
+"""A drain stops after this many bytes to parse and hand over what it holds, then goes on: it bounds memory and
+the delay of the first frame of a long burst."""
+GATHER_BELOW_BYTES = 64 * 1024
+"""A drain smaller than this means the market is quiet enough to let frames gather before the next drain..."""
+GATHER_SECONDS = 0.1
+"""...for this long. Measured over plaintext (2 symbols at 100 trades/s): readers took 1.7 % of a core waking
+per frame, 0.55 % gathering 100 ms. 100 ms is the depth stream's own interval; a frame waits at most that long
+(trades are flushed once a second anyway), and throughput is never capped: each drain reads everything."""
+POLL_EVENTS = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+NETWORK_ERRORS = (websocket.WebSocketException, ProtocolError, OSError, http.client.HTTPException)
+"""Failures of the connection (OSError covers resets, timeouts and ssl.SSLError): retried with backoff."""
 
 
 class Connection(NamedTuple):
@@ -61,25 +77,36 @@ class Connection(NamedTuple):
     """websocket-client's connection: handshake, TLS, and the frames we send (pong, close)."""
     splitter: FrameSplitter
     """Cuts what we read from ``ws.sock`` into messages."""
+    poller: select.poll
+    """Readiness of ``ws.sock``; TLS bytes already decrypted are seen by ``pending()`` instead."""
 
 
 class StreamFailure(Exception):
     """A connection attempt or an open connection failed; the reader retries with backoff."""
 
 
+def _pending(sock) -> int:
+    """Decrypted bytes waiting in the SSL object (a plain socket has none): ``poll`` cannot see them."""
+    pending = getattr(sock, "pending", None)
+    return pending() if pending is not None else 0
+
+
 class StreamReader:
     """The blocking half of the StreamActor: connection, receive loop, parsing. Runs in its own thread."""
 
     def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
-                 connect_limit: SlidingWindowLimit):
+                 connect_limit: SlidingWindowLimit, ssl_context: ssl.SSLContext | None = None):
         self.symbol = symbol
         self.config = config
         self.directory = directory
         self.metrics = metrics
         self.connect_limit = connect_limit
+        self.sslopt = {"context": ssl_context} if ssl_context is not None else None
         self.url = protocol.combined_stream_url(config.ws_url, symbol)
         self.stopping = threading.Event()
         self.state = "starting"
+        self.down_since: float | None = time.monotonic()
+        """Monotonic time since which the stream has had no open connection; None while connected."""
         self.last_id: int | None = None
         self.last_trade_ms: int | None = None
         self.last_message_at: float | None = None
@@ -88,11 +115,17 @@ class StreamReader:
         self.malformed = 0
         self.received = 0
         self.duplicates = 0
+        self.drains = 0
+        """Drains so far: each is one wake-up of the thread that found data (the CPU cost at usual rates)."""
+        self.died: str | None = None
+        """Why the thread ended on an unexpected exception (None while it runs or after a normal stop)."""
+        self.crash: str | None = None
+        """Set by ``InjectFailure(thread=True)``: the next drain raises this, as a bug in the reader would."""
+        self._last_drain_bytes = 0
         self._rotate_reason: str | None = None
         self.actor_ref: pykka.ActorRef | None = None
         self._conn: Connection | None = None
         self._pending: list[protocol.AggTrade] = []
-        self._handoff_at = 0.0
         self._counted = (0, 0)
         self._catch_up_at = float("-inf")
 
@@ -116,9 +149,14 @@ class StreamReader:
                     retrying(self._session)
                 except StreamFailure:
                     pass  # stopping
+        except Exception as exc:
+            self.died = f"{type(exc).__name__}: {exc}"
+            log.exception("thread Reader-%s died", self.symbol)
+            self.metrics.thread_deaths.labels(f"Reader-{self.symbol}").inc()
+            self._tell_actor(ThreadDied(f"Reader-{self.symbol}", self.died))
         finally:
             self._handoff()
-            self.state = "stopped"
+            self.state = "stopped" if self.died is None else "dead"
 
     def _before_retry(self, retry_state: tenacity.RetryCallState) -> None:
         self.state = "reconnecting"
@@ -135,36 +173,64 @@ class StreamReader:
         if not self.connect_limit.acquire(self.stopping):
             raise StreamFailure("stopping")
         try:
-            ws = websocket.create_connection(self.url, timeout=10, skip_utf8_validation=True)
-        except Exception as exc:
+            ws = websocket.create_connection(self.url, timeout=CONNECT_TIMEOUT, skip_utf8_validation=True,
+                                             sslopt=self.sslopt)
+        except NETWORK_ERRORS as exc:
             self.metrics.connection_failures.labels(self.symbol).inc()
-            log.error("WebSocket connection to %s failed: %s", self.url, exc)
+            log.error("WebSocket connection to %s failed: %s", self.url, exc or type(exc).__name__)
             raise StreamFailure(str(exc)) from None
-        ws.settimeout(RECV_POLL_SECONDS)
+        ws.sock.setblocking(False)  # reads stop where they would block; pongs are a few bytes
+        poller = select.poll()
+        poller.register(ws.sock, POLL_EVENTS)
         self.connections += 1
         if self.connections > 1:
             self.metrics.reconnects.labels(self.symbol).inc()
         log.info("WebSocket connected: %s", self.url)
-        return Connection(ws, FrameSplitter())
+        return Connection(ws, FrameSplitter(), poller)
 
-    def _read(self, conn: Connection, draining: bool = False) -> int:
-        """Read one block and handle every message in it; the bytes read, 0 if nothing arrived within the poll time."""
-        try:
-            data = conn.ws.sock.recv(RECV_BYTES)
-        except TimeoutError:
-            return 0
-        except ssl.SSLWantReadError:
-            return 0
-        if not data:
+    def _wait(self, conn: Connection, timeout: float) -> bool:
+        """Block until the connection has something to read or ``timeout`` seconds pass; True if readable."""
+        if _pending(conn.ws.sock):
+            return True
+        return bool(conn.poller.poll(max(0, int(timeout * 1000) + 1)))
+
+    def _drain(self, conn: Connection, draining: bool = False) -> int:
+        """Read everything available now, then handle every message in it; the number of data messages.
+
+        Raises StreamFailure if the server closed the connection (after handling what came before)."""
+        if self.crash:
+            raise RuntimeError(self.crash)
+        sock = conn.ws.sock
+        chunks = []
+        size = 0
+        closed = False
+        while size < DRAIN_MAX_BYTES:
+            try:
+                data = sock.recv(RECV_BYTES)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                break  # nothing more now (over TLS possibly half a record, kept by the SSL object)
+            if not data:
+                closed = True
+                break
+            chunks.append(data)
+            size += len(data)
+        self.drains += 1
+        self._last_drain_bytes = size
+        messages = 0
+        if chunks:
+            for opcode, payload in conn.splitter.feed(chunks[0] if len(chunks) == 1 else b"".join(chunks)):
+                if opcode == OP_TEXT or opcode == OP_BINARY:
+                    messages += 1
+                    self._on_frame(payload, draining)
+                elif opcode == OP_PING:
+                    conn.ws.pong(payload)
+                elif opcode == OP_CLOSE:
+                    closed = True
+                    break
+            self._handoff()
+        if closed:
             raise StreamFailure("connection closed by the server")
-        for opcode, payload in conn.splitter.feed(data):
-            if opcode == OP_TEXT or opcode == OP_BINARY:
-                self._on_frame(payload, draining)
-            elif opcode == OP_PING:
-                conn.ws.pong(payload)
-            elif opcode == OP_CLOSE:
-                raise StreamFailure("server closed the connection")
-        return len(data)
+        return messages
 
     def _session(self) -> None:
         """One connection (or a chain of planned replacements) from open to close.
@@ -173,36 +239,40 @@ class StreamReader:
         """
         if self.stopping.is_set():
             return
-        self.state = "connecting"
+        self.state = "connecting" if self.connections == 0 else "reconnecting"
         conn = self._conn = self._connect()
         self._catch_up("connected" if self.connections == 1 else "reconnected")
         opened = time.monotonic()
         self.last_message_at = opened
         self.state = "connected"
+        self.down_since = None
         got_data = False
+        self._last_drain_bytes = 0
         try:
             while not self.stopping.is_set():
-                if self._rotate_reason or time.monotonic() - opened > self.config.connection_lifetime:
+                now = time.monotonic()
+                if self._rotate_reason or now - opened > self.config.connection_lifetime:
                     conn = self._rotate(conn, self._rotate_reason or "connection lifetime reached")
-                    opened = time.monotonic()
-                read = self._read(conn)
-                if read:
-                    got_data = True
-                    self.last_message_at = now = time.monotonic()
-                    if now - self._handoff_at >= HANDOFF_SECONDS:
-                        self._handoff()
-                    if read < COALESCE_BELOW_BYTES:
-                        self.stopping.wait(COALESCE_SECONDS)
-                else:
-                    self._handoff()
+                    opened = now = time.monotonic()
+                deadline = min(self.last_message_at + self.config.stream_timeout,
+                               opened + self.config.connection_lifetime)
+                if not self._wait(conn, deadline - now):
                     if time.monotonic() - self.last_message_at > self.config.stream_timeout:
-                        raise StreamFailure(f"no message for {self.config.stream_timeout:g}s (stalled)")
+                        raise StreamFailure(f"no data message for {self.config.stream_timeout:g}s (stalled)")
+                    continue
+                if self._last_drain_bytes < GATHER_BELOW_BYTES and self.stopping.wait(GATHER_SECONDS):
+                    break
+                if self._drain(conn):
+                    got_data = True
+                    self.last_message_at = time.monotonic()
         except StreamFailure as exc:
             self._fail(str(exc))
-        except (websocket.WebSocketException, ProtocolError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             if not self.stopping.is_set():
                 self._fail(f"connection lost: {exc or type(exc).__name__}")
         finally:
+            if self.down_since is None:
+                self.down_since = time.monotonic()
             self._close(self._conn or conn)
             self._handoff()
         if self.stopping.is_set():
@@ -227,9 +297,10 @@ class StreamReader:
         self.planned_reconnects += 1
         deadline = time.monotonic() + ROTATE_DRAIN_SECONDS
         try:
-            while time.monotonic() < deadline:
-                self._read(old, draining=True)
-        except (StreamFailure, websocket.WebSocketException, ProtocolError, OSError):
+            while (remaining := deadline - time.monotonic()) > 0:
+                if self._wait(old, remaining):
+                    self._drain(old, draining=True)
+        except (StreamFailure, *NETWORK_ERRORS):
             pass
         self._close(old)
         self._conn = new
@@ -274,7 +345,6 @@ class StreamReader:
             self._rotate_reason = "serverShutdown"
 
     def _handoff(self) -> None:
-        self._handoff_at = time.monotonic()
         if self._pending:
             trades, self._pending = self._pending, []
             self.directory.tell("buffer", Trades(self.symbol, trades))
@@ -301,11 +371,16 @@ class StreamReader:
 
     # --- called from other threads --------------------------------------------------------------------
 
+    def down_for(self) -> float:
+        """Seconds the stream has been without an open connection (0 while connected)."""
+        since = self.down_since
+        return 0.0 if since is None else time.monotonic() - since
+
     def stop(self) -> None:
         self.stopping.set()
         conn = self._conn
         if conn is not None:
             try:
-                conn.ws.abort()  # unblocks recv() at once: no wait on a select timeout
+                conn.ws.abort()  # wakes poll() at once: no wait on a deadline
             except Exception:
                 pass

@@ -8,10 +8,12 @@ At start it also fetches, once, the exchangeInfo filters (tick and step sizes) o
 the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): analytics then know the tick even
 after a restart without network.
 
-Messages: ``FetchSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``InjectFailure``.
-Tells: ``SnapshotFetched`` to ``stream:<symbol>``. REST failures back off 1 s doubling to 60 s with jitter
+Messages: ``FetchSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``ThreadDied`` and
+``InjectFailure`` (tell): see ``worker.py``.
+Tells: ``SnapshotFetched`` to ``stream:<symbol>``; at every start ``SnapshotRequestsLost`` to every StreamActor (a
+restart loses the queue, and requests told while it restarted were dropped: books still waiting ask again). REST failures back off 1 s doubling to 60 s with jitter
 (429/418 Retry-After is held by the ledger); the symbol stays queued until it succeeds or the actor stops.
-on_start: starts the worker. on_stop/on_failure: stops it; StreamActors ask again after a restart.
+on_start: starts the worker, tells ``SnapshotRequestsLost``. on_stop/on_failure: stops the worker.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 import time
 
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import FetchSnapshot, GetStatus, InjectFailure, SnapshotFetched, StoreSymbolInfo
+from tradeactors.actors.messages import FetchSnapshot, SnapshotFetched, SnapshotRequestsLost, StoreSymbolInfo
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.history import load_symbol_info
 from tradeactors.store import Database
@@ -52,6 +54,9 @@ class SnapshotWorker(RestWorker):
 
     def stop(self) -> None:
         self.stopping.set()  # also ends a wait inside the weight ledger
+        self.wake()
+
+    def wake(self) -> None:
         with self.cond:
             self.cond.notify()
 
@@ -76,10 +81,11 @@ class SnapshotWorker(RestWorker):
         self._fetch_symbol_info()
         while True:
             with self.cond:
-                while not self.queue and not self.stopping.is_set():
+                while not self.queue and not self.stopping.is_set() and not self.crash:
                     if self.symbols and time.monotonic() - self._info_tried_at > INFO_RETRY_SECONDS:
                         break
                     self.cond.wait(INFO_RETRY_SECONDS)
+                self.check_crash()
                 if self.stopping.is_set():
                     return
                 if not self.queue:
@@ -119,11 +125,17 @@ class SnapshotActor(WorkerThreadActor):
         super().__init__()
         self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max, db, symbols)
 
+    def on_start(self) -> None:
+        super().on_start()
+        for name in self.worker.directory.names():
+            if name.startswith("stream:"):
+                self.worker.directory.tell(name, SnapshotRequestsLost())
+
     def on_receive(self, message):
         if isinstance(message, FetchSnapshot):
             self.worker.submit(message)
-        elif isinstance(message, GetStatus):
-            return {"fetched": self.worker.fetched, "queued": list(self.worker.queue)}
-        elif isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
-        return None
+            return None
+        return super().on_receive(message)
+
+    def status(self) -> dict:
+        return {"fetched": self.worker.fetched, "queued": list(self.worker.queue)}

@@ -17,23 +17,32 @@ whole process share one limit (Binance: 300 per 5 minutes per IP). On each conne
 down, the reader tells the BackfillActor ``CatchUp``: what was published meanwhile is fetched from REST even if
 no later live trade comes to reveal the hole.
 
-Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed snapshot is asked of the SnapshotActor
-(``FetchSnapshot``) and arrives as ``SnapshotFetched``; ``ConnectionLost`` discards the book (the diff stream
-has a hole) until it resyncs. ``TakeSnapshot`` (its ticker, on each wall-clock second) sends the top
-``snapshot_levels`` to the BufferActor while synced; a second out of sync is counted, never stored.
+Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed REST depth snapshot is asked of the
+SnapshotActor (``FetchSnapshot``) and arrives as ``SnapshotFetched``; ``ConnectionLost`` discards the book (the
+diff stream has a hole) until it resyncs.
 
-Messages: ``Depth``, ``SnapshotFetched``, ``ConnectionLost``, ``TakeSnapshot`` (tells, see above);
-``GetBook`` (ask) -> live top levels, update id, age, sync state; ``GetStatus`` (ask) -> dict;
-``WatchBook`` (ask): a diagnostic observer of every applied diff; ``InjectFailure`` (tell): raises.
+Stored book seconds are keyed by exchange time, not by the local clock: the book stored for second S is the book
+after the last diff whose event time ``E`` falls in S. Second S is closed when the next diff continues the
+update-id chain with an ``E`` in a later second (so the stored history does not depend on local lag or clock), and
+sent to the BufferActor (``Snapshot``). A second with no diff gets no row: the book did not change, so the row
+before it holds. A second during which the book lost its sync is never stored (counted in
+``snapshots_skipped``); a diff that opens a gap closes nothing.
+
+Messages: ``Depth``, ``SnapshotFetched``, ``ConnectionLost`` (tells, see above); ``SnapshotRequestsLost`` (tell,
+from a (re)started SnapshotActor): ask again if a snapshot is awaited; ``GetBook`` (ask) -> live top
+levels, update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` (ask): a diagnostic observer of
+every applied diff; ``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted;
+``InjectFailure`` (tell): raises, or with ``thread=True`` makes the reader raise.
 Tells: ``Trades`` and ``Snapshot`` to the BufferActor, ``FetchSnapshot`` to the SnapshotActor.
-on_start: starts the reader thread and the snapshot ticker. on_stop: stops them (closing the socket at once,
-not waiting on a select timeout) after the reader has handed over every trade it holds, then sends a final
-snapshot. on_failure: the reader and the ticker are stopped; the restarted actor resyncs its book.
+on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a deadline)
+after it has handed over every trade it holds, then sends the open second's book (the book at the last diff
+received). on_failure: the reader is stopped; the restarted actor resyncs its book.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 
@@ -41,11 +50,10 @@ import pykka
 
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    ConnectionLost, Depth, FetchSnapshot, GetBook, GetStatus, InjectFailure, Snapshot, SnapshotFetched, TakeSnapshot,
-    WatchBook,
+    ConnectionLost, Depth, FetchSnapshot, GetBook, GetStatus, InjectFailure, Snapshot, SnapshotFetched,
+    SnapshotRequestsLost, ThreadDied, WatchBook,
 )
 from tradeactors.actors.reader import StreamReader
-from tradeactors.actors.ticker import Ticker
 from tradeactors.booksync import Applied, BookSync, NeedSnapshot, Resync, Synced
 from tradeactors.codec import BookSnapshot
 from tradeactors.config import Config
@@ -57,38 +65,40 @@ log = logging.getLogger(__name__)
 
 class StreamActor(pykka.ThreadingActor):
     def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
-                 connect_limit: SlidingWindowLimit):
+                 connect_limit: SlidingWindowLimit, ssl_context: ssl.SSLContext | None = None):
         super().__init__()
         self.symbol = symbol
         self.config = config
         self.directory = directory
         self.metrics = metrics
-        self.reader = StreamReader(symbol, config, directory, metrics, connect_limit)
+        self.reader = StreamReader(symbol, config, directory, metrics, connect_limit, ssl_context)
         # ~100 s of diffs at 10/s: enough to wait for a paced snapshot; each buffered diff costs kilobytes.
         self.sync = BookSync(symbol, depth_limit=config.depth_limit, max_buffered=1000)
         self.last_diff_at: float | None = None
         self.last_event_ms = 0
-        self.last_snapshot_second = 0
+        """Event time E of the last diff received."""
+        self.open_second: int | None = None
+        """The exchange second of the last applied diff: its book is stored once a later second begins."""
+        self.open_event_ms = 0
+        """Event time E of the last applied diff."""
+        self.last_stored_second = 0
+        self.unsynced_since: float | None = time.monotonic()
+        """Monotonic time since which the book has been out of sync; None while synced."""
+        self._unsynced_second = 0
         self.observers: list = []
         self._thread: threading.Thread | None = None
-        self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
         threading.current_thread().name = f"Stream-{self.symbol}"
         self.reader.actor_ref = self.actor_ref
         self._thread = threading.Thread(target=self.reader.run, name=f"Reader-{self.symbol}", daemon=True)
         self._thread.start()
-        self._ticker = Ticker(self.actor_ref, TakeSnapshot(), 1.0, f"Snapshot-{self.symbol}", align=True).start()
 
     def on_stop(self) -> None:
-        if self._ticker:
-            self._ticker.stop()
         self._stop_reader()
-        self._take_snapshot(final=True)
+        self._close_second()
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
-        if self._ticker:
-            self._ticker.stop()
         self._stop_reader()
 
     def _stop_reader(self) -> None:
@@ -100,15 +110,16 @@ class StreamActor(pykka.ThreadingActor):
 
     def on_receive(self, message):
         if isinstance(message, Depth):
-            self.last_diff_at = time.monotonic()
-            self.last_event_ms = message.update.E
-            self._handle(self.sync.on_diff(message.update))
+            self._on_diff(message.update)
         elif isinstance(message, SnapshotFetched):
             self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks))
+            if self.sync.state == "synced" and self.open_second is None:
+                self._open(self.last_event_ms)  # the book is at the last diff received
         elif isinstance(message, ConnectionLost):
             self._handle(self.sync.reset(f"connection lost: {message.reason}"))
-        elif isinstance(message, TakeSnapshot):
-            self._take_snapshot()
+        elif isinstance(message, SnapshotRequestsLost):
+            if self.sync.awaiting_snapshot:
+                self._handle(self.sync.snapshot_failed("the snapshot request was lost (snapshot actor restarted)"))
         elif isinstance(message, GetBook):
             return self._book_view(message.depth)
         elif isinstance(message, WatchBook):
@@ -124,16 +135,48 @@ class StreamActor(pykka.ThreadingActor):
                 "last_trade_id": r.last_id,
                 "last_trade_time": r.last_trade_ms,
                 "malformed_frames": r.malformed,
+                "drains": r.drains,
                 "last_message_age_ms": (round((time.monotonic() - r.last_message_at) * 1000)
                                         if r.last_message_at is not None else None),
                 "reader_alive": bool(self._thread and self._thread.is_alive()),
+                "reader_died": r.died,
+                "down_for_s": round(r.down_for(), 1),
                 "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
-                         "resyncs": self.sync.counters["resyncs"], "last_snapshot_second": self.last_snapshot_second,
-                         "counters": dict(self.sync.counters)},
+                         "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
+                         "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters)},
             }
+        elif isinstance(message, ThreadDied):
+            raise RuntimeError(f"thread {message.thread} died: {message.reason}")
         elif isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
+            if message.thread:
+                self.reader.crash = message.reason
+            else:
+                raise RuntimeError(message.reason)
         return None
+
+    def unsynced_for(self) -> float:
+        """Seconds the book has been out of sync (0 while synced)."""
+        since = self.unsynced_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def _on_diff(self, update) -> None:
+        self.last_diff_at = time.monotonic()
+        self.last_event_ms = update.E
+        second = update.E // 1000
+        book = self.sync.book
+        if self.sync.state == "synced":
+            # A diff that continues the chain in a later second closes the open one: no diff of it can follow.
+            if self.open_second is not None and second > self.open_second and update.U == book.update_id + 1:
+                self._close_second()
+        elif second != self._unsynced_second:
+            self._unsynced_second = second
+            self.metrics.snapshots_skipped.labels(self.symbol).inc()
+        self._handle(self.sync.on_diff(update))
+        if self.sync.state == "synced" and (self.sync.book is not book or self.sync.book.update_id == update.u):
+            self._open(update.E)
+
+    def _open(self, event_ms: int) -> None:
+        self.open_second, self.open_event_ms = event_ms // 1000, event_ms
 
     def _handle(self, events) -> None:
         for event in events:
@@ -146,27 +189,24 @@ class StreamActor(pykka.ThreadingActor):
             elif kind is NeedSnapshot:
                 self.directory.tell("snapshots", FetchSnapshot(self.symbol, self.config.depth_limit, event.reason))
             elif kind is Resync:
+                self.open_second = None  # diffs of it may be missing: never stored
+                if self.unsynced_since is None:
+                    self.unsynced_since = time.monotonic()
                 self.metrics.book_resyncs.labels(self.symbol, event.reason.split(":")[0]).inc()
                 log.info("Book resync for %s: %s", self.symbol, event.reason)
             elif kind is Synced:
+                self.unsynced_since = None
                 log.info("Book synced for %s at update id %d", self.symbol, event.update_id)
 
-    def _take_snapshot(self, final: bool = False) -> None:
-        second = int(time.time())
-        book = self.sync.book
-        if self.sync.state != "synced" or book is None:
-            if not final:
-                self.metrics.snapshots_skipped.labels(self.symbol).inc()
+    def _close_second(self) -> None:
+        """Send the book of the open second (the book after its last applied diff) to the BufferActor."""
+        second, book = self.open_second, self.sync.book
+        self.open_second = None
+        if second is None or book is None or self.sync.state != "synced" or second <= self.last_stored_second:
             return
-        if second <= self.last_snapshot_second:
-            if not final:
-                return
-            # The state at stop must not be lost to the ticker's snapshot of this second: it is stored under the
-            # next second, which this process will not reach any more.
-            second = self.last_snapshot_second + 1
         bids, asks, p_dec, q_dec = book.top_scaled(self.config.snapshot_levels)
-        self.last_snapshot_second = second
-        snap = BookSnapshot(self.symbol, second, book.update_id, self.last_event_ms, bids, asks, p_dec, q_dec)
+        self.last_stored_second = second
+        snap = BookSnapshot(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
         self.directory.tell("buffer", Snapshot(snap))
 
     def _book_view(self, depth: int) -> dict:

@@ -4,6 +4,11 @@
 runs a worker: subclasses set ``self.worker`` (an object with ``run()`` and ``stop()``) and ``thread_name``. on_start starts
 the worker's thread; on_stop and on_failure stop it and wait for it (an in-flight request finishes or times
 out first).
+
+A worker's network failures are ``RestError``s, retried inside it. Any other exception ends the thread loudly:
+it is logged, counted (``thread_deaths``) and the actor is told ``ThreadDied``, on which it raises, so that the
+Supervisor restarts it with a fresh worker. A thread that dies while its actor lives on is never silent.
+``InjectFailure(thread=True)`` makes the worker raise at its next step (drills and tests).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Callable
 import pykka
 import tenacity
 
+from tradeactors.actors.messages import GetStatus, InjectFailure, ThreadDied
 from tradeactors.rest import RestClient, RestError
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,12 @@ class RestWorker:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.stopping = threading.Event()
+        self.crash: str | None = None
+        """Set by ``InjectFailure(thread=True)``: ``check_crash`` raises it, as a bug in the worker would."""
+
+    def check_crash(self) -> None:
+        if self.crash:
+            raise RuntimeError(self.crash)
 
     def retrying(self, call: Callable, what: str, retry_any: bool = False, on_retry: Callable | None = None):
         """Call until it succeeds, the worker stops, or it fails with an error retrying cannot help
@@ -58,11 +70,43 @@ class WorkerThreadActor(pykka.ThreadingActor):
     thread_name = "Worker"
     worker = None
     _thread: threading.Thread | None = None
+    died: str | None = None
+    """Why the worker thread ended on an unexpected exception, if it did."""
 
     def on_start(self) -> None:
         threading.current_thread().name = self.thread_name
-        self._thread = threading.Thread(target=self.worker.run, name=f"{self.thread_name}-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run_worker, name=f"{self.thread_name}-worker", daemon=True)
         self._thread.start()
+
+    def _run_worker(self) -> None:
+        try:
+            self.worker.run()
+        except Exception as exc:
+            name = threading.current_thread().name
+            self.died = f"{type(exc).__name__}: {exc}"
+            log.exception("thread %s died", name)
+            self.worker.metrics.thread_deaths.labels(name).inc()
+            try:
+                self.actor_ref.tell(ThreadDied(name, self.died))
+            except pykka.ActorDeadError:
+                pass  # the actor is stopping: a new worker comes with the restarted actor
+
+    def on_receive(self, message):
+        """The messages every worker actor answers; subclasses handle theirs first and call this for the rest."""
+        if isinstance(message, ThreadDied):
+            raise RuntimeError(f"thread {message.thread} died: {message.reason}")
+        if isinstance(message, InjectFailure):
+            if not message.thread:
+                raise RuntimeError(message.reason)
+            self.worker.crash = message.reason
+            self.worker.wake()
+        elif isinstance(message, GetStatus):
+            return {**self.status(), "worker_alive": self.worker_alive, "worker_died": self.died}
+        return None
+
+    def status(self) -> dict:
+        """The actor's own part of ``GetStatus``."""
+        return {}
 
     def on_stop(self) -> None:
         self._stop_worker()

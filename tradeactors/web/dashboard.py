@@ -129,10 +129,14 @@ def metric_values(registry, symbols) -> dict:
 @bp.get("/api/dashboard")
 def dashboard_data():
     service = _service()
+    healthy, reasons = service.health()
+    c = service.config
     return json_response({
         "now_ms": int(time.time() * 1000),
         "version": __version__,
-        "config": {"symbols": list(service.symbols), "stream_timeout": service.config.stream_timeout},
+        "config": {"symbols": list(service.symbols), "stream_timeout": c.stream_timeout,
+                   "stream_down_alert": c.stream_down_alert, "book_unsynced_alert": c.book_unsynced_alert},
+        "health": {"healthy": healthy, "reasons": reasons},
         "status": service.status(),
         "metrics": metric_values(service.metrics.registry, service.symbols),
         "logs": recent_log.recent(20),

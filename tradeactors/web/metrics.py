@@ -17,5 +17,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry = current_app.extensions["tradeactors"].metrics.registry
-    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE)
+    service = current_app.extensions["tradeactors"]
+    service.health()  # refreshes the health gauges (health_ok, stream_down_seconds, book_unsynced_seconds)
+    return Response(generate_latest(service.metrics.registry), status=200, content_type=CONTENT_TYPE)

@@ -101,10 +101,19 @@
 
   // --- rendering -------------------------------------------------------------------------------------
 
-  function streamState(s, now) {
+  function streamState(s, now, config) {
     if (!s || !s.state) return "unavailable";
     if (s.state === "connected" && s.last_message_age_ms != null && s.last_message_age_ms > STALL_AFTER_MS) return "stalled";
+    if (s.state !== "connected" && config && s.down_for_s > config.stream_down_alert) return "down";
     return s.state;
+  }
+
+  function bookCell(book, config) {
+    const late = config && book.unsynced_for_s > config.book_unsynced_alert;
+    const badge = book.state === "synced" ? "ok" : late ? "bad" : "warn";
+    const since = book.state !== "synced" && book.unsynced_for_s ? ` <span class="muted">${formatAge(book.unsynced_for_s * 1000)}</span>` : "";
+    return `<span class="badge ${badge}" data-book="${escapeHtml(book.state || "")}">${escapeHtml(book.state || "–")}</span>${since}` +
+      `${book.resyncs ? ` <span class="muted">${book.resyncs} resyncs</span>` : ""}`;
   }
 
   function gapCell(gap, now) {
@@ -122,7 +131,7 @@
     const gaps = (data.status.backfill && data.status.backfill.last_gap) || {};
     const rows = [];
     for (const [symbol, s] of Object.entries(data.status.symbols || {})) {
-      const state = streamState(s, now);
+      const state = streamState(s, now, data.config);
       const m = metrics[symbol] || {};
       const book = s.book || {};
       const points = history.symbols.get(symbol);
@@ -133,8 +142,7 @@
         `<td><b>${escapeHtml(symbol)}</b></td>` +
         `<td><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span></td>` +
         `<td title="id ${escapeHtml(s.last_trade_id)}">${formatAge(age)} ago</td>` +
-        `<td><span class="badge ${book.state === "synced" ? "ok" : "warn"}">${escapeHtml(book.state || "–")}</span>` +
-        `${book.resyncs ? ` <span class="muted">${book.resyncs} resyncs</span>` : ""}</td>` +
+        `<td>${bookCell(book, data.config)}</td>` +
         `<td>${lag == null ? "–" : formatAge(lag * 1000)}</td>` +
         `<td class="rate">${rate == null ? "–" : Math.round(rate)}</td>` +
         `<td>${sparkline(points)}</td>` +
@@ -204,12 +212,15 @@
 
   function renderOverall(data) {
     const now = data.now_ms;
-    const states = Object.values(data.status.symbols || {}).map((s) => streamState(s, now));
+    const states = Object.values(data.status.symbols || {}).map((s) => streamState(s, now, data.config));
     const dead = Object.values(data.status.actors || {}).some((a) => !a.alive);
-    const healthy = !dead && states.every((s) => s === "connected");
+    const health = data.health || { healthy: true, reasons: [] };
+    const healthy = health.healthy && !dead && states.every((s) => s === "connected");
     const el = $("overall");
-    el.className = `badge ${healthy ? "ok" : dead || states.some((s) => s === "stalled" || s === "unavailable") ? "bad" : "warn"}`;
-    el.textContent = healthy ? "healthy" : dead ? "actor down" : "degraded";
+    el.className = `badge ${healthy ? "ok" : !health.healthy || dead || states.some((s) => s === "stalled" || s === "unavailable") ? "bad" : "warn"}`;
+    el.textContent = healthy ? "healthy" : !health.healthy ? "unhealthy" : dead ? "actor down" : "degraded";
+    $("health-reasons").innerHTML = health.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join("");
+    $("health-reasons").hidden = !health.reasons.length;
     $("updated").textContent = `updated ${new Date(now).toLocaleTimeString()} · v${data.version}`;
   }
 

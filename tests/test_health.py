@@ -1,0 +1,68 @@
+"""/api/health, /metrics and the dashboard data tell the same story: a stream that cannot connect, a book that
+cannot sync and a dead actor are unhealthy (503 naming the symbol or actor and the reason), and recover."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.helpers import wait_for
+from tradeactors.actors.messages import InjectFailure
+
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.3}
+
+
+def health(service):
+    response = requests.get(f"{service.http.url}/api/health", timeout=10)
+    return response.status_code, response.json()["reasons"]
+
+
+def metric(service, name, **labels):
+    """A sample from the service's /metrics text (what Prometheus scrapes)."""
+    text = requests.get(f"{service.http.url}/metrics", timeout=10).text
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{wanted} not in /metrics")
+
+
+def test_a_stream_that_cannot_connect_turns_health_503_after_the_alert_delay_and_recovers(service_factory, sim):
+    sim.refuse_connections(4)
+    service = service_factory(stream_down_alert=1.5, **FAST)
+    assert health(service)[0] == 200  # connecting, within the alert delay
+    code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
+                             message="503 while refused")
+    assert any(r.startswith("stream BTCUSDT: not connected for") for r in reasons), reasons
+    assert any(r.startswith("stream ETHUSDT: not connected for") for r in reasons), reasons
+    assert metric(service, "tradeactors_health_ok") == 0
+    assert metric(service, "tradeactors_stream_down_seconds", symbol="BTCUSDT") > 1.5
+    dashboard = requests.get(f"{service.http.url}/api/dashboard", timeout=10).json()
+    assert dashboard["health"]["healthy"] is False and dashboard["health"]["reasons"]
+    assert dashboard["config"]["stream_down_alert"] == 1.5
+    wait_for(lambda: health(service)[0] == 200, timeout=20, message="healthy once connections are accepted")
+    assert metric(service, "tradeactors_health_ok") == 1
+    assert metric(service, "tradeactors_stream_down_seconds", symbol="BTCUSDT") == 0
+
+
+def test_a_book_that_cannot_sync_turns_health_503_and_recovers(service_factory, sim):
+    sim.rest_fail(503, 5)
+    service = service_factory(book_unsynced_alert=1.5, **FAST)
+    code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
+                             message="503 while REST fails")
+    assert any(r.startswith("book BTCUSDT: not synced for") and "buffering" in r for r in reasons), reasons
+    assert metric(service, "tradeactors_book_unsynced_seconds", symbol="BTCUSDT") > 1.5
+    wait_for(lambda: health(service)[0] == 200, timeout=30, message="healthy once REST answers")
+    assert service.status()["symbols"]["BTCUSDT"]["book"]["state"] == "synced"
+
+
+def test_an_actor_whose_thread_died_is_unhealthy_until_it_is_restarted(service_factory, sim):
+    service = service_factory(**FAST)
+    wait_for(lambda: health(service)[0] == 200, message="healthy")
+    service.supervisor.backoff_initial = 3.0  # keep the dead actor down long enough to look at it
+    service.directory.tell("backfill", InjectFailure("injected bug", thread=True))
+    code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
+                             message="503 while the backfill actor is down")
+    assert any("backfill" in r for r in reasons), reasons
+    assert metric(service, "tradeactors_thread_deaths_total", thread="Backfill-worker") == 1
+    wait_for(lambda: health(service)[0] == 200, timeout=15, message="healthy after the restart")
+    assert service.supervisor.status()["backfill"]["restarts"] == 1
