@@ -34,7 +34,7 @@ from .weights import WeightLedger
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-"""Taker orders per batch when rate="max" (~280 frames; one transport write per connection)."""
+"""Taker orders per batch when rate="max" (~280 frames; one writelines call per connection)."""
 
 
 def now_ms() -> int:
