@@ -90,7 +90,7 @@ class Simulator:
         if self._thread is not None:
             return self
         if self.tls:
-            self._tls = tls.ServerTLS(self._ca_file_wanted)
+            self._tls = tls.ServerTLS(self._ca_file_wanted, self.host)
         ready: concurrent.futures.Future = concurrent.futures.Future()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="simulator", daemon=True)

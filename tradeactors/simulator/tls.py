@@ -21,9 +21,10 @@ SERVER_NAMES = ("127.0.0.1", "localhost")
 class ServerTLS:
     """A fresh CA, a server certificate signed by it, the server's SSLContext and the CA's PEM file."""
 
-    def __init__(self, ca_file: str | os.PathLike | None = None) -> None:
+    def __init__(self, ca_file: str | os.PathLike | None = None, host: str = "127.0.0.1") -> None:
         ca = trustme.CA(organization_name="tradeactors simulator")
-        cert = ca.issue_cert(*SERVER_NAMES)
+        # The bound host too, should it be another loopback name, so that the printed URL verifies.
+        cert = ca.issue_cert(*SERVER_NAMES, *([host] if host not in SERVER_NAMES else []))
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(self.context)
         # A caller-chosen path is the caller's to keep; a default one lives in a private dir removed at close().
