@@ -9,20 +9,22 @@ import websocket
 from tradeactors.simulator import SimulatorClient, spawn_simulator
 from tradeactors.simulator.client import SimulatorError
 
-from .conftest import wait_for
+from .conftest import BOTH, rest_get, wait_for
 
 
 def test_state_reports_connections_counts_and_ids(sim, connect):
-    connect(sim.ws_url + "/ws/btcusdt@aggTrade").json()
-    state = requests.get(sim.rest_url + "/_sim/state", timeout=5).json()
+    connect(sim, "/ws/btcusdt@aggTrade").json()
+    state = rest_get(sim, "/_sim/state").json()
     btc = state["symbols"]["BTCUSDT"]
     assert state["connections"] == 1 and btc["connections"] == 1
     assert btc["trades"] >= 1 and btc["last_trade_id"] >= 100_000_000 and btc["update_id"] > 0
 
 
+@BOTH
 def test_control_client_drives_an_in_process_simulator_like_the_simulator_itself(sim, connect):
-    client = SimulatorClient(sim.rest_url)
-    r = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    client = SimulatorClient(sim.rest_url, ca_file=sim.ca_file)
+    assert client.ws_url == sim.ws_url
+    r = connect(sim, "/ws/btcusdt@aggTrade")
     r.json()
     wait_for(lambda: client.connection_count("BTCUSDT") == 1)
     client.pause()
@@ -41,8 +43,8 @@ def test_control_client_drives_an_in_process_simulator_like_the_simulator_itself
 
 
 def test_control_commands_need_post(sim):
-    assert requests.get(sim.rest_url + "/_sim/fault/drop", timeout=5).status_code == 405
-    assert requests.get(sim.rest_url + "/_sim/nothing", timeout=5).status_code == 404
+    assert rest_get(sim, "/_sim/fault/drop").status_code == 405
+    assert rest_get(sim, "/_sim/nothing").status_code == 404
 
 
 def test_spawned_simulator_speaks_tls_by_default_serves_and_exits_0_on_sigterm():

@@ -13,6 +13,8 @@ import websocket
 
 from tradeactors.simulator import Simulator
 
+from .conftest import PLAIN
+
 
 def test_tls_urls_and_the_ca_file_that_lives_as_long_as_the_simulator(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], tls=True)
@@ -38,6 +40,7 @@ def test_a_chosen_ca_file_is_written_there_and_kept(tmp_path):
     assert path.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
+@PLAIN
 def test_plaintext_has_no_ca_and_a_ca_file_needs_tls(sim):
     assert sim.ws_url.startswith("ws://") and sim.rest_url.startswith("http://") and sim.ca_file is None
     with pytest.raises(RuntimeError):
