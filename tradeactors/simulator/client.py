@@ -50,7 +50,7 @@ class SimulatorClient:
             raise RuntimeError("no CA file: the simulator runs without TLS")
         return client_context(self.ca_file)
 
-    def _request(self, method: str, path: str, **params):
+    def _request(self, method: str, path: str, /, **params):  # "/": a query may hold "path"
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         url = f"{self.rest_url}{path}" + (f"?{query}" if query else "")
         req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
@@ -61,10 +61,10 @@ class SimulatorClient:
             raise SimulatorError(exc.read().decode(errors="replace")) from None
         return body["result"] if method == "POST" else body
 
-    def _post(self, path, **params):
+    def _post(self, path, /, **params):
         return self._request("POST", path, **params)
 
-    def _get(self, path, **params):
+    def _get(self, path, /, **params):
         return self._request("GET", path, **params)
 
     # faults and controls
@@ -97,6 +97,9 @@ class SimulatorClient:
 
     def rest_fail(self, status, seconds):
         return self._post("/_sim/fault/rest_fail", status=status, seconds=seconds)
+
+    def rest_fault(self, kind, count=1, path=None):
+        return self._post("/_sim/fault/rest", kind=kind, count=count, path=path)
 
     def set_weight_budget(self, n):
         return self._post("/_sim/weight_budget", n=n)

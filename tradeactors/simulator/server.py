@@ -29,16 +29,19 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from . import control, rest, tls
+from . import control, rest, restfaults, tls
 from .exchange import Exchange
 from .hub import BadStream, Subscription, _close_soon, parse_path, parse_stream
 
 log = logging.getLogger(__name__)
 
 
-def http_response(status: int, body: bytes, headers=(), content_type="application/json") -> Response:
+def http_response(status: int, body: bytes, headers=(), content_type="application/json",
+                  content_length: int | None = None) -> Response:
+    """``content_length`` other than ``len(body)`` only for the ``truncate`` REST fault."""
+    length = len(body) if content_length is None else content_length
     h = Headers([("Date", email.utils.formatdate(usegmt=True)), ("Connection", "close"),
-                 ("Content-Type", content_type), ("Content-Length", str(len(body))), *headers])
+                 ("Content-Type", content_type), ("Content-Length", str(length)), *headers])
     return Response(status, http.HTTPStatus(status).phrase, h, body)
 
 
@@ -164,7 +167,15 @@ class Simulator:
         if parts.path.startswith(("/api/", "/_sim/")):
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             if parts.path.startswith("/api/"):
+                fault = self.exchange.rest_faults.take(parts.path)
+                if fault == "reset":
+                    return self._reset(conn)
+                if fault == "nonjson":  # a proxy's page: the exchange never saw the request, no weight
+                    return http_response(200, restfaults.HTML_502, content_type="text/html")
                 status, headers, body = rest.handle(self.exchange, request.method, parts.path, query)
+                if fault == "truncate":
+                    sent, length = restfaults.truncated_length(body)
+                    return http_response(status, sent, headers, content_length=length)
             else:
                 status, headers, body = control.handle(self.exchange, request.method, parts.path, query)
             return http_response(status, body, headers)
@@ -177,6 +188,10 @@ class Simulator:
             return http_response(400, f"{exc}\n".encode(), content_type="text/plain")
         conn.sim_subscription = Subscription(conn, combined, streams)
         return None
+
+    async def _reset(self, conn) -> Response:
+        await restfaults.reset(conn)
+        return http_response(500, b"")  # never sent: the connection is gone, websockets answers nothing
 
     async def _handler(self, conn) -> None:
         sub: Subscription = conn.sim_subscription
@@ -273,6 +288,11 @@ class Simulator:
     def rest_fail(self, status, seconds) -> None:
         """Answer REST with ``status`` (429/418 with Retry-After, or 500/502/503/504) for ``seconds``."""
         return self._call(self.exchange.rest_fail, status, seconds)
+
+    def rest_fault(self, kind, count=1, path=None) -> None:
+        """Break the next ``count`` REST replies (only paths starting with ``path`` if given): ``truncate``,
+        ``reset`` or ``nonjson`` (see :mod:`.restfaults`)."""
+        return self._call(self.exchange.rest_fault, kind, count, path)
 
     def set_weight_budget(self, n) -> None:
         """REST weight budget per minute; also lifts a 429/418 in force."""
