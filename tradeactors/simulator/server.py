@@ -29,9 +29,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from . import control, rest, restfaults, tls
+from . import control, rest, restfaults
 from .exchange import Exchange
 from .hub import BadStream, Subscription, _close_soon, parse_path, parse_stream
+from .tls import ServerTLS, client_context
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Simulator:
         if ca_file is not None and not self.tls:
             raise ValueError("ca_file needs tls=True: without TLS there is no CA to write")
         self._ca_file_wanted = ca_file
-        self._tls: tls.ServerTLS | None = None
+        self._tls: ServerTLS | None = None
         self.ping_interval, self.pong_timeout, self.lifetime = ping_interval, pong_timeout, lifetime
         self.exchange = Exchange([s.upper() for s in symbols], rate=rate, seed=seed, replay=replay,
                                  replay_speed=replay_speed, replay_start=replay_start,
@@ -86,14 +87,14 @@ class Simulator:
         """An SSLContext trusting this simulator's CA, hostname and certificate checks on (for clients, tests)."""
         if self.ca_file is None:
             raise RuntimeError("no CA: the simulator runs without TLS or is not started")
-        return tls.client_context(self.ca_file)
+        return client_context(self.ca_file)
 
     def start(self) -> "Simulator":
         """Bind and start trading; returns once the port listens. Raises OSError if the port is taken."""
         if self._thread is not None:
             return self
         if self.tls:
-            self._tls = tls.ServerTLS(self._ca_file_wanted, self.host)
+            self._tls = ServerTLS(self._ca_file_wanted, self.host)
         ready: concurrent.futures.Future = concurrent.futures.Future()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="simulator", daemon=True)
