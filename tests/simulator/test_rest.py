@@ -6,7 +6,6 @@ import pytest
 
 from .conftest import BOTH, rest_get, wait_for
 
-
 get = rest_get
 
 
