@@ -1,7 +1,11 @@
 """Shared helpers: a simulator factory, deadline polling and a plain websocket-client reader.
 
-Tests talk to the simulator only through independent clients (websocket-client, requests), never through the
-service's code.
+Tests talk to the simulator only through independent clients (websocket-client, requests, urllib), never through
+the service's code.
+
+TLS: ``make_sim`` serves TLS (``wss://``/``https://``, as Binance does) unless the test says otherwise through
+the ``tls`` fixture, which a test overrides with ``@BOTH`` (run over TLS and plaintext) or ``@PLAIN``. Clients
+trust the simulator's own CA with :func:`sslopt` / :func:`verify`; verification is never switched off.
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import json
 import time
 
 import pytest
+import requests
 import websocket
 
 from tests.helpers import wait_for  # noqa: F401 - re-exported for the simulator tests
@@ -24,14 +29,43 @@ def pytest_collection_modifyitems(items):
 
 FAST = dict(ping_interval=20.0, pong_timeout=20.0, shutdown_grace=0.5)
 
+BOTH = pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+"""Run a test over TLS and over plaintext (direct parametrization overrides the ``tls`` fixture)."""
+PLAIN = pytest.mark.parametrize("tls", [False], ids=["plain"])
+
 
 @pytest.fixture
-def make_sim():
-    """``make_sim(**kwargs)`` -> a started Simulator (stopped after the test)."""
+def tls():
+    """Whether ``make_sim`` serves TLS: yes, like the real exchange, unless a test asks for ``BOTH``/``PLAIN``."""
+    return True
+
+
+def sslopt(sim) -> dict:
+    """websocket-client's ``sslopt`` for ``sim``: its CA trusted, hostname and certificate checked."""
+    return {"context": sim.client_ssl_context()} if sim.ca_file else {}
+
+
+def verify(sim):
+    """requests' ``verify`` for ``sim``: its CA file over TLS (never False)."""
+    return sim.ca_file or True
+
+
+def open_ws(sim, path: str, timeout: float = 5.0, **kwargs) -> websocket.WebSocket:
+    """``websocket.create_connection`` to ``sim.ws_url + path``, trusting the simulator's CA."""
+    return websocket.create_connection(sim.ws_url + path, timeout=timeout, sslopt=sslopt(sim), **kwargs)
+
+
+def rest_get(sim, path: str, **params) -> requests.Response:
+    return requests.get(sim.rest_url + path, params=params, timeout=5, verify=verify(sim))
+
+
+@pytest.fixture
+def make_sim(tls):
+    """``make_sim(**kwargs)`` -> a started Simulator (stopped after the test); TLS per the ``tls`` fixture."""
     sims = []
 
     def make(**kwargs):
-        options = {"symbols": ["BTCUSDT", "ETHUSDT"], "rate": 50.0, **FAST, **kwargs}
+        options = {"symbols": ["BTCUSDT", "ETHUSDT"], "rate": 50.0, "tls": tls, **FAST, **kwargs}
         sim = Simulator(**options).start()
         sims.append(sim)
         return sim
@@ -49,8 +83,8 @@ def sim(make_sim):
 class Reader:
     """A websocket-client connection that decodes frames, with deadlines on every read."""
 
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.ws = websocket.create_connection(url, timeout=timeout, skip_utf8_validation=True)
+    def __init__(self, sim, path: str, timeout: float = 5.0) -> None:
+        self.ws = open_ws(sim, path, timeout=timeout, skip_utf8_validation=True)
 
     def text(self) -> str:
         return self.ws.recv()
@@ -86,8 +120,9 @@ class Reader:
 def connect():
     readers = []
 
-    def open_(url, **kw):
-        r = Reader(url, **kw)
+    def open_(sim, path, **kw):
+        """``connect(sim, "/ws/btcusdt@aggTrade")`` -> a Reader on that stream (closed after the test)."""
+        r = Reader(sim, path, **kw)
         readers.append(r)
         return r
 

@@ -4,12 +4,12 @@ import time
 
 import websocket
 
-from .conftest import wait_for
+from .conftest import BOTH, open_ws, wait_for
 
 
 def test_pings_arrive_at_the_configured_interval(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], rate=0, ping_interval=0.3, pong_timeout=2.0)
-    ws = websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+    ws = open_ws(sim, "/ws/btcusdt@aggTrade")
     try:
         times = []
         while len(times) < 4:
@@ -23,9 +23,10 @@ def test_pings_arrive_at_the_configured_interval(make_sim):
         ws.close(timeout=0.2)
 
 
+@BOTH
 def test_a_client_that_never_pongs_is_dropped(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], rate=0, ping_interval=0.2, pong_timeout=0.3)
-    ws = websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+    ws = open_ws(sim, "/ws/btcusdt@aggTrade")
     try:
         wait_for(lambda: sim.connection_count() == 1)
         # websocket-client only pongs while reading: by not reading we never answer.
@@ -36,7 +37,7 @@ def test_a_client_that_never_pongs_is_dropped(make_sim):
 
 def test_connection_is_closed_when_its_lifetime_expires(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], rate=20.0, lifetime=0.6)
-    ws = websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+    ws = open_ws(sim, "/ws/btcusdt@aggTrade")
     start = time.monotonic()
     try:
         while True:
@@ -65,10 +66,11 @@ def _until_close(ws):
             return time.monotonic()
 
 
+@BOTH
 def test_server_shutdown_is_announced_in_both_envelopes_then_closed_after_the_grace(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], rate=20.0, shutdown_grace=0.5)
-    raw = websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
-    combined = websocket.create_connection(sim.ws_url + "/stream?streams=btcusdt@aggTrade", timeout=5)
+    raw = open_ws(sim, "/ws/btcusdt@aggTrade")
+    combined = open_ws(sim, "/stream?streams=btcusdt@aggTrade")
     try:
         wait_for(lambda: sim.connection_count() == 2)
         assert sim.server_shutdown() == 2
@@ -77,7 +79,7 @@ def test_server_shutdown_is_announced_in_both_envelopes_then_closed_after_the_gr
         frame, _ = _until_shutdown(combined)
         assert frame["stream"] == "!serverShutdown" and frame["data"]["e"] == "serverShutdown"
         # A new connection can be opened during the grace, before the old one closes.
-        fresh = websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+        fresh = open_ws(sim, "/ws/btcusdt@aggTrade")
         assert json.loads(fresh.recv())["e"] == "aggTrade"
         closed = _until_close(raw)
         assert 0.3 < closed - seen < 2.5

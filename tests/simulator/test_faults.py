@@ -6,7 +6,7 @@ import pytest
 import requests
 import websocket
 
-from .conftest import wait_for
+from .conftest import BOTH, open_ws, rest_get, wait_for
 
 
 def _frames_until_gone(ws):
@@ -22,9 +22,10 @@ def _frames_until_gone(ws):
         return opcodes
 
 
+@BOTH
 def test_drop_aborts_only_the_connections_of_that_symbol(sim, connect):
-    btc = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
-    eth = connect(sim.ws_url + "/ws/ethusdt@aggTrade")
+    btc = connect(sim, "/ws/btcusdt@aggTrade")
+    eth = connect(sim, "/ws/ethusdt@aggTrade")
     wait_for(lambda: sim.connection_count() == 2)
     assert sim.drop_connections("BTCUSDT") == 1
     assert websocket.ABNF.OPCODE_CLOSE not in _frames_until_gone(btc.ws)
@@ -32,9 +33,10 @@ def test_drop_aborts_only_the_connections_of_that_symbol(sim, connect):
     wait_for(lambda: sim.connection_count() == 1)
 
 
+@BOTH
 def test_stall_sends_nothing_but_keeps_the_connection_and_the_market_going(make_sim, connect):
     sim = make_sim(symbols=["BTCUSDT"], rate=200.0, ping_interval=0.25, pong_timeout=0.5)
-    r = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    r = connect(sim, "/ws/btcusdt@aggTrade")
     last = r.json()["a"]
     sim.stall(1.2)
     stalled_at = time.monotonic()
@@ -55,20 +57,22 @@ def test_stall_sends_nothing_but_keeps_the_connection_and_the_market_going(make_
     assert follow == list(range(data["a"] + 1, data["a"] + 6))
 
 
+@BOTH
 def test_refused_handshakes_get_503_until_the_time_is_up(sim):
     sim.refuse_connections(0.5)
     with pytest.raises(websocket.WebSocketBadStatusException) as err:
-        websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5)
+        open_ws(sim, "/ws/btcusdt@aggTrade")
     assert err.value.status_code == 503
-    assert requests.get(sim.rest_url + "/api/v3/ping", timeout=5).status_code == 200
+    assert rest_get(sim, "/api/v3/ping").status_code == 200
     time.sleep(0.6)
-    websocket.create_connection(sim.ws_url + "/ws/btcusdt@aggTrade", timeout=5).close()
+    open_ws(sim, "/ws/btcusdt@aggTrade").close()
 
 
+@BOTH
 @pytest.mark.parametrize("path", ["/ws/btcusdt@aggTrade", "/stream?streams=btcusdt@aggTrade"])
 @pytest.mark.parametrize("kind", ["truncated", "nonjson", "missing_field"])
 def test_one_malformed_frame_then_the_stream_goes_on(sim, connect, path, kind):
-    r = connect(sim.ws_url + path)
+    r = connect(sim, path)
     r.json()
     assert sim.send_malformed("BTCUSDT", kind) == 1
     bad = r.until_text(lambda t: not _valid_trade(t))
@@ -91,7 +95,7 @@ def _valid_trade(text):
 
 
 def test_skipped_depth_updates_break_the_chain_once_while_the_book_moves_on(sim, connect):
-    r = connect(sim.ws_url + "/ws/btcusdt@depth@100ms")
+    r = connect(sim, "/ws/btcusdt@depth@100ms")
     first = r.json()
     sim.skip_depth_updates("BTCUSDT", 2)
     prev, gaps = first, []
@@ -106,7 +110,7 @@ def test_skipped_depth_updates_break_the_chain_once_while_the_book_moves_on(sim,
 
 @pytest.mark.parametrize("stream", ["aggTrade", "depth"])
 def test_duplicate_next_sends_one_frame_twice(sim, connect, stream):
-    r = connect(sim.ws_url + "/stream?streams=btcusdt@aggTrade/btcusdt@depth@100ms")
+    r = connect(sim, "/stream?streams=btcusdt@aggTrade/btcusdt@depth@100ms")
     r.json()
     sim.duplicate_next("BTCUSDT", stream)
     key = "a" if stream == "aggTrade" else "u"
@@ -121,13 +125,14 @@ def test_duplicate_next_sends_one_frame_twice(sim, connect, stream):
     assert len(dupes) == 1 and seen.index(dupes[0]) + 1 == len(seen) - seen[::-1].index(dupes[0]) - 1
 
 
+@BOTH
 @pytest.mark.parametrize("status", [429, 418, 500, 502, 503, 504])
 def test_rest_fails_with_the_chosen_status_for_a_while(sim, status):
     sim.rest_fail(status, 0.4)
-    r = requests.get(sim.rest_url + "/api/v3/depth", params={"symbol": "BTCUSDT"}, timeout=5)
+    r = rest_get(sim, "/api/v3/depth", symbol="BTCUSDT")
     assert r.status_code == status
     assert ("Retry-After" in r.headers) == (status in (418, 429))
-    wait_for(lambda: requests.get(sim.rest_url + "/api/v3/ping", timeout=5).status_code == 200, timeout=3)
+    wait_for(lambda: rest_get(sim, "/api/v3/ping").status_code == 200, timeout=3)
 
 
 def test_pause_stops_the_market_and_resume_restarts_it(sim):

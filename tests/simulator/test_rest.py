@@ -3,15 +3,13 @@ import json
 import time
 
 import pytest
-import requests
 
-from .conftest import wait_for
+from .conftest import BOTH, rest_get, wait_for
 
-
-def get(sim, path, **params):
-    return requests.get(sim.rest_url + path, params=params, timeout=5)
+get = rest_get
 
 
+@BOTH
 def test_every_response_carries_the_used_weight_header(sim):
     for path, params in (("/api/v3/ping", {}), ("/api/v3/time", {}), ("/api/v3/depth", {"symbol": "X"})):
         assert "X-MBX-USED-WEIGHT-1M" in get(sim, path, **params).headers
@@ -103,6 +101,7 @@ def _away_from_minute_end():
         time.sleep(60 - time.time() % 60 + 0.1)
 
 
+@BOTH
 def test_spent_budget_gives_429_with_retry_after_then_418_ban(sim):
     sim.set_weight_budget(10)
     _away_from_minute_end()

@@ -2,16 +2,16 @@
 from decimal import Decimal
 
 import pytest
-import requests
 import websocket
 
-from .conftest import wait_for
+from .conftest import BOTH, PLAIN, open_ws, rest_get, wait_for
 
 AGG_FIELDS = ["e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"]
 
 
+@BOTH
 def test_raw_path_sends_bare_aggtrade_payloads(sim, connect):
-    r = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    r = connect(sim, "/ws/btcusdt@aggTrade")
     t = r.json()
     assert list(t) == AGG_FIELDS
     assert t["e"] == "aggTrade" and t["s"] == "BTCUSDT" and t["M"] is True and isinstance(t["m"], bool)
@@ -19,7 +19,7 @@ def test_raw_path_sends_bare_aggtrade_payloads(sim, connect):
 
 
 def test_combined_path_wraps_payloads_in_stream_envelopes(sim, connect):
-    r = connect(sim.ws_url + "/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade/btcusdt@depth@100ms")
+    r = connect(sim, "/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade/btcusdt@depth@100ms")
     seen = set()
     for _ in range(400):
         frame = r.json()
@@ -31,7 +31,7 @@ def test_combined_path_wraps_payloads_in_stream_envelopes(sim, connect):
 
 
 def test_aggtrade_ids_and_raw_trade_ids_are_contiguous(sim, connect):
-    r = connect(sim.ws_url + "/ws/btcusdt@aggTrade")
+    r = connect(sim, "/ws/btcusdt@aggTrade")
     trades = [r.json() for _ in range(60)]
     for prev, t in zip(trades, trades[1:]):
         assert t["a"] == prev["a"] + 1 and t["f"] == prev["l"] + 1
@@ -39,18 +39,19 @@ def test_aggtrade_ids_and_raw_trade_ids_are_contiguous(sim, connect):
     assert all({k: t[k] for k in "apqflTm"} == {k: truth[t["a"]][k] for k in "apqflTm"} for t in trades)
 
 
+@BOTH
 def test_unknown_symbol_or_stream_is_rejected_with_400(sim):
     for path in ("/ws/dogeusdt@aggTrade", "/ws/btcusdt@kline_1m", "/ws/BTCUSDT@aggTrade", "/nope",
                  "/stream?streams="):
         with pytest.raises(websocket.WebSocketBadStatusException) as err:
-            websocket.create_connection(sim.ws_url + path, timeout=5)
+            open_ws(sim, path)
         assert err.value.status_code == 400
 
 
 def test_depth_updates_chain_and_rebuild_the_true_book_from_a_rest_snapshot(sim, connect):
-    r = connect(sim.ws_url + "/ws/btcusdt@depth@100ms")
+    r = connect(sim, "/ws/btcusdt@depth@100ms")
     buffered = [r.json()]
-    snap = requests.get(sim.rest_url + "/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5000}).json()
+    snap = rest_get(sim, "/api/v3/depth", symbol="BTCUSDT", limit=5000).json()
     while buffered[-1]["u"] <= snap["lastUpdateId"]:
         buffered.append(r.json())
     diffs = [d for d in buffered if d["u"] > snap["lastUpdateId"]]
@@ -75,7 +76,7 @@ def test_depth_updates_chain_and_rebuild_the_true_book_from_a_rest_snapshot(sim,
 
 
 def test_live_subscribe_and_list_subscriptions(sim, connect):
-    r = connect(sim.ws_url + "/ws/ethusdt@depth@100ms")
+    r = connect(sim, "/ws/ethusdt@depth@100ms")
     r.ws.send('{"method":"SUBSCRIBE","params":["btcusdt@aggTrade"],"id":3}')
     assert r.until(lambda f: f.get("id") == 3) == {"result": None, "id": 3}
     r.until(lambda f: f.get("e") == "aggTrade" and f["s"] == "BTCUSDT")
@@ -84,6 +85,7 @@ def test_live_subscribe_and_list_subscriptions(sim, connect):
     assert sorted(listed["result"]) == ["btcusdt@aggTrade", "ethusdt@depth@100ms"]
 
 
+@PLAIN
 def test_the_market_trades_while_nobody_is_connected(make_sim):
     sim = make_sim(symbols=["BTCUSDT"], rate=200.0)
     assert sim.connection_count() == 0

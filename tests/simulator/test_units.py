@@ -74,8 +74,10 @@ def test_malformed_kinds_break_the_frame_in_different_ways():
     assert "a" not in json.loads(frames.malformed("missing_field", payload))
 
 
-def test_text_frames_encode_all_three_length_forms():
-    data = frames.text_frames(["x" * 5, "y" * 200, "z" * 70000])
+def test_text_frames_encode_all_three_length_forms_one_item_per_message():
+    items = frames.text_frames(["x" * 5, "y" * 200, "z" * 70000])
+    assert [len(i) for i in items] == [2 + 5, 4 + 200, 10 + 70000]
+    data = b"".join(items)
     assert data[:2] == b"\x81\x05"
     assert data[7:9] == b"\x81\x7e" and int.from_bytes(data[9:11], "big") == 200
     k = 7 + 4 + 200

@@ -104,7 +104,7 @@ def wait(condition, timeout: float) -> bool:
 
 def throughput(args) -> dict:
     symbols = SYMBOLS[: args.symbols]
-    sim = spawn_simulator(["--symbols", ",".join(symbols), "--rate", "max", "--seed", "1"])
+    sim = spawn_simulator(["--symbols", ",".join(symbols), "--rate", "max", "--seed", "1", "--no-tls"])
     try:
         raw_count, raw_tps = raw_receive_rate(sim.ws_url, symbols[0], args.seconds)
         print(f"bare receive (1 stream): {raw_count} frames, {raw_tps:,.0f} frames/s")
@@ -150,7 +150,7 @@ def throughput(args) -> dict:
 
 def realistic(args) -> dict:
     symbols = SYMBOLS[:2]
-    sim = spawn_simulator(["--symbols", ",".join(symbols), "--rate", "100", "--seed", "1"])
+    sim = spawn_simulator(["--symbols", ",".join(symbols), "--rate", "100", "--seed", "1", "--no-tls"])
     try:
         with tempfile.TemporaryDirectory() as data_dir:
             service = make_service(sim, symbols, data_dir)

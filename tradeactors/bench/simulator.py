@@ -112,7 +112,7 @@ def run(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--symbol", default="BTCUSDT")
     args = p.parse_args(argv)
-    client = spawn_simulator(["--port", "0", "--symbols", args.symbol, "--rate", "max"])
+    client = spawn_simulator(["--port", "0", "--symbols", args.symbol, "--rate", "max", "--no-tls"])
     try:
         url = f"{client.ws_url}/ws/{args.symbol.lower()}@aggTrade"
         frames, elapsed, nbytes = raw_socket_client(url, args.seconds)

@@ -2,7 +2,10 @@
 
 Prints one line once bound, flushed, for whoever started us (``spawn_simulator`` waits for it)::
 
-    simulator listening on ws://127.0.0.1:PORT (rest http://127.0.0.1:PORT)
+    simulator listening on wss://127.0.0.1:PORT (rest https://127.0.0.1:PORT, ca /tmp/.../ca.pem)
+    simulator listening on ws://127.0.0.1:PORT (rest http://127.0.0.1:PORT)              # with --no-tls
+
+TLS is the default because Binance speaks nothing else; ``--no-tls`` is for callers that want plaintext.
 """
 from __future__ import annotations
 
@@ -53,23 +56,37 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lifetime", type=_positive, default=86400.0)
     p.add_argument("--shutdown-grace", type=float, default=5.0)
     p.add_argument("--weight-budget", type=int, default=6000)
+    p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve wss:// and https:// with a CA made at start (default), or plaintext")
+    p.add_argument("--ca-file", metavar="PATH",
+                   help="write the CA certificate (PEM) here, kept after exit (default: a temp file removed at exit)")
     p.add_argument("--log-level", default="WARNING")
     return p
 
 
+def listening_line(sim: Simulator) -> str:
+    """What we print once bound; ``client.spawn_simulator`` parses it."""
+    ca = f", ca {sim.ca_file}" if sim.ca_file else ""
+    return f"simulator listening on {sim.ws_url} (rest {sim.rest_url}{ca})"
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.ca_file and not args.tls:
+        p.error("--ca-file needs TLS (drop --no-tls)")
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     sim = Simulator(symbols=args.symbols, rate=args.rate, seed=args.seed, replay=args.replay, host=args.host,
                     port=args.port, ping_interval=args.ping_interval, pong_timeout=args.pong_timeout,
                     lifetime=args.lifetime, shutdown_grace=args.shutdown_grace, weight_budget=args.weight_budget,
-                    replay_speed=args.replay_speed, replay_start=args.replay_start)
+                    replay_speed=args.replay_speed, replay_start=args.replay_start, tls=args.tls,
+                    ca_file=args.ca_file)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     sim.start()
-    print(f"simulator listening on {sim.ws_url} (rest {sim.rest_url})", flush=True)
+    print(listening_line(sim), flush=True)
     try:
         while not stop.wait(0.5):
             pass

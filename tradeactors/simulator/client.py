@@ -1,12 +1,14 @@
 """Drive a simulator that runs in another process, through its ``/_sim`` control API.
 
 :class:`SimulatorClient` has the same method names as :class:`~tradeactors.simulator.Simulator`;
-:func:`spawn_simulator` starts ``python -m tradeactors.simulator`` and returns a client for it.
+:func:`spawn_simulator` starts ``python -m tradeactors.simulator`` (TLS unless ``--no-tls`` is passed) and
+returns a client for it. Over TLS the client trusts the simulator's own CA file, verification on.
 """
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,7 +18,10 @@ import urllib.request
 
 import numpy as np
 
-_LISTENING = re.compile(r"simulator listening on (ws://\S+) \(rest (http://\S+)\)")
+from .tls import client_context
+
+_LISTENING = re.compile(r"simulator listening on (wss?://\S+) \(rest (https?://[^\s,)]+)(?:, ca (.+))?\)\s*$")
+"""The line ``cli.listening_line`` prints; the CA path runs to the closing parenthesis (it may hold spaces)."""
 
 
 class SimulatorError(RuntimeError):
@@ -24,27 +29,42 @@ class SimulatorError(RuntimeError):
 
 
 class SimulatorClient:
-    def __init__(self, rest_url: str, ws_url: str | None = None, process: subprocess.Popen | None = None) -> None:
+    """``ca_file``: the simulator's CA (PEM), needed when ``rest_url`` is ``https://``."""
+
+    def __init__(self, rest_url: str, ws_url: str | None = None, process: subprocess.Popen | None = None,
+                 ca_file: str | None = None) -> None:
         self.rest_url = rest_url.rstrip("/")
-        self.ws_url = ws_url or "ws://" + self.rest_url.split("://", 1)[1]
+        scheme, rest = self.rest_url.split("://", 1)
+        self.ws_url = ws_url or ("wss://" if scheme == "https" else "ws://") + rest
         self.port = urllib.parse.urlsplit(self.rest_url).port
         self.process = process
+        self.ca_file = ca_file
+        # Without our CA an https URL fails verification, which is right: it is never switched off.
+        self._ssl = None
+        if scheme == "https":
+            self._ssl = client_context(ca_file) if ca_file else ssl.create_default_context()
 
-    def _request(self, method: str, path: str, **params):
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An SSLContext trusting the simulator's CA, hostname and certificate checks on."""
+        if self.ca_file is None:
+            raise RuntimeError("no CA file: the simulator runs without TLS")
+        return client_context(self.ca_file)
+
+    def _request(self, method: str, path: str, /, **params):  # "/": a query may hold "path"
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         url = f"{self.rest_url}{path}" + (f"?{query}" if query else "")
         req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
         try:
-            with urllib.request.urlopen(req, timeout=15) as resp:
+            with urllib.request.urlopen(req, timeout=15, context=self._ssl) as resp:
                 body = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             raise SimulatorError(exc.read().decode(errors="replace")) from None
         return body["result"] if method == "POST" else body
 
-    def _post(self, path, **params):
+    def _post(self, path, /, **params):
         return self._request("POST", path, **params)
 
-    def _get(self, path, **params):
+    def _get(self, path, /, **params):
         return self._request("GET", path, **params)
 
     # faults and controls
@@ -77,6 +97,9 @@ class SimulatorClient:
 
     def rest_fail(self, status, seconds):
         return self._post("/_sim/fault/rest_fail", status=status, seconds=seconds)
+
+    def rest_fault(self, kind, count=1, path=None):
+        return self._post("/_sim/fault/rest", kind=kind, count=count, path=path)
 
     def set_weight_budget(self, n):
         return self._post("/_sim/weight_budget", n=n)
@@ -132,7 +155,9 @@ class SimulatorClient:
 
 
 def spawn_simulator(argv=(), timeout: float = 30.0) -> SimulatorClient:
-    """Run ``python -m tradeactors.simulator *argv`` and wait for its "listening" line."""
+    """Run ``python -m tradeactors.simulator *argv`` and wait for its "listening" line.
+
+    TLS is the simulator's default; pass ``--no-tls`` for plaintext."""
     proc = subprocess.Popen([sys.executable, "-m", "tradeactors.simulator", *argv], stdout=subprocess.PIPE,
                             text=True)
     found: list[re.Match] = []
@@ -155,5 +180,5 @@ def spawn_simulator(argv=(), timeout: float = 30.0) -> SimulatorClient:
         proc.kill()
         proc.wait()
         raise RuntimeError(f"simulator did not start (exit code {proc.returncode})")
-    ws_url, rest_url = found[0].groups()
-    return SimulatorClient(rest_url, ws_url, proc)
+    ws_url, rest_url, ca_file = found[0].groups()
+    return SimulatorClient(rest_url, ws_url, proc, ca_file=ca_file)

@@ -10,8 +10,9 @@ Parameters go in the query string (``websockets``' HTTP parser reads no request 
 
 Faults: ``drop`` (symbol), ``stall`` (seconds, symbol), ``refuse`` (seconds), ``malformed`` (symbol, kind),
 ``skip_depth`` (symbol, count), ``duplicate`` (symbol, stream), ``shutdown`` (symbol), ``rest_fail`` (status,
-seconds), ``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls: ``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread,
-depth, churn, jump). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id``
+seconds), ``rest`` (kind = truncate / reset / nonjson, count, path: the next REST replies broken),
+``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls:
+``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id``
 (symbol), ``connections`` (symbol).
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ COMMANDS = {
                                                 **_SYMBOL}),
     "/_sim/fault/shutdown": ("server_shutdown", _SYMBOL),
     "/_sim/fault/rest_fail": ("rest_fail", {"status": ("status", int), "seconds": ("seconds", float)}),
+    "/_sim/fault/rest": ("rest_fault", {"kind": ("kind", str), "count": ("count", int), "path": ("path", str)}),
     "/_sim/weight_budget": ("set_weight_budget", {"n": ("n", int)}),
     "/_sim/pause": ("pause", _SYMBOL),
     "/_sim/resume": ("resume", _SYMBOL),

@@ -15,6 +15,8 @@ Faults and what the client sees:
 - ``duplicate_next``: the next aggTrade and/or depthUpdate frame is sent twice.
 - ``server_shutdown``: serverShutdown event, connection closed ``shutdown_grace`` s later.
 - ``rest_fail``: REST answers 429/418 (with ``Retry-After``) or 5xx for N s.
+- ``rest_fault``: the next N REST replies broken below HTTP's status: ``truncate`` / ``reset`` / ``nonjson``
+  (see :mod:`.restfaults`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import orjson
 
 from . import frames
 from .hub import Hub
+from .restfaults import RestFaults
 from .synthetic import SyntheticMarket
 from .symbols import spec_for
 from .weights import WeightLedger
@@ -34,7 +37,7 @@ from .weights import WeightLedger
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-"""Taker orders per batch when rate="max" (~280 frames; one transport write per connection)."""
+"""Taker orders per batch when rate="max" (~280 frames; one writelines call per connection)."""
 
 
 def now_ms() -> int:
@@ -50,6 +53,7 @@ class Exchange:
         self.hub = Hub()
         self.weights = WeightLedger(weight_budget)
         self.rest_failure: tuple[int, float] = (0, 0.0)
+        self.rest_faults = RestFaults()
         self.refuse_until = 0.0
         self._paused: set[str | None] = set()
         self._skip_depth: dict[str, int] = {}
@@ -273,6 +277,9 @@ class Exchange:
             raise ValueError(f"status {status} not one of 418, 429, 500, 502, 503, 504")
         self.rest_failure = (status, time.time() + float(seconds))
 
+    def rest_fault(self, kind: str, count: int = 1, path: str | None = None) -> None:
+        self.rest_faults.add(kind, count, path)
+
     def set_weight_budget(self, n: int) -> None:
         self.weights.set_budget(int(n))
 
@@ -316,4 +323,4 @@ class Exchange:
         return {"connections": len(self.hub.subs), "frames_sent": self.hub.frames_sent, "symbols": symbols,
                 "replay": self.replay.progress() if self.replay else None,
                 "weight_used": self.weights.used, "weight_used_max": self.weights.max_used,
-                "weight_budget": self.weights.budget}
+                "weight_budget": self.weights.budget, "rest_faults": self.rest_faults.pending()}

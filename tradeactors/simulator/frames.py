@@ -84,12 +84,18 @@ def _header(n: int) -> bytes:
     return h
 
 
-def text_frames(texts: list[str]) -> bytes:
-    """Many unfragmented text frames as one buffer, for a single transport write."""
-    parts = []
-    append = parts.append
+def text_frames(texts: list[str]) -> list[bytes]:
+    """One unfragmented text frame per message, each its own bytes object, for ``transport.writelines``.
+
+    Kept apart, not joined: over TLS asyncio encrypts each item of a ``writelines`` call as its own TLS record
+    (one ``SSL_write`` each, all records still leaving in one socket send), which is how Binance sends, one
+    message per record. Joined, many messages would share a record and a client's ``recv`` would return
+    several at once, hiding readers that assume otherwise. Over plain TCP ``writelines`` joins them anyway.
+    """
+    header = _header
+    out = []
+    append = out.append
     for t in texts:
         b = t.encode()
-        append(_header(len(b)))
-        append(b)
-    return b"".join(parts)
+        append(header(len(b)) + b)
+    return out

@@ -1,8 +1,9 @@
 """Who is subscribed to what, and the fast path that writes frames to them; stream-level faults live here.
 
-Runs on the simulator's loop thread only. Frames are written straight to each connection's transport, many per
-write (see :func:`frames.text_frames`): a server's frames are unmasked and we negotiate no extension, so these
-bytes are exactly what ``websockets`` would send, minus its per-message overhead. Pings, pongs and the closing
+Runs on the simulator's loop thread only. Frames are written straight to each connection's transport, a batch
+per ``writelines`` call, one item per message (see :func:`frames.text_frames`: over TLS each message is then its
+own record, as Binance sends them): a server's frames are unmasked and we negotiate no extension, so these bytes
+are exactly what ``websockets`` would send, minus its per-message overhead. Pings, pongs and the closing
 handshake stay with ``websockets``; we only write while its protocol is OPEN, and always whole frames, so its
 control frames interleave at frame boundaries.
 """
@@ -134,7 +135,7 @@ class Hub:
         if self._duplicate.get((symbol, kind)):
             self._duplicate[(symbol, kind)] -= 1
             payloads = [payloads[0], *payloads]
-        encoded: dict[str | None, bytes] = {}
+        encoded: dict[str | None, list[bytes]] = {}
         sent = 0
         for sub in list(subs):
             name = sub.streams[(symbol, kind)] if sub.combined else None
@@ -167,7 +168,8 @@ class Hub:
         self.frames_sent += sent * copies
         return sent
 
-    def write(self, sub: Subscription, data: bytes) -> int:
+    def write(self, sub: Subscription, data: list[bytes]) -> int:
+        """Queue whole frames, one item per message (kept apart so that TLS gives each its own record)."""
         conn = sub.conn
         if conn.protocol.state is not State.OPEN:
             return 0
@@ -176,7 +178,7 @@ class Hub:
             log.warning("disconnecting a slow consumer (%d bytes queued)", transport.get_write_buffer_size())
             transport.abort()
             return 0
-        transport.write(data)
+        transport.writelines(data)
         return 1
 
     async def drain(self, symbol: str, kind: str) -> None:

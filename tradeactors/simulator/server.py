@@ -5,6 +5,9 @@ connections or markets runs there. Public methods may be called from any thread:
 forwarded to the loop and wait for it (10 s at most); ground-truth reads (``published_*``, ``book_at``,
 ``current_update_id``) go straight to the thread-safe ledgers.
 
+TLS (``tls=True``): a CA and a server certificate are made at ``start()`` (see :mod:`.tls`) and the same port
+then speaks ``wss://`` and ``https://`` only, as Binance does; ``ca_file`` names the CA's PEM file for clients.
+
 Handshake answers: unknown path or stream -> HTTP 400 (text body naming what is served); while
 ``refuse_connections`` is in force -> HTTP 503. ``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from
 ``process_request`` (one request per TCP connection, ``Connection: close``).
@@ -16,6 +19,7 @@ import concurrent.futures
 import email.utils
 import http
 import logging
+import ssl
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,16 +29,20 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from . import control, rest
+from . import control, rest, restfaults
 from .exchange import Exchange
 from .hub import BadStream, Subscription, _close_soon, parse_path, parse_stream
+from .tls import ServerTLS, client_context
 
 log = logging.getLogger(__name__)
 
 
-def http_response(status: int, body: bytes, headers=(), content_type="application/json") -> Response:
+def http_response(status: int, body: bytes, headers=(), content_type="application/json",
+                  content_length: int | None = None) -> Response:
+    """``content_length`` other than ``len(body)`` only for the ``truncate`` REST fault."""
+    length = len(body) if content_length is None else content_length
     h = Headers([("Date", email.utils.formatdate(usegmt=True)), ("Connection", "close"),
-                 ("Content-Type", content_type), ("Content-Length", str(len(body))), *headers])
+                 ("Content-Type", content_type), ("Content-Length", str(length)), *headers])
     return Response(status, http.HTTPStatus(status).phrase, h, body)
 
 
@@ -43,8 +51,13 @@ class Simulator:
 
     def __init__(self, symbols=("BTCUSDT", "ETHUSDT"), rate=10.0, seed=1, replay=None, host="127.0.0.1", port=0,
                  ping_interval=20.0, pong_timeout=60.0, lifetime=86400.0, shutdown_grace=5.0, weight_budget=6000,
-                 replay_speed=1.0, replay_start="first_client") -> None:
+                 replay_speed=1.0, replay_start="first_client", tls=False, ca_file=None) -> None:
         self.host, self.port = host, port
+        self.tls = bool(tls)
+        if ca_file is not None and not self.tls:
+            raise ValueError("ca_file needs tls=True: without TLS there is no CA to write")
+        self._ca_file_wanted = ca_file
+        self._tls: ServerTLS | None = None
         self.ping_interval, self.pong_timeout, self.lifetime = ping_interval, pong_timeout, lifetime
         self.exchange = Exchange([s.upper() for s in symbols], rate=rate, seed=seed, replay=replay,
                                  replay_speed=replay_speed, replay_start=replay_start,
@@ -59,29 +72,50 @@ class Simulator:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
 
     @property
     def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The CA certificate (PEM) that clients must trust; None without TLS or before ``start()``."""
+        return self._tls.ca_file if self._tls is not None else None
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An SSLContext trusting this simulator's CA, hostname and certificate checks on (for clients, tests)."""
+        if self.ca_file is None:
+            raise RuntimeError("no CA: the simulator runs without TLS or is not started")
+        return client_context(self.ca_file)
 
     def start(self) -> "Simulator":
         """Bind and start trading; returns once the port listens. Raises OSError if the port is taken."""
         if self._thread is not None:
             return self
+        if self.tls:
+            self._tls = ServerTLS(self._ca_file_wanted, self.host)
         ready: concurrent.futures.Future = concurrent.futures.Future()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="simulator", daemon=True)
         self._thread.start()
-        ready.result(timeout=30)
+        try:
+            ready.result(timeout=30)
+        except BaseException:
+            self._remove_ca()
+            raise
         return self
 
     def stop(self) -> None:
-        """Abort every connection, stop the markets and the loop thread. Idempotent."""
-        if self._thread is None or not self._thread.is_alive():
-            return
-        self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join(timeout=15)
+        """Abort every connection, stop the markets and the loop thread, remove a default CA file. Idempotent."""
+        if self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(timeout=15)
+        self._remove_ca()
+
+    def _remove_ca(self) -> None:
+        if self._tls is not None:
+            self._tls.close()
 
     def __enter__(self) -> "Simulator":
         return self.start()
@@ -105,6 +139,7 @@ class Simulator:
         self._stopping = asyncio.Event()
         self._server = await serve(
             self._handler, self.host, self.port, process_request=self._process_request, compression=None,
+            ssl=self._tls.context if self._tls is not None else None,
             ping_interval=self.ping_interval, ping_timeout=self.pong_timeout, close_timeout=1,
             write_limit=(1 << 20, 256 << 10), max_size=1 << 16, logger=logging.getLogger("tradeactors.simulator.ws"))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -133,7 +168,15 @@ class Simulator:
         if parts.path.startswith(("/api/", "/_sim/")):
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             if parts.path.startswith("/api/"):
+                fault = self.exchange.rest_faults.take(parts.path)
+                if fault == "reset":
+                    return self._reset(conn)
+                if fault == "nonjson":  # a proxy's page: the exchange never saw the request, no weight
+                    return http_response(200, restfaults.HTML_502, content_type="text/html")
                 status, headers, body = rest.handle(self.exchange, request.method, parts.path, query)
+                if fault == "truncate":
+                    sent, length = restfaults.truncated_length(body)
+                    return http_response(status, sent, headers, content_length=length)
             else:
                 status, headers, body = control.handle(self.exchange, request.method, parts.path, query)
             return http_response(status, body, headers)
@@ -146,6 +189,10 @@ class Simulator:
             return http_response(400, f"{exc}\n".encode(), content_type="text/plain")
         conn.sim_subscription = Subscription(conn, combined, streams)
         return None
+
+    async def _reset(self, conn) -> Response:
+        await restfaults.reset(conn)
+        return http_response(500, b"")  # never sent: the connection is gone, websockets answers nothing
 
     async def _handler(self, conn) -> None:
         sub: Subscription = conn.sim_subscription
@@ -242,6 +289,11 @@ class Simulator:
     def rest_fail(self, status, seconds) -> None:
         """Answer REST with ``status`` (429/418 with Retry-After, or 500/502/503/504) for ``seconds``."""
         return self._call(self.exchange.rest_fail, status, seconds)
+
+    def rest_fault(self, kind, count=1, path=None) -> None:
+        """Break the next ``count`` REST replies (only paths starting with ``path`` if given): ``truncate``,
+        ``reset`` or ``nonjson`` (see :mod:`.restfaults`)."""
+        return self._call(self.exchange.rest_fault, kind, count, path)
 
     def set_weight_budget(self, n) -> None:
         """REST weight budget per minute; also lifts a 429/418 in force."""
