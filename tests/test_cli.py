@@ -101,17 +101,18 @@ def api_trades(api, symbol):
 def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(tmp_path):
     demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "40")
     try:
-        sim_rest = demo.find(r"exchange simulator at \S+ \(REST (\S+)\)").group(1)
+        sim_ws, sim_rest, ca = demo.find(r"exchange simulator at (\S+) \(REST (\S+), CA (\S+)\)").groups()
+        assert sim_ws.startswith("wss://127.0.0.1:") and sim_rest.startswith("https://127.0.0.1:")  # TLS by default
         api = demo.find(r"serving the API and dashboard at (\S+)/").group(1)
         wait_for(lambda: len(api_trades(api, "BTCUSDT")) >= 200, timeout=30, message="200 stored trades")
         stored = api_trades(api, "BTCUSDT")
         ids = [t["a"] for t in stored]
         assert ids == list(range(ids[0], ids[0] + len(ids)))
-        truth = requests.get(f"{sim_rest}/api/v3/aggTrades",
-                             params={"symbol": "BTCUSDT", "fromId": ids[0], "limit": len(ids)}, timeout=10).json()
+        truth = requests.get(f"{sim_rest}/api/v3/aggTrades", params={"symbol": "BTCUSDT", "fromId": ids[0],
+                             "limit": len(ids)}, timeout=10, verify=ca).json()
         assert [{k: t[k] for k in "apqTmfl"} for t in stored] == [{k: t[k] for k in "apqTmfl"} for t in truth]
 
-        SimulatorClient(sim_rest).pause()
+        SimulatorClient(sim_rest, ca_file=ca).pause()
         last = requests.get(f"{api}/api/status", timeout=5).json()["symbols"]["BTCUSDT"]["last_trade_id"]
         code, seconds = demo.terminate()
     finally:
@@ -130,7 +131,8 @@ def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(t
 def test_start_on_sigterm_writes_the_buffered_last_second_and_exits_0(tmp_path, sim):
     env = {"TRADEACTORS_FLUSH_INTERVAL": "60"}  # only the orderly stop can write these trades
     service = Process("start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http",
-                      "127.0.0.1:0", "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, env=env)
+                      "127.0.0.1:0", "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--ca-file", sim.ca_file,
+                      env=env)
     try:
         api = service.find(r"serving the API and dashboard at (\S+)/").group(1)
 

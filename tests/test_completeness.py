@@ -119,7 +119,7 @@ def test_lifetime_expiry_is_replaced_before_the_server_closes(tmp_path):
     from tests.conftest import service_config
     from tradeactors.service import Service
 
-    with_lifetime = Simulator(symbols=["BTCUSDT"], rate=50.0, seed=3, lifetime=4.0)
+    with_lifetime = Simulator(symbols=["BTCUSDT"], rate=50.0, seed=3, lifetime=4.0, tls=True)
     with_lifetime.start()
     service = Service(service_config(tmp_path, with_lifetime, connection_lifetime=1.5, **FAST))
     service.start()
@@ -286,7 +286,7 @@ def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, si
     from tradeactors.store import Database
 
     args = ["start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0",
-            "--ws-url", sim.ws_url, "--rest-url", sim.rest_url]
+            "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--ca-file", sim.ca_file]
     env = {"TRADEACTORS_BACKOFF_INITIAL": "0.05", "TRADEACTORS_BACKOFF_MAX": "0.5"}
 
     def status(api):
@@ -409,3 +409,15 @@ def test_a_thread_that_dies_fails_its_actor_which_is_restarted_and_loses_nothing
     sim.drop_connections("BTCUSDT")
     assert_complete(service, sim, ("BTCUSDT", "ETHUSDT"))
     assert service.health()[0]
+
+
+@pytest.mark.parametrize("kind", ["truncate", "reset", "nonjson"])
+def test_broken_rest_answers_during_backfill_are_retried_and_lose_nothing(service_factory, sim, kind):
+    service = service_factory(**FAST)
+    wait_receiving(service)
+    sim.rest_fault(kind, count=3, path="/api/v3/aggTrades")
+    sim.drop_connections("BTCUSDT")  # the reconnection's catch-up and the hole's fill meet the broken answers
+    wait_for(lambda: sim.state()["rest_faults"] == [], timeout=20, message="the broken answers served")
+    assert_complete(service, sim)
+    assert service.status()["backfill"]["worker_alive"]
+    assert service.metrics.value("tradeactors_thread_deaths_total", thread="Backfill-worker") == 0

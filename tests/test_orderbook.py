@@ -44,7 +44,7 @@ def stored_snapshots(service, symbol):
 
 def test_replayed_capture_matches_every_recorded_book_ticker(tmp_path):
     replay = sorted(str(p) for p in CAPTURE.glob("spot_*.gz"))
-    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=25.0)
+    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=25.0, tls=True)
     sim.start()
     service = Service(service_config(tmp_path, sim, **FAST))
     observed = {"BTCUSDT": [], "ETHUSDT": []}
@@ -222,7 +222,7 @@ def test_a_snapshot_older_than_the_first_buffered_diff_is_fetched_again(book_ser
 @pytest.mark.slow
 def test_a_resync_storm_of_many_symbols_stays_under_half_the_weight_budget(tmp_path):
     symbols = [f"SYM{i}USDT" for i in range(12)]
-    storm = Simulator(symbols=symbols, rate=5.0, seed=9, weight_budget=100)
+    storm = Simulator(symbols=symbols, rate=5.0, seed=9, weight_budget=100, tls=True)
     storm.start()
     # depth limit 100 costs 5: the service may spend 50 a minute, 10 snapshots; 12 books must wait a minute
     service = Service(service_config(tmp_path, storm, depth_limit=100, rest_weight_budget=100, **FAST))
@@ -326,3 +326,20 @@ def test_a_lagging_book_still_stores_each_second_under_its_exchange_time(book_se
     lagged = [s for s in snaps if lag_start <= s.second <= lag_start + 2]
     assert len(lagged) >= 2  # the seconds during the hold-up were stored once the actor caught up
     assert assert_rows_are_the_last_diff_of_their_exchange_second(snaps, watcher) >= 4
+
+
+@pytest.mark.parametrize("kind", ["truncate", "reset", "nonjson"])
+def test_a_broken_depth_answer_is_retried_and_the_book_is_recorded(service_factory, sim, kind):
+    """A depth body cut short (IncompleteRead) used to end the snapshot thread: no book was ever stored again,
+    and health stayed 200."""
+    sim.rest_fault(kind, count=2, path="/api/v3/depth")
+    service = service_factory(**FAST)
+    wait_synced(service)
+    start = int(time.time())
+    wait_for(lambda: len([s for s in stored_snapshots(service, "BTCUSDT") if s.second > start]) >= 2, timeout=15,
+             message="book seconds stored")
+    assert sim.state()["rest_faults"] == []  # both broken answers were served
+    assert service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="BTCUSDT", outcome="retry") \
+        + service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="ETHUSDT", outcome="retry") >= 2
+    assert service.status()["snapshots"]["worker_alive"]
+    assert service.health() == (True, [])

@@ -69,7 +69,7 @@ def test_sliding_window_limits_connection_attempts():
 
 def test_client_fetches_agg_trades_and_reads_the_weight_header(sim):
     ledger = WeightLedger(6000)
-    client = RestClient(sim.rest_url, ledger)
+    client = RestClient(sim.rest_url, ledger, ssl_context=sim.client_ssl_context())
     wait_for(lambda: len(sim.published_ids("BTCUSDT")) >= 5, message="5 published trades")
     first = int(sim.published_ids("BTCUSDT")[0])
     trades = client.agg_trades("BTCUSDT", first, limit=5)
@@ -79,7 +79,7 @@ def test_client_fetches_agg_trades_and_reads_the_weight_header(sim):
 
 def test_client_turns_429_into_a_ledger_block(sim):
     ledger = WeightLedger(6000)
-    client = RestClient(sim.rest_url, ledger)
+    client = RestClient(sim.rest_url, ledger, ssl_context=sim.client_ssl_context())
     sim.rest_fail(429, 5)
     with pytest.raises(RestError) as info:
         client.agg_trades("BTCUSDT", 0, limit=5)
@@ -88,7 +88,7 @@ def test_client_turns_429_into_a_ledger_block(sim):
 
 
 def test_client_errors_are_retryable_only_when_trying_again_can_help(sim):
-    client = RestClient(sim.rest_url, WeightLedger(6000))
+    client = RestClient(sim.rest_url, WeightLedger(6000), ssl_context=sim.client_ssl_context())
     with pytest.raises(RestError) as info:
         client.agg_trades("NOSUCHSYM", 0)
     assert info.value.status == 400 and not info.value.retryable
@@ -100,3 +100,27 @@ def test_client_errors_are_retryable_only_when_trying_again_can_help(sim):
     with pytest.raises(RestError) as info:
         unreachable.agg_trades("BTCUSDT", 0)
     assert info.value.retryable
+
+
+@pytest.mark.parametrize("kind,says", [
+    ("truncate", "IncompleteRead"),      # Content-Length larger than the body, then the connection closes
+    ("reset", "RemoteDisconnected"),     # TCP reset with no answer (over TLS Python sees an EOF)
+    ("nonjson", "not JSON"),             # a proxy's HTML error page with status 200
+])
+def test_every_broken_answer_is_a_retryable_rest_error_and_the_next_request_works(sim, kind, says):
+    client = RestClient(sim.rest_url, WeightLedger(6000), ssl_context=sim.client_ssl_context())
+    sim.rest_fault(kind, count=1, path="/api/v3/depth")
+    with pytest.raises(RestError) as info:
+        client.depth("BTCUSDT", 100)
+    assert info.value.retryable and says in str(info.value)
+    last_update_id, bids, asks = client.depth("BTCUSDT", 100)
+    assert last_update_id > 0 and bids and asks
+
+
+def test_an_untrusted_certificate_is_refused(sim):
+    from tradeactors import tls
+
+    client = RestClient(sim.rest_url, WeightLedger(6000), ssl_context=tls.client_context(None), timeout=5)
+    with pytest.raises(RestError) as info:
+        client.depth("BTCUSDT", 5)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) and info.value.retryable

@@ -83,7 +83,7 @@ def test_server_pings_are_answered_so_the_connection_stays_up(tmp_path):
     from tradeactors.service import Service
     from tradeactors.simulator import Simulator
 
-    strict = Simulator(symbols=["BTCUSDT"], rate=5.0, seed=2, ping_interval=0.2, pong_timeout=0.5)
+    strict = Simulator(symbols=["BTCUSDT"], rate=5.0, seed=2, ping_interval=0.2, pong_timeout=0.5, tls=True)
     strict.start()
     service = Service(service_config(tmp_path, strict))
     service.start()
@@ -146,7 +146,8 @@ def test_exchange_filters_are_fetched_once_and_cached_in_the_database(service_fa
     service = service_factory()
     wait_for(lambda: load_symbol_info(service.db, "BTCUSDT") and load_symbol_info(service.db, "ETHUSDT"),
              message="filters cached")
-    served = http.get(f"{sim.rest_url}/api/v3/exchangeInfo", params={"symbol": "BTCUSDT"}, timeout=5).json()
+    served = http.get(f"{sim.rest_url}/api/v3/exchangeInfo", params={"symbol": "BTCUSDT"}, timeout=5,
+                      verify=sim.ca_file).json()
     filters = {f["filterType"]: f for f in served["symbols"][0]["filters"]}
     assert load_symbol_info(service.db, "BTCUSDT") == {"tickSize": filters["PRICE_FILTER"]["tickSize"],
                                                        "stepSize": filters["LOT_SIZE"]["stepSize"]}

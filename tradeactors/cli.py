@@ -9,6 +9,7 @@ import argparse
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from tradeactors import __version__, config as configuration, logsetup
 
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     _service_options(demo)
     demo.add_argument("--rate", type=float, default=20.0, help="simulated trades per second per symbol (default 20)")
     demo.add_argument("--sim-port", type=int, default=0, help="simulator port (default: any free port)")
+    demo.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                      help="the simulator speaks wss:// and https:// with a CA made at start, as Binance speaks TLS "
+                           "(default); --no-tls: plaintext ws:// and http://")
 
     sub.add_parser("simulate", help="run the exchange simulator alone (see `tradeactors simulate --help`)",
                    add_help=False)
@@ -95,11 +99,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except configuration.ConfigError as exc:
         return _config_failure(exc)
     logsetup.configure(cfg.log_level, cfg.log_format)
-    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port)
+    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port, tls=args.tls)
     sim.start()
-    log.info("demo: exchange simulator at %s (REST %s)", sim.ws_url, sim.rest_url)
+    log.info("demo: exchange simulator at %s (REST %s, CA %s)", sim.ws_url, sim.rest_url, sim.ca_file or "none")
     try:
-        return service.run(cfg.replace(ws_url=sim.ws_url, rest_url=sim.rest_url))
+        # The demo talks only to its simulator: the simulator's CA is the one to trust.
+        ca_file = Path(sim.ca_file) if sim.ca_file else None
+        return service.run(cfg.replace(ws_url=sim.ws_url, rest_url=sim.rest_url, ca_file=ca_file))
     finally:
         sim.stop()
 

@@ -132,7 +132,9 @@ class RestClient:
             self._observe(exc.headers)
             raise self._http_error(exc, path) from None
         except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out, TLS (ssl.SSLError)
-            raise RestError(f"GET {path} failed: {getattr(exc, 'reason', exc) or type(exc).__name__}") from None
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            text = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason)
+            raise RestError(f"GET {path} failed: {text}") from None
         except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine, RemoteDisconnected
             raise RestError(f"GET {path} failed: {type(exc).__name__}: {exc}") from None
         finally:

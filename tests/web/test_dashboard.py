@@ -190,7 +190,7 @@ def test_a_real_service_with_fifty_symbols_stays_responsive(browser, tmp_path):
     from tradeactors.simulator import Simulator
 
     symbols = [f"S{i:02d}USDT" for i in range(50)]
-    sim = Simulator(symbols=symbols, rate=2.0, seed=11)
+    sim = Simulator(symbols=symbols, rate=2.0, seed=11, tls=True)
     sim.start()
     service = Service(service_config(tmp_path, sim, depth_limit=100))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
