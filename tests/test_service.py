@@ -177,3 +177,16 @@ def test_status_shows_how_long_a_connected_stream_has_been_silent(service_factor
     wait_for(lambda: service.status()["symbols"]["BTCUSDT"]["last_message_age_ms"] > 2000, message="silence seen")
     assert service.status()["symbols"]["BTCUSDT"]["state"] == "connected"
     assert service.status()["symbols"]["ETHUSDT"]["last_message_age_ms"] < 1000
+
+
+def test_plaintext_ws_and_http_still_record_trades_and_the_book(plain_service_factory, plain_sim):
+    """Production speaks TLS and so do the other tests; this keeps the ws:// / http:// path covered."""
+    service = plain_service_factory()
+    assert service.config.ws_url.startswith("ws://") and service.config.ca_file is None
+    wait_for(lambda: len(stored_trades(service, "BTCUSDT")) >= 50 and service.status()["symbols"]["BTCUSDT"]["book"]
+             ["state"] == "synced", timeout=20, message="trades stored and the book synced")
+    stored = stored_trades(service, "BTCUSDT")
+    ids = [t["a"] for t in stored]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    published = {t["a"]: t for t in plain_sim.published_trades("BTCUSDT")}
+    assert all({k: t[k] for k in "apqTmfl"} == {k: published[t["a"]][k] for k in "apqTmfl"} for t in stored)

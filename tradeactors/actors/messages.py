@@ -161,6 +161,13 @@ class WatchBook(NamedTuple):
     callback: object
 
 
+class WatchTrades(NamedTuple):
+    """Caller -> StreamActor (ask): call ``callback(trades)`` in the reader thread at every hand-over of live
+    trades, right after the drain that read them. A diagnostic hook (the burst benchmark measures receive lag)."""
+
+    callback: object
+
+
 class FetchSnapshot(NamedTuple):
     """StreamActor -> SnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result."""
 

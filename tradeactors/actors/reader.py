@@ -122,6 +122,8 @@ class StreamReader:
         self.crash: str | None = None
         """Set by ``InjectFailure(thread=True)``: the next drain raises this, as a bug in the reader would."""
         self._last_drain_bytes = 0
+        self.trade_observers: list = []
+        """``WatchTrades`` callbacks, called with each list of trades handed over."""
         self._rotate_reason: str | None = None
         self.actor_ref: pykka.ActorRef | None = None
         self._conn: Connection | None = None
@@ -307,10 +309,10 @@ class StreamReader:
         return new
 
     def _fail(self, reason: str) -> None:
+        if self.stopping.is_set():
+            return  # our own stop closed the socket: not a failure
         self.metrics.connection_failures.labels(self.symbol).inc()
         log.error("WebSocket %s: %s", self.symbol, reason)
-        if self.stopping.is_set():
-            return
         self._tell_actor(ConnectionLost(reason))
         raise StreamFailure(reason)
 
@@ -347,6 +349,8 @@ class StreamReader:
     def _handoff(self) -> None:
         if self._pending:
             trades, self._pending = self._pending, []
+            for callback in self.trade_observers:
+                callback(trades)
             self.directory.tell("buffer", Trades(self.symbol, trades))
         # Counters are published in bulk: a Prometheus inc per trade would cost more than the parse.
         received, duplicates = self._counted

@@ -29,10 +29,11 @@ before it holds. A second during which the book lost its sync is never stored (c
 ``snapshots_skipped``); a diff that opens a gap closes nothing.
 
 Messages: ``Depth``, ``SnapshotFetched``, ``ConnectionLost`` (tells, see above); ``SnapshotRequestsLost`` (tell,
-from a (re)started SnapshotActor): ask again if a snapshot is awaited; ``GetBook`` (ask) -> live top
-levels, update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` (ask): a diagnostic observer of
-every applied diff; ``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted;
-``InjectFailure`` (tell): raises, or with ``thread=True`` makes the reader raise.
+from a (re)started SnapshotActor): ask again if a snapshot is awaited; ``GetBook`` (ask) -> live top levels,
+update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` / ``WatchTrades`` (asks): diagnostic
+observers of every applied diff / every hand-over of live trades (the latter in the reader's thread);
+``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted; ``InjectFailure`` (tell):
+raises, or with ``thread=True`` makes the reader raise.
 Tells: ``Trades`` and ``Snapshot`` to the BufferActor, ``FetchSnapshot`` to the SnapshotActor.
 on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a deadline)
 after it has handed over every trade it holds, then sends the open second's book (the book at the last diff
@@ -51,7 +52,7 @@ import pykka
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
     ConnectionLost, Depth, FetchSnapshot, GetBook, GetStatus, InjectFailure, Snapshot, SnapshotFetched,
-    SnapshotRequestsLost, ThreadDied, WatchBook,
+    SnapshotRequestsLost, ThreadDied, WatchBook, WatchTrades,
 )
 from tradeactors.actors.reader import StreamReader
 from tradeactors.booksync import Applied, BookSync, NeedSnapshot, Resync, Synced
@@ -124,6 +125,8 @@ class StreamActor(pykka.ThreadingActor):
             return self._book_view(message.depth)
         elif isinstance(message, WatchBook):
             self.observers.append(message.callback)
+        elif isinstance(message, WatchTrades):
+            self.reader.trade_observers.append(message.callback)
         elif isinstance(message, GetStatus):
             r = self.reader
             return {

@@ -26,10 +26,12 @@ import websocket
 from tradeactors.simulator import spawn_simulator
 
 
-def _handshake(url: str) -> tuple[socket.socket, bytes]:
+def _handshake(url: str, context=None) -> tuple[socket.socket, bytes]:
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    if context is not None:
+        sock = context.wrap_socket(sock, server_hostname=parts.hostname)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall((f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -52,9 +54,9 @@ def _pong(sock: socket.socket, payload: bytes) -> None:
     sock.sendall(bytes((0x8A, 0x80 | len(payload))) + mask + masked)
 
 
-def raw_socket_client(url: str, seconds: float) -> tuple[int, float, int]:
+def raw_socket_client(url: str, seconds: float, context=None) -> tuple[int, float, int]:
     """Count whole frames for ``seconds``; returns (frames, elapsed, bytes)."""
-    sock, buf = _handshake(url)
+    sock, buf = _handshake(url, context)
     frames = total = 0
     buf = bytearray(buf)
     start = time.perf_counter()
@@ -94,8 +96,9 @@ def raw_socket_client(url: str, seconds: float) -> tuple[int, float, int]:
     return frames, elapsed, total
 
 
-def websocket_client_loop(url: str, seconds: float) -> tuple[int, float]:
-    ws = websocket.create_connection(url, timeout=10, skip_utf8_validation=True)
+def websocket_client_loop(url: str, seconds: float, context=None) -> tuple[int, float]:
+    ws = websocket.create_connection(url, timeout=10, skip_utf8_validation=True,
+                                     sslopt={"context": context} if context is not None else None)
     frames = 0
     start = time.perf_counter()
     deadline = start + seconds
@@ -111,15 +114,19 @@ def run(argv=None) -> int:
     p = argparse.ArgumentParser(prog="tradeactors bench simulator", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--symbol", default="BTCUSDT")
+    p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                   help="wss:// with one TLS record per message, as Binance (default); --no-tls: ws://")
     args = p.parse_args(argv)
-    client = spawn_simulator(["--port", "0", "--symbols", args.symbol, "--rate", "max", "--no-tls"])
+    client = spawn_simulator(["--port", "0", "--symbols", args.symbol, "--rate", "max",
+                              "--tls" if args.tls else "--no-tls"])
+    context = client.client_ssl_context() if args.tls else None
     try:
         url = f"{client.ws_url}/ws/{args.symbol.lower()}@aggTrade"
-        frames, elapsed, nbytes = raw_socket_client(url, args.seconds)
+        frames, elapsed, nbytes = raw_socket_client(url, args.seconds, context)
         fps = frames / elapsed
         print(f"raw-socket client:       {frames:>10,} frames in {elapsed:.2f} s = {fps:>10,.0f} frames/s "
               f"({nbytes / elapsed / 1e6:.1f} MB/s, {nbytes / max(frames, 1):.0f} B/frame)")
-        wc_frames, wc_elapsed = websocket_client_loop(url, args.seconds)
+        wc_frames, wc_elapsed = websocket_client_loop(url, args.seconds, context)
         wc_fps = wc_frames / wc_elapsed
         print(f"websocket-client (skip_utf8_validation): {wc_frames:,} frames in {wc_elapsed:.2f} s "
               f"= {wc_fps:,.0f} frames/s")
@@ -127,7 +134,7 @@ def run(argv=None) -> int:
     finally:
         client.close()
     print(f"bar: >= 100,000 frames/s to one loopback client: {'met' if fps >= 100_000 else 'NOT met'}")
-    print(json.dumps({"bench": "simulator", "frames": frames, "seconds": round(elapsed, 3),
+    print(json.dumps({"bench": "simulator", "transport": "tls" if args.tls else "plain", "frames": frames, "seconds": round(elapsed, 3),
                       "frames_per_s": round(fps), "bytes_per_s": round(nbytes / elapsed),
                       "websocket_client_frames": wc_frames,
                       "websocket_client_frames_per_s": round(wc_fps), "trades_generated": trades,
