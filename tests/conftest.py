@@ -2,10 +2,13 @@
 
 The simulator speaks TLS (``wss://``, ``https://``, one TLS record per message) as Binance does, and the service
 trusts its CA through ``ca_file``: the production transport is the tested one. ``plain_sim`` keeps a plaintext
-``ws://`` simulator for the few tests that cover that path too.
+``ws://`` simulator for the few tests that cover that path too. Under CI (``CI=true``, as ``.ci/run`` and CI
+services set it) a skipped test fails the run.
 """
 
 from __future__ import annotations
+
+import os
 
 import pykka
 import pytest
@@ -76,3 +79,38 @@ def plain_service_factory(tmp_path, plain_sim):
     start, started = _factory(tmp_path, plain_sim)
     yield start
     _stop_all(started)
+
+
+class NoSkipsUnderCI:
+    """Registered when ``CI=true``: CI installs everything the tests need (chromium, playwright, supervisor) and
+    the captures ship in the package, so a skip there means a test silently did not run. It fails the session
+    and lists every skip with its reason. Locally (no ``CI=true``) a missing chromium still only skips."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def _note(self, report) -> None:
+        if report.skipped and not hasattr(report, "wasxfail"):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.skipped.append(f"{report.nodeid or 'collection'}: {reason}")
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self._note(report)
+
+    def pytest_collectreport(self, report) -> None:
+        self._note(report)
+
+    def pytest_sessionfinish(self, session) -> None:
+        if self.skipped and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.skipped:
+            terminalreporter.section("skipped under CI=true: a failure", red=True, bold=True)
+            for line in self.skipped:
+                terminalreporter.line(line, red=True)
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get("CI") == "true":
+        config.pluginmanager.register(NoSkipsUnderCI(), "no-skips-under-ci")

@@ -1,5 +1,6 @@
 """The local order book and Binance's sync procedure: rules on tiny hand-made diffs, properties against a naive
-Decimal reference, and the real recorded captures (../shared/data) replayed offline."""
+Decimal reference, and the real recorded captures (shipped in tradeactors/simulator/capture_data) replayed
+offline."""
 
 from __future__ import annotations
 

@@ -3,13 +3,14 @@
 ``TradeWriter`` turns a flush into one WriteBatch: it drops trades already stored (idempotence), splits the
 rest into one chunk per second of trade time, and records the symbol's stored-id ranges in the same batch so
 that the ranges and the chunks can never disagree, even after a crash.
-``read_trades`` seeks to the start of a time range and stops after its end.
+``read_trades`` seeks to the start of a time range and stops after its end; a page is exactly the ``limit``
+smallest ids after the cursor, however the chunks were written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from operator import attrgetter
-from typing import Iterator, Sequence
 
 import msgpack
 import numpy as np
@@ -159,17 +160,32 @@ class TradeWriter:
         return fresh
 
 
+def _keyed_chunks(db: Database, symbol: str, start_ms: int, end_ms: int) -> Iterator[tuple[int, bytes]]:
+    """(second of the chunk's trades, raw value) of every chunk that can hold trades with start_ms <= T <= end_ms,
+    in key order: seeks to the start's second and stops after the end. A chunk never spans two seconds and its
+    key starts with its smallest T, so the key tells the second without decoding the value."""
+    stop = codec.trade_stop_key(symbol, end_ms)
+    for key, value in db.scan("trades", codec.trade_seek_key(symbol, start_ms), stop):
+        yield codec.trade_key_time(key) // 1000, value
+
+
+def _decode_in_range(value: bytes, start_ms: int, end_ms: int) -> codec.TradeChunk | None:
+    """The chunk's trades with start_ms <= T <= end_ms, or None if it has none."""
+    chunk = codec.decode_trades(value)
+    if chunk.T.min() < start_ms or chunk.T.max() > end_ms:
+        mask = (chunk.T >= start_ms) & (chunk.T <= end_ms)
+        if not mask.any():
+            return None
+        chunk = chunk.select(mask)
+    return chunk
+
+
 def read_chunks(db: Database, symbol: str, start_ms: int, end_ms: int) -> Iterator[codec.TradeChunk]:
     """Decoded chunks holding trades with start_ms <= T <= end_ms, in key order, filtered to the range."""
-    stop = codec.trade_stop_key(symbol, end_ms)
-    for _key, value in db.scan("trades", codec.trade_seek_key(symbol, start_ms), stop):
-        chunk = codec.decode_trades(value)
-        if chunk.T.min() < start_ms or chunk.T.max() > end_ms:
-            mask = (chunk.T >= start_ms) & (chunk.T <= end_ms)
-            if not mask.any():
-                continue
-            chunk = chunk.select(mask)
-        yield chunk
+    for _second, value in _keyed_chunks(db, symbol, start_ms, end_ms):
+        chunk = _decode_in_range(value, start_ms, end_ms)
+        if chunk is not None:
+            yield chunk
 
 
 def read_trades(
@@ -179,11 +195,24 @@ def read_trades(
     """Trades in [start_ms, end_ms] ordered by id, at most ``limit``, resuming after the cursor (T, a).
 
     Returns (trades, next cursor or None when the range is exhausted).
+
+    A page is exactly the ``limit`` smallest ids above the cursor in the range, so paging never skips a trade.
+    Keys run in trade-time order, not id order: a chunk backfilled into a second after a live chunk of that
+    second was written sorts after it, though it may hold lower ids. So once ``limit`` trades are held, the read
+    goes on through every remaining chunk of that second and stops at the first key of a later second (ids are
+    assigned in trade-time order, so a later second holds only higher ids); then it sorts by id and cuts. The
+    cursor's T only moves the seek to its second; its id decides what comes after it.
     """
     if after is not None:
         start_ms = max(start_ms, after[0])
     out: list[AggTrade] = []
-    for chunk in read_chunks(db, symbol, start_ms, end_ms):
+    full_second = None  # the second in which ``limit`` trades were reached: only its other chunks are still read
+    for second, value in _keyed_chunks(db, symbol, start_ms, end_ms):
+        if full_second is not None and second != full_second:
+            break
+        chunk = _decode_in_range(value, start_ms, end_ms)
+        if chunk is None:
+            continue
         if after is not None:
             mask = chunk.a > after[1]
             if not mask.all():
@@ -191,13 +220,11 @@ def read_trades(
                     continue
                 chunk = chunk.select(mask)
         out.extend(chunk.trades())
-        if limit is not None and len(out) >= limit:
-            break
+        if full_second is None and limit is not None and len(out) >= limit:
+            full_second = second
     out.sort(key=_by_id)
-    if limit is not None and len(out) > limit:
+    if limit is not None and out and len(out) >= limit:
         out = out[:limit]
-        return out, (out[-1].T, out[-1].a)
-    if limit is not None and len(out) == limit and out:
         return out, (out[-1].T, out[-1].a)
     return out, None
 

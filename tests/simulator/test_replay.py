@@ -13,9 +13,7 @@ from tradeactors.simulator import Simulator, captures
 DATA = captures.data_dir()
 CAPTURE = DATA / captures.CAPTURE_2024
 BTC = [CAPTURE / "spot_btcusdt_20240808.gz", CAPTURE / "spot_btcusdt_20240809.gz"]
-CRYPTOFEED = DATA / "binance-spot-capture-2021-10-12"
-
-pytestmark = pytest.mark.skipif(not CAPTURE.exists(), reason="capture data not available")
+CRYPTOFEED = DATA / captures.CAPTURE_2021
 
 def recorded(paths, stream):
     """The recorded frames of one stream, as text, in file order."""
@@ -113,7 +111,6 @@ def test_book_ticker_is_replayed_as_recorded():
         ws.close(timeout=0.2)
     assert got == recorded(BTC[:1], "btcusdt@bookTicker")[:100]
 
-@pytest.mark.skipif(not CRYPTOFEED.exists(), reason="cryptofeed capture not available")
 def test_cryptofeed_capture_replays_its_depth_frames_and_snapshot():
     files = [str(CRYPTOFEED / "BINANCE.ws.1.0"), str(CRYPTOFEED / "BINANCE.http.0.0")]
     with Simulator(replay=files, replay_speed="max") as sim:

@@ -102,13 +102,8 @@ def test_a_stream_down_past_its_alert_delay_shows_unhealthy_with_the_reason(page
 def test_volume_profile_chart_marks_the_point_of_control(page, service_factory, sim):
     service = service_factory()
     url = service.http.url
-    probe = requests.get(f"{url}/api/volume_profile", params={"symbol": "BTCUSDT", "duration_hours": 1}, timeout=10)
     page.goto(f"{url}/")
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
-    if probe.status_code == 404 and probe.json()["error"]["code"] == "not_found":
-        page.wait_for_function("() => document.querySelector('#vp-message').textContent.includes('volume_profile')",
-                               timeout=10_000)
-        pytest.skip("GET /api/volume_profile is not routed yet (the lead is adding it); the page shows the message")
     sim.set_regime(rate=400)
     wait_for(lambda: sum(hi - lo + 1 for lo, hi in
                          requests.get(f"{url}/api/status", timeout=10).json()["storage"]["stored_ids"]["BTCUSDT"])

@@ -10,11 +10,6 @@ import pytest
 
 from tradeactors.web import create_app
 
-PENDING_ANALYTICS = {"/api/volume_profile", "/api/liquidity_vacuums", "/api/order_flow",
-                     "/api/microstructure_health", "/api/market_anomalies"}
-"""Documented from ANALYTICS.md before the lead routes them. Tolerated only while they are not routed at all:
-once routed, they are checked like every other path."""
-
 
 @pytest.fixture
 def client(service_factory):
@@ -54,8 +49,7 @@ def test_every_route_is_documented_and_every_documented_path_is_routed(client):
     documented = {path: set(item) for path, item in doc["paths"].items()}
     routes = routed(client.application)
     assert sorted(set(routes) - set(documented)) == [], "routes missing from the OpenAPI document"
-    not_routed = set(documented) - set(routes)
-    assert not_routed <= PENDING_ANALYTICS, f"documented but not routed: {sorted(not_routed - PENDING_ANALYTICS)}"
+    assert sorted(set(documented) - set(routes)) == [], "documented paths that are not routed"
     for path in set(documented) & set(routes):
         assert documented[path] <= routes[path], f"{path}: documented methods {documented[path]} not routed"
 
@@ -105,18 +99,9 @@ def check_ranges(client, doc, paths):
 
 
 def test_documented_integer_ranges_are_enforced(client):
+    """Every routed path, the analytics ones included."""
     doc = client.get("/api/openapi.json").get_json()
-    check_ranges(client, doc, set(routed(client.application)) - PENDING_ANALYTICS)
-
-
-def test_documented_analytics_ranges_are_enforced(client):
-    doc = client.get("/api/openapi.json").get_json()
-    present = PENDING_ANALYTICS & set(routed(client.application))
-    missing = sorted(PENDING_ANALYTICS - present)
-    if present:
-        check_ranges(client, doc, present)
-    if missing:
-        pytest.skip(f"analytics endpoints not routed yet (lead is adding them): {', '.join(missing)}")
+    check_ranges(client, doc, set(routed(client.application)))
 
 
 def test_required_parameters_are_required(client):

@@ -1,6 +1,7 @@
 """``tradeactors bench book``: how fast the local book keeps up with depth diffs, against bare frame parsing.
 
-Input: the real 2024 BTCUSDT capture (``../shared/data/binance-spot-capture-2024-08-08``, both files): the 6,493
+Input: the real 2024 BTCUSDT capture shipped in the package
+(``tradeactors/simulator/capture_data/binance-spot-capture-2024-08-08``, both files): the 6,493
 ``depth@100ms`` frames after the REST snapshot (~46 levels each) and that 1000-level snapshot. In the same run,
 alternating in halves, each for about ``--seconds`` in all:
 

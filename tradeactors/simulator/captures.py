@@ -1,11 +1,14 @@
-"""Where the recorded Binance captures live: ``$TRADEACTORS_CAPTURES`` if set, else ``shared/data`` beside the
-checkout (as on the project's machines and in CI). Used by replay tests, the demo's ``--replay`` users and the
-book benchmark."""
+"""Where the recorded Binance captures live: ``capture_data/`` inside this package, shipped as package data, so
+a fresh clone and an installed package both have them and nothing outside the package is read. Used by the
+replay tests, ``tradeactors simulate --replay`` users and the book benchmark. Sources, licenses and contents:
+``capture_data/README.md``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "capture_data"
+"""The captures shipped with the package."""
 
 CAPTURE_2024 = "binance-spot-capture-2024-08-08"
 """BTCUSDT and ETHUSDT, ~651 s: depth@100ms, trade and bookTicker frames plus one REST snapshot per symbol."""
@@ -14,8 +17,8 @@ CAPTURE_2021 = "binance-spot-capture-2021-10-12"
 
 
 def data_dir() -> Path:
-    override = os.environ.get("TRADEACTORS_CAPTURES")
-    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared" / "data"
+    """The folder that holds the capture folders (the package's own)."""
+    return PACKAGE_DATA
 
 
 def capture_2024_files(symbol: str) -> list[Path]:
