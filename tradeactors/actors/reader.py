@@ -56,11 +56,10 @@ CONNECT_TIMEOUT = 10.0
 """Seconds for the TCP connect, the TLS handshake and the WebSocket upgrade together (websocket-client)."""
 
 RECV_BYTES = 256 * 1024
-"""Bytes asked of the socket per read: over plaintext one read carries hundreds of frames; over TLS a read
-returns one record whatever is asked."""
-DRAIN_MAX_BYTES = 4 * 1024 * 1024
-"""A drain stops after this many bytes to parse and hand over what it holds, then goes on: it bounds memory and
-the delay of the first frame of a long burst."""
+"""The reader's buffer: a drain reads at most this much before it parses and hands over (then drains again at
+once). Over plaintext one read fills it with hundreds of frames; over TLS each read appends one record (reading
+into one preallocated buffer costs ~5 us a record against ~9-20 us for ``recv(256 KB)``, which allocates and
+shrinks a 256 KB object per record)."""
 GATHER_BELOW_BYTES = 64 * 1024
 """A drain smaller than this means the market is quiet enough to let frames gather before the next drain..."""
 GATHER_SECONDS = 0.1
@@ -122,6 +121,7 @@ class StreamReader:
         self.crash: str | None = None
         """Set by ``InjectFailure(thread=True)``: the next drain raises this, as a bug in the reader would."""
         self._last_drain_bytes = 0
+        self._view = memoryview(bytearray(RECV_BYTES))
         self.trade_observers: list = []
         """``WatchTrades`` callbacks, called with each list of trades handed over."""
         self._rotate_reason: str | None = None
@@ -197,30 +197,28 @@ class StreamReader:
         return bool(conn.poller.poll(max(0, int(timeout * 1000) + 1)))
 
     def _drain(self, conn: Connection, draining: bool = False) -> int:
-        """Read everything available now, then handle every message in it; the number of data messages.
-
-        Raises StreamFailure if the server closed the connection (after handling what came before)."""
+        """Read everything available now (up to a buffer's worth), then handle every message in it; the number of
+        data messages. Raises StreamFailure if the server closed the connection (after handling what came before).
+        """
         if self.crash:
             raise RuntimeError(self.crash)
-        sock = conn.ws.sock
-        chunks = []
+        sock, view = conn.ws.sock, self._view
         size = 0
         closed = False
-        while size < DRAIN_MAX_BYTES:
+        while size < RECV_BYTES:
             try:
-                data = sock.recv(RECV_BYTES)
+                n = sock.recv_into(view[size:])  # over TLS one record per call, appended without a new buffer
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                 break  # nothing more now (over TLS possibly half a record, kept by the SSL object)
-            if not data:
+            if not n:
                 closed = True
                 break
-            chunks.append(data)
-            size += len(data)
+            size += n
         self.drains += 1
         self._last_drain_bytes = size
         messages = 0
-        if chunks:
-            for opcode, payload in conn.splitter.feed(chunks[0] if len(chunks) == 1 else b"".join(chunks)):
+        if size:
+            for opcode, payload in conn.splitter.feed(bytes(view[:size])):
                 if opcode == OP_TEXT or opcode == OP_BINARY:
                     messages += 1
                     self._on_frame(payload, draining)
