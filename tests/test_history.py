@@ -70,9 +70,8 @@ def test_range_reads_are_inclusive_and_exact(db):
     assert [t.a for t in got] == [a for a in range(1, 101) if start <= BASE_T + (a - 1) * 100 <= end]
 
 
-def test_reads_seek_instead_of_scanning_from_the_start(db, monkeypatch):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    writer.write("BTCUSDT", trades(1, 1000))  # 100 s of trades, 100 chunks
+def scanned_keys(db, monkeypatch) -> list[bytes]:
+    """Every key the database's scans yield from now on, in order."""
     seen = []
     real_scan = db.scan
 
@@ -82,6 +81,13 @@ def test_reads_seek_instead_of_scanning_from_the_start(db, monkeypatch):
             yield item
 
     monkeypatch.setattr(db, "scan", counting_scan)
+    return seen
+
+
+def test_reads_seek_instead_of_scanning_from_the_start(db, monkeypatch):
+    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer.write("BTCUSDT", trades(1, 1000))  # 100 s of trades, 100 chunks
+    seen = scanned_keys(db, monkeypatch)
     history.read_trades(db, "BTCUSDT", BASE_T + 50_000, BASE_T + 52_999)
     assert len(seen) == 3
     assert codec.trade_key_time(seen[0]) == BASE_T + 50_000
@@ -102,15 +108,7 @@ def test_paging_with_a_cursor_returns_every_trade_once(db):
 def test_a_page_reads_on_through_its_last_second_and_stops_at_the_next(db, monkeypatch):
     writer = history.TradeWriter(db, ["BTCUSDT"])
     writer.write("BTCUSDT", trades(1, 1000))  # 100 s of trades, 100 chunks of 10
-    seen = []
-    real_scan = db.scan
-
-    def counting_scan(cf, start, stop):
-        for item in real_scan(cf, start, stop):
-            seen.append(item[0])
-            yield item
-
-    monkeypatch.setattr(db, "scan", counting_scan)
+    seen = scanned_keys(db, monkeypatch)
     page, cursor = history.read_trades(db, "BTCUSDT", BASE_T + 50_000, 10**13 - 1, limit=5)
     assert [t.a for t in page] == [501, 502, 503, 504, 505] and cursor == (BASE_T + 50_400, 505)
     # The limit is reached in the 50th second; its last chunk may be followed by another of the same second, so
