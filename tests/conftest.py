@@ -16,6 +16,15 @@ import pytest
 from tradeactors import config as configuration
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator
+from tradeactors.storage import Database
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A real RocksDB in a temp dir, closed after the test."""
+    database = Database(tmp_path / "analytics")
+    yield database
+    database.close()
 
 
 def make_simulator(tls: bool = True, **kwargs) -> Simulator:

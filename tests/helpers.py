@@ -1,8 +1,13 @@
-"""Test helpers: wait for a condition with a deadline instead of sleeping and hoping."""
+"""Test helpers: wait for a condition with a deadline instead of sleeping and hoping; trades to write."""
 
 from __future__ import annotations
 
 import time
+
+from tradeactors.protocol import AggTrade
+
+BASE_T = 1_723_161_254_000
+"""A trade time (ms) to build test trades around."""
 
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
@@ -15,3 +20,8 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def trades(first, count, t0=BASE_T, step_ms=100):
+    return [AggTrade(a, f"{60000 + a % 7}.01000000", "0.00100000", a, a, t0 + (a - first) * step_ms, a % 2 == 0)
+            for a in range(first, first + count)]

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
-from tradeactors import analytics, analysis, history
+from tradeactors import analytics, storage, tools
 from tradeactors.actors.messages import Analyze
 
 
@@ -18,7 +18,7 @@ def get(service, path, **params):
 
 def test_a_fresh_service_answers_422_with_a_sensible_wait(service_factory, sim):
     service = service_factory()
-    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) >= 50, timeout=20, message="50 trades")
+    wait_for(lambda: len(storage.trade_ids(service.db, "BTCUSDT")) >= 50, timeout=20, message="50 trades")
     response = get(service, "/api/volume_profile", symbol="BTCUSDT", duration_hours=1)
     assert response.status_code == 422
     error = response.json()["error"]
@@ -34,11 +34,11 @@ def test_a_fresh_service_answers_422_with_a_sensible_wait(service_factory, sim):
 def test_volume_profile_from_rollups_equals_the_raw_computation(service_factory, sim):
     sim.set_regime("BTCUSDT", rate=800)
     service = service_factory()
-    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) >= 3000, timeout=30, message="3000 trades")
+    wait_for(lambda: len(storage.trade_ids(service.db, "BTCUSDT")) >= 3000, timeout=30, message="3000 trades")
     now = int(time.time() * 1000)
     body = service.ask("query", Analyze("volume_profile", "BTCUSDT", {"duration_hours": 1}, now), timeout=30)
-    raw = history.read_columns(service.db, "BTCUSDT", now - 3_600_000, now)
-    tick = analysis.tick_units(service.db, "BTCUSDT", raw.p_decimals, raw.p)
+    raw = storage.read_columns(service.db, "BTCUSDT", now - 3_600_000, now)
+    tick = tools.tick_units(service.db, "BTCUSDT", raw.p_decimals, raw.p)
     expected = analytics.volume_profile(analytics.tick_volumes(raw, tick), symbol="BTCUSDT", tick=tick,
                                         p_decimals=raw.p_decimals, q_decimals=raw.q_decimals)
     assert body == expected
@@ -52,7 +52,7 @@ def test_volume_profile_from_rollups_equals_the_raw_computation(service_factory,
 
 def test_order_flow_over_stored_snapshots(service_factory, sim):
     service = service_factory()
-    wait_for(lambda: len(history.read_snapshots(service.db, "ETHUSDT", int(time.time()) - 60, int(time.time()))) >= 3,
+    wait_for(lambda: len(storage.read_book_seconds(service.db, "ETHUSDT", int(time.time()) - 60, int(time.time()))) >= 3,
              timeout=20, message="3 snapshots")
     response = get(service, "/api/order_flow", symbol="ETHUSDT", window_duration_secs=30, depth_levels=10)
     assert response.status_code == 200, response.text
@@ -98,7 +98,7 @@ def test_unknown_symbol_is_404_for_every_tool(service_factory, path):
 
 def test_health_and_anomalies_over_a_steady_market(service_factory, sim):
     service = service_factory()
-    wait_for(lambda: len(history.read_snapshots(service.db, "BTCUSDT", int(time.time()) - 60, int(time.time()))) >= 4,
+    wait_for(lambda: len(storage.read_book_seconds(service.db, "BTCUSDT", int(time.time()) - 60, int(time.time()))) >= 4,
              timeout=20, message="4 snapshots")
     health = get(service, "/api/microstructure_health", symbol="BTCUSDT", window_duration_secs=30)
     assert health.status_code == 200, health.text
@@ -119,17 +119,15 @@ def test_anomalies_with_too_few_snapshots_say_so_instead_of_failing(service_fact
 
 
 def test_the_cached_exchange_tick_wins_over_the_finest_step_seen(tmp_path):
-    import msgpack
     import numpy as np
 
-    from tradeactors.store import Database
+    from tradeactors.storage import Database, TradeWriter
 
     db = Database(tmp_path / "db")
     try:
         prices = np.array([6_000_000_000_000, 6_000_010_000_000], dtype=np.int64)  # every price ends in 0.10
-        assert analysis.tick_units(db, "BTCUSDT", 8, prices) == 10_000_000  # fallback: the data's finest step
-        db.write({"meta": [(history.symbol_info_key("BTCUSDT"),
-                            msgpack.packb({"tickSize": "0.01000000", "stepSize": "0.00001000"}))]})
-        assert analysis.tick_units(db, "BTCUSDT", 8, prices) == 1_000_000  # the exchange's tick, from the cache
+        assert tools.tick_units(db, "BTCUSDT", 8, prices) == 10_000_000  # fallback: the data's finest step
+        TradeWriter(db, ["BTCUSDT"]).store_symbol_info("BTCUSDT", {"tickSize": "0.01000000", "stepSize": "0.00001000"})
+        assert tools.tick_units(db, "BTCUSDT", 8, prices) == 1_000_000  # the exchange's tick, from the cache
     finally:
         db.close()

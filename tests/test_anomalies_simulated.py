@@ -12,7 +12,8 @@ import random
 import numpy as np
 import pytest
 
-from tradeactors import analytics, codec
+from tradeactors import analytics
+from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.protocol import AggTrade
 from tradeactors.simulator.symbols import spec_for
 from tradeactors.simulator.synthetic import SyntheticMarket
@@ -43,10 +44,10 @@ def run_market(seconds: int, rate: float = 50.0, seed: int = 1, change_at: int |
                 market.churn_once()
             market.commit()
         uid, bids, asks = market.snapshot(20)
-        snapshots.append(codec.BookSnapshot(symbol, BASE_MS // 1000 + second, uid, BASE_MS + second * 1000,
+        snapshots.append(BookSecond(symbol, BASE_MS // 1000 + second, uid, BASE_MS + second * 1000,
                                             scaled(bids), scaled(asks), 8, 8))
     trades = [AggTrade(t["a"], t["p"], t["q"], t["f"], t["l"], t["T"], t["m"]) for t in market.trades.trades()]
-    return snapshots, codec.to_chunk(trades)
+    return snapshots, TradeColumns.from_trades(trades)
 
 
 def test_ten_minutes_of_a_steady_synthetic_market_produce_no_anomaly():

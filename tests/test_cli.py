@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
-from tradeactors import history
+from tradeactors import storage
 from tradeactors.simulator import SimulatorClient
-from tradeactors.store import Database
+from tradeactors.storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +121,7 @@ def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(t
     assert seconds < 5
     db = Database(tmp_path / "data" / "analytics")
     try:
-        ids = history.trade_ids(db, "BTCUSDT").tolist()
+        ids = storage.trade_ids(db, "BTCUSDT").tolist()
     finally:
         db.close()
     assert ids[-1] >= last and ids == list(range(ids[0], ids[-1] + 1))
@@ -151,7 +151,7 @@ def test_start_on_sigterm_writes_the_buffered_last_second_and_exits_0(tmp_path, 
     assert any("received SIGTERM" in line for line in service.lines)
     db = Database(tmp_path / "data" / "analytics")
     try:
-        ids = history.trade_ids(db, "BTCUSDT").tolist()
+        ids = storage.trade_ids(db, "BTCUSDT").tolist()
     finally:
         db.close()
     assert ids and ids[-1] == last and ids == list(range(ids[0], last + 1))

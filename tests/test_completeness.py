@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import wait_for
-from tradeactors import history
+from tradeactors import storage
 from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
 
@@ -42,11 +42,11 @@ def assert_complete(service, sim, symbols=("BTCUSDT",), timeout=30):
         last = int(published[-1])
 
         def caught_up():
-            stored = history.trade_ids(service.db, symbol)
+            stored = storage.trade_ids(service.db, symbol)
             return len(stored) and stored[-1] == last and len(stored) == (published >= stored[0]).sum()
 
         wait_for(caught_up, timeout=timeout, message=f"{symbol} stored ids == published ids")
-        stored = history.trade_ids(service.db, symbol)
+        stored = storage.trade_ids(service.db, symbol)
         assert stored.tolist() == published[published >= stored[0]].tolist()
 
 
@@ -145,7 +145,7 @@ def test_refused_connections_for_30_seconds(service_factory, sim):
 
 
 def last_stored(service, symbol="BTCUSDT") -> int:
-    ids = history.trade_ids(service.db, symbol)
+    ids = storage.trade_ids(service.db, symbol)
     return int(ids[-1]) if len(ids) else 0
 
 
@@ -154,7 +154,7 @@ def wait_stored_equals_published(service, sim, symbol="BTCUSDT", timeout=30):
     published = np.asarray(sim.published_ids(symbol))
 
     def complete():
-        stored = history.trade_ids(service.db, symbol)
+        stored = storage.trade_ids(service.db, symbol)
         return len(stored) and stored.tolist() == published[published >= stored[0]].tolist()
 
     wait_for(complete, timeout=timeout, message=f"{symbol} stored ids == published ids")
@@ -252,7 +252,7 @@ def test_retention_deletes_exactly_what_is_older_than_the_cutoff_while_a_query_r
     kept = service.ask("cleanup", RunCleanup(now), timeout=30)
     reader.join(30)
     cutoff = (now - 7 * day) // 1000 * 1000
-    remaining = history.trade_ids(service.db, "ETHUSDT", 0, now - 2 * day).tolist()
+    remaining = storage.trade_ids(service.db, "ETHUSDT", 0, now - 2 * day).tolist()
     assert 0 < len(remaining) < len(old)
     assert remaining == [t.a for t in old if t.T >= cutoff]
     assert kept["ETHUSDT"] == remaining[0]
@@ -266,7 +266,7 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
     config = service_config(tmp_path, sim, **FAST)
     first = Service(config)
     first.start()
-    wait_for(lambda: len(history.trade_ids(first.db, "BTCUSDT")) > 50, timeout=20, message="trades stored")
+    wait_for(lambda: len(storage.trade_ids(first.db, "BTCUSDT")) > 50, timeout=20, message="trades stored")
     first.stop()
     time.sleep(1.0)  # the market trades on while the service is down: a hole of ~50 trades
     second = Service(config)
@@ -283,7 +283,7 @@ def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, si
     import requests
 
     from tests.test_cli import Process
-    from tradeactors.store import Database
+    from tradeactors.storage import Database
 
     args = ["start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0",
             "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--ca-file", sim.ca_file]
@@ -323,7 +323,7 @@ def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, si
     assert any("Gap filled for BTCUSDT" in line for line in second.lines)
     db = Database(tmp_path / "data" / "analytics")
     try:
-        stored = history.trade_ids(db, "BTCUSDT")
+        stored = storage.trade_ids(db, "BTCUSDT")
     finally:
         db.close()
     published = np.asarray(sim.published_ids("BTCUSDT"))
@@ -389,7 +389,7 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
 
 
 @pytest.mark.parametrize("actor,thread", [
-    ("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"), ("snapshots", "Snapshots-worker")])
+    ("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"), ("depth_snapshots", "DepthSnapshots-worker")])
 def test_a_thread_that_dies_fails_its_actor_which_is_restarted_and_loses_nothing(service_factory, sim, caplog, actor,
                                                                                  thread):
     service = service_factory(**FAST)

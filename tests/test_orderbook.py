@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import service_config
 from tests.helpers import wait_for
-from tradeactors import history
+from tradeactors import storage
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator, captures
@@ -39,7 +39,7 @@ def book_tickers(symbol: str) -> dict[int, tuple]:
 
 def stored_snapshots(service, symbol):
     now = int(time.time())
-    return history.read_snapshots(service.db, symbol, now - 3600, now + 10)
+    return storage.read_book_seconds(service.db, symbol, now - 3600, now + 10)
 
 
 def test_replayed_capture_matches_every_recorded_book_ticker(tmp_path):
@@ -154,14 +154,14 @@ def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_ser
     wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
     failing_from = int(time.time()) + 1
     book_service.db.inject_write_failures(3.0)
-    wait_for(lambda: book_service.status()["storage"]["pending_snapshots"] >= 4, timeout=10,
+    wait_for(lambda: book_service.status()["storage"]["pending_book_seconds"] >= 4, timeout=10,
              message="failed snapshot writes kept")
     failing_to = int(time.time()) - 1
     storage = lambda: book_service.status()["storage"]  # noqa: E731
-    wait_for(lambda: storage()["pending_snapshots"] == 0 and storage()["pending_trades"] == 0, timeout=15,
+    wait_for(lambda: storage()["pending_book_seconds"] == 0 and storage()["pending_trades"] == 0, timeout=15,
              message="storage recovered")
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert book_service.metrics.snapshots_lost.labels(symbol)._value.get() == 0
+        assert book_service.metrics.book_seconds_lost.labels(symbol)._value.get() == 0
         snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)
         # Seconds taken while every write failed are stored now (before, they were counted as lost).
         assert len([s for s in snaps if failing_from <= s.second <= failing_to]) >= 1
@@ -191,12 +191,12 @@ def test_orderly_stop_stores_a_final_snapshot_of_the_last_applied_diff(book_serv
     book_service.ask("stream:BTCUSDT", WatchBook(lambda u, bid, ask: applied.append(u)))
     wait_for(lambda: len(applied) >= 5, timeout=10, message="diffs applied")
     book_service.stop()  # the market keeps moving: diffs land after the last ticker snapshot
-    from tradeactors.store import Database
+    from tradeactors.storage import Database
 
     db = Database(book_service.config.db_path)
     try:
         now = int(time.time())
-        snaps = history.read_snapshots(db, "BTCUSDT", now - 3600, now + 10)
+        snaps = storage.read_book_seconds(db, "BTCUSDT", now - 3600, now + 10)
     finally:
         db.close()
     assert snaps[-1].update_id == applied[-1]
@@ -341,5 +341,5 @@ def test_a_broken_depth_answer_is_retried_and_the_book_is_recorded(service_facto
     assert sim.state()["rest_faults"] == []  # both broken answers were served
     assert service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="BTCUSDT", outcome="retry") \
         + service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="ETHUSDT", outcome="retry") >= 2
-    assert service.status()["snapshots"]["worker_alive"]
+    assert service.status()["depth_snapshots"]["worker_alive"]
     assert service.health() == (True, [])

@@ -54,12 +54,12 @@ def test_stop_flushes_every_buffered_trade(service_factory, sim):
     first = service.status()["symbols"]["BTCUSDT"]
     service.stop()
 
-    from tradeactors import history
-    from tradeactors.store import Database
+    from tradeactors import storage
+    from tradeactors.storage import Database
 
     db = Database(service.config.db_path)
     try:
-        ids = history.trade_ids(db, "BTCUSDT").tolist()
+        ids = storage.trade_ids(db, "BTCUSDT").tolist()
     finally:
         db.close()
     assert ids and ids[-1] == last == first["last_trade_id"]
@@ -141,7 +141,7 @@ def test_a_quiet_symbol_gets_a_rate_limited_warning(service_factory, sim, caplog
 def test_exchange_filters_are_fetched_once_and_cached_in_the_database(service_factory, sim):
     import requests as http
 
-    from tradeactors.history import load_symbol_info
+    from tradeactors.storage import load_symbol_info
 
     service = service_factory()
     wait_for(lambda: load_symbol_info(service.db, "BTCUSDT") and load_symbol_info(service.db, "ETHUSDT"),

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
-from tradeactors import history
-from tradeactors.store import Database
+from tradeactors import storage
+from tradeactors.storage import Database
 
 pytest.importorskip("supervisor", reason="pip install supervisor (see .ci/run)")
 
@@ -124,7 +124,7 @@ def received_everything(sup: Supervisord, sim) -> bool:
 def stored_ids(sup: Supervisord) -> dict[str, list[int]]:
     db = Database(sup.data / "analytics")
     try:
-        return {s: history.trade_ids(db, s).tolist() for s in SYMBOLS}
+        return {s: storage.trade_ids(db, s).tolist() for s in SYMBOLS}
     finally:
         db.close()
 

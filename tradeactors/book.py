@@ -32,19 +32,11 @@ from heapq import heapify, heappop, heappush, nsmallest
 
 import numpy as np
 
-from tradeactors.codec import decimals_of, format_scaled
+from tradeactors.decimals import decimals_of, factor, format_scaled, to_scaled
 from tradeactors.protocol import DECIMAL_RE
 
 SIDES = ("bids", "asks")
 _UNBOUNDED = float("inf")
-
-
-def _scaled(text: str, decimals: int) -> int:
-    """``text`` as a count of ``10**-decimals``; ``text`` has at most that many decimals."""
-    dot = text.find(".")
-    if dot < 0:
-        return int(text) * 10**decimals
-    return int(text[:dot] + text[dot + 1:]) * 10 ** (decimals - (len(text) - dot - 1))
 
 
 class _Unusual(Exception):
@@ -155,7 +147,7 @@ class OrderBook:
         pd, qd = max(self._pd, decimals_of(price)), max(self._qd, decimals_of(qty))
         if pd != self._pd or qd != self._qd:
             self._rescale(pd, qd)
-        key, count = _scaled(price, pd) * (-1 if index == 0 else 1), _scaled(qty, qd)
+        key, count = to_scaled(price, pd) * (-1 if index == 0 else 1), to_scaled(qty, qd)
         levels, bound = self._levels[index], self._bound[index]
         if count:
             if key not in levels:
@@ -170,7 +162,7 @@ class OrderBook:
 
     def _rescale(self, price_decimals: int, qty_decimals: int) -> None:
         """Move the whole book to more decimals (exact: every count is multiplied by a power of ten)."""
-        pf, qf = 10 ** (price_decimals - self._pd), 10 ** (qty_decimals - self._qd)
+        pf, qf = factor(self._pd, price_decimals), factor(self._qd, qty_decimals)
         for index in (0, 1):
             levels = {key * pf: qty * qf for key, qty in self._levels[index].items()}
             self._levels[index].clear()

@@ -19,16 +19,13 @@ BENCHMARKS = ("simulator", "ingest", "book", "query")
 
 
 def _service_options(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and one option per configuration key that has a metavar, help and default from the schema."""
     parser.add_argument("--config", metavar="FILE", help="INI configuration file (see etc/tradeactors.ini)")
-    parser.add_argument("--symbols", metavar="S1,S2", help="symbols to record (default BTCUSDT,ETHUSDT)")
-    parser.add_argument("--data-dir", metavar="DIR", help="database directory (default ./data)")
-    parser.add_argument("--ws-url", metavar="URL", help="WebSocket base URL (default wss://stream.binance.com:9443)")
-    parser.add_argument("--rest-url", metavar="URL", help="REST base URL (default https://api.binance.com)")
-    parser.add_argument("--ca-file", metavar="FILE",
-                        help="PEM file of CA certificates to trust besides the system's (e.g. the simulator's)")
-    parser.add_argument("--http", metavar="HOST:PORT", help="API and dashboard address (default 127.0.0.1:8080)")
-    parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
-    parser.add_argument("--log-format", metavar="FORMAT", help="text or json")
+    for key in configuration.command_line_keys():
+        option = configuration.SCHEMA[key]
+        default = f" (default {option.default})" if option.default else ""
+        parser.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=option.metavar,
+                            help=f"{option.help}{default}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,8 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str | None]:
-    return {key: getattr(args, key, None) for key in
-            ("symbols", "data_dir", "ws_url", "rest_url", "ca_file", "http", "log_level", "log_format")}
+    return {key: getattr(args, key, None) for key in configuration.command_line_keys()}
 
 
 def load_config(args: argparse.Namespace, **forced: str) -> configuration.Config:

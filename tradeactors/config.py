@@ -4,8 +4,10 @@ Precedence: command line > environment > config file > defaults. Every value is 
 every error is reported at once, each naming the key, where the value came from and what is allowed, so that
 a bad deployment fails fast (exit code 2) instead of looping under supervisord.
 
-The schema is one table (``SCHEMA``): a key's section in the INI file, its type, its default and its
-constraints. Environment variables are ``TRADEACTORS_`` + the key in upper case (``TRADEACTORS_DATA_DIR``).
+The schema is the ``Config`` dataclass itself: each field carries its ``Option`` (INI section, parser, default,
+help, and a metavar if it is also a command-line option). ``SCHEMA``, the command-line options (``cli.py``) and
+their help are derived from it. Environment variables are ``TRADEACTORS_`` + the key in upper case
+(``TRADEACTORS_DATA_DIR``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import difflib
+import logging
 import os
 import re
 import ssl
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from tradeactors import tls
+
+log = logging.getLogger(__name__)
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 ENV_PREFIX = "TRADEACTORS_"
@@ -144,71 +149,85 @@ def parse_path(raw: str) -> Path:
 
 @dataclass(frozen=True)
 class Option:
+    """How one configuration key is read: its INI section, parser, default (as text) and help."""
+
     section: str
     parse: Callable[[str], Any]
     default: str
     help: str
+    metavar: str | None = None
+    """Also a command-line option (``--data-dir DIR``) when set; every key is an INI key and an environment
+    variable."""
 
 
-SCHEMA: dict[str, Option] = {
-    "symbols": Option("service", parse_symbols, "BTCUSDT,ETHUSDT", "symbols to record"),
-    "data_dir": Option("service", parse_path, "./data", "database directory (RocksDB under <data_dir>/analytics)"),
-    "ws_url": Option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443", "WebSocket base URL"),
-    "rest_url": Option("service", _url_parser(("http", "https")), "https://api.binance.com", "REST base URL"),
-    "ca_file": Option("service", parse_ca_file, "", "PEM file of CA certificates trusted besides the system's, for wss:// and https:// (empty: the system's trust store only)"),
-    "http": Option("service", parse_hostport, "127.0.0.1:8080", "HOST:PORT of the HTTP API and dashboard"),
-    "api_token": Option("service", lambda raw: _token(raw), "", "bearer token required on /api/* and /metrics (empty: no token)"),
-    "stream_timeout": Option("stream", _number_parser(float, 0.1, 3600), "300", "seconds without a data message (pings do not count) before a stream is treated as dead"),
-    "stream_down_alert": Option("stream", _number_parser(float, 1, 86400), "60", "seconds a stream may be without a connection before /api/health answers 503"),
-    "backoff_initial": Option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds"),
-    "backoff_max": Option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds"),
-    "connection_lifetime": Option("stream", _number_parser(float, 1, 86400), "85800", "seconds after which a connection is replaced (Binance closes at 24 h)"),
-    "depth_limit": Option("book", lambda raw: _depth_limit(raw), "1000", "levels asked of /api/v3/depth when syncing a book"),
-    "book_unsynced_alert": Option("book", _number_parser(float, 1, 86400), "60", "seconds a book may be out of sync before /api/health answers 503"),
-    "snapshot_levels": Option("book", _number_parser(int, 1, 5000), "20", "levels per side stored in each one-second snapshot"),
-    "flush_interval": Option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes"),
-    "flush_max_trades": Option("buffer", _number_parser(int, 1, 1_000_000), "10000", "trades per symbol that trigger an early flush"),
-    "retention_days": Option("storage", _number_parser(float, 0.0001, 3650), "7", "days of history kept"),
-    "cleanup_interval": Option("storage", _number_parser(float, 1, 86400), "3600", "seconds between retention runs"),
-    "rest_weight_budget": Option("rest", _number_parser(int, 10, 1_000_000), "6000", "the IP's REST weight budget per minute (the service spends at most half)"),
-    "log_level": Option("log", _choice_parser("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
-    "log_format": Option("log", _choice_parser("text", "json"), "text", "text lines or JSON lines"),
-}
+def option(section: str, parse: Callable[[str], Any], default: str, help: str, metavar: str | None = None) -> Any:
+    """A field of ``Config`` that carries its ``Option``: the dataclass is the one schema of the configuration."""
+    return dataclasses.field(metadata={"option": Option(section, parse, default, help, metavar)})
 
 
 @dataclass(frozen=True)
 class Config:
-    """The validated configuration; field names are the schema's keys."""
+    """The validated configuration. Each field declares its INI section, parser, default and help: the INI keys,
+    the ``TRADEACTORS_<KEY>`` variables, the command-line options and their help all come from here."""
 
-    symbols: tuple[str, ...]
-    data_dir: Path
-    ws_url: str
-    rest_url: str
-    ca_file: Path | None
-    http: tuple[str, int]
-    api_token: str
-    stream_timeout: float
-    stream_down_alert: float
-    backoff_initial: float
-    backoff_max: float
-    connection_lifetime: float
-    depth_limit: int
-    book_unsynced_alert: float
-    snapshot_levels: int
-    flush_interval: float
-    flush_max_trades: int
-    retention_days: float
-    cleanup_interval: float
-    rest_weight_budget: int
-    log_level: str
-    log_format: str
+    symbols: tuple[str, ...] = option("service", parse_symbols, "BTCUSDT,ETHUSDT", "symbols to record", "S1,S2")
+    data_dir: Path = option("service", parse_path, "./data",
+                            "database directory (RocksDB under <data_dir>/analytics)", "DIR")
+    ws_url: str = option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443",
+                         "WebSocket base URL", "URL")
+    rest_url: str = option("service", _url_parser(("http", "https")), "https://api.binance.com", "REST base URL",
+                           "URL")
+    ca_file: Path | None = option("service", parse_ca_file, "",
+                                  "PEM file of CA certificates trusted besides the system's, for wss:// and "
+                                  "https:// (empty: the system's trust store only)", "FILE")
+    http: tuple[str, int] = option("service", parse_hostport, "127.0.0.1:8080",
+                                   "HOST:PORT of the HTTP API and dashboard", "HOST:PORT")
+    api_token: str = option("service", lambda raw: _token(raw), "",
+                            "bearer token required on /api/* and /metrics (empty: no token)")
+    stream_timeout: float = option("stream", _number_parser(float, 0.1, 3600), "300",
+                                   "seconds without a data message (pings do not count) before a stream is "
+                                   "treated as dead")
+    stream_down_alert: float = option("stream", _number_parser(float, 1, 86400), "60",
+                                      "seconds a stream may be without a connection before /api/health answers 503")
+    backoff_initial: float = option("stream", _number_parser(float, 0.01, 60), "1", "first reconnect delay, seconds")
+    backoff_max: float = option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds")
+    connection_lifetime: float = option("stream", _number_parser(float, 1, 86400), "85800",
+                                        "seconds after which a connection is replaced (Binance closes at 24 h)")
+    depth_limit: int = option("book", lambda raw: _depth_limit(raw), "1000",
+                              "levels asked of /api/v3/depth when syncing a book")
+    book_unsynced_alert: float = option("book", _number_parser(float, 1, 86400), "60",
+                                        "seconds a book may be out of sync before /api/health answers 503")
+    book_second_levels: int = option("book", _number_parser(int, 1, 5000), "20",
+                                     "levels per side stored in each book second")
+    flush_interval: float = option("buffer", _number_parser(float, 0.05, 60), "1", "seconds between buffer flushes")
+    flush_max_trades: int = option("buffer", _number_parser(int, 1, 1_000_000), "10000",
+                                   "trades per symbol that trigger an early flush")
+    retention_days: float = option("storage", _number_parser(float, 0.0001, 3650), "7", "days of history kept")
+    cleanup_interval: float = option("storage", _number_parser(float, 1, 86400), "3600",
+                                     "seconds between retention runs")
+    rest_weight_budget: int = option("rest", _number_parser(int, 10, 1_000_000), "6000",
+                                     "the IP's REST weight budget per minute (the service spends at most half)")
+    log_level: str = option("log", _choice_parser("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
+                            "DEBUG, INFO, WARNING or ERROR", "LEVEL")
+    log_format: str = option("log", _choice_parser("text", "json"), "text", "text lines or JSON lines", "FORMAT")
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "analytics"
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+
+SCHEMA: dict[str, Option] = {f.name: f.metadata["option"] for f in dataclasses.fields(Config)}
+"""Every key's Option, in the order of ``Config``'s fields."""
+RENAMED: dict[str, str] = {"snapshot_levels": "book_second_levels"}
+"""Old key -> new key: still read (INI and environment), with a warning, so that existing deployments start."""
+
+
+def command_line_keys() -> list[str]:
+    """The keys that are also command-line options (``--data-dir`` for ``data_dir``)."""
+    return [key for key, opt in SCHEMA.items() if opt.metavar is not None]
 
 
 def _read_ini(path: Path, errors: list[str]) -> dict[str, tuple[str, str]]:
@@ -230,6 +249,9 @@ def _read_ini(path: Path, errors: list[str]) -> dict[str, tuple[str, str]]:
             errors.append(f"config: unknown section [{section}] in {path}{_did_you_mean(section, sections)}")
             continue
         for key, raw in parser.items(section):
+            if key in RENAMED and SCHEMA[RENAMED[key]].section == section:
+                log.warning("config: %s [%s] %s is now called %s; please rename it", path, section, key, RENAMED[key])
+                key = RENAMED[key]
             option = SCHEMA.get(key)
             if option is None or option.section != section:
                 known = [k for k, o in SCHEMA.items() if o.section == section]
@@ -258,6 +280,11 @@ def load(
     raw: dict[str, tuple[str, str]] = {key: (opt.default, "default") for key, opt in SCHEMA.items()}
     if config_file is not None:
         raw.update(_read_ini(Path(config_file), errors))
+    for old, key in RENAMED.items():
+        name = ENV_PREFIX + old.upper()
+        if name in env:
+            log.warning("config: %s is now called %s; please rename it", name, ENV_PREFIX + key.upper())
+            raw[key] = (env[name], f"environment {name}")
     for key in SCHEMA:
         name = ENV_PREFIX + key.upper()
         if name in env:
@@ -274,8 +301,8 @@ def load(
             errors.append(f"{key}: {exc} (from {origin})")
     if not errors and values["backoff_initial"] > values["backoff_max"]:
         errors.append("backoff_initial: must not exceed backoff_max")
-    if not errors and values["snapshot_levels"] > values["depth_limit"]:
-        errors.append("snapshot_levels: must not exceed depth_limit (levels beyond the REST snapshot are unknown)")
+    if not errors and values["book_second_levels"] > values["depth_limit"]:
+        errors.append("book_second_levels: must not exceed depth_limit (levels beyond the REST snapshot are unknown)")
     if errors:
         raise ConfigError(errors)
     return Config(**values)

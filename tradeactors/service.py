@@ -7,11 +7,11 @@ everything in reverse order. Start order, in one place:
 4. BufferActor   -- per-symbol buffers, flushed once a second
 5. BackfillActor -- fills holes in the stored ids from REST
 6. CleanupActor  -- hourly retention
-7. SnapshotActor -- REST depth snapshots for the books, paced by the weight ledger
+7. DepthSnapshotActor -- REST depth snapshots to sync the books, paced by the weight ledger
 8. StreamActor per symbol -- WebSocket connection and local order book
 9. HTTP server   -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds and a final snapshot), snapshots, cleanup,
+Stop is the reverse: HTTP, streams (each hands over what it holds and its last book second), depth snapshots, cleanup,
 backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
 """
 
@@ -28,29 +28,31 @@ from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import Analyze, GetStatus, QueryBook, QuerySnapshots, QueryTrades
+from tradeactors.actors.messages import Analyze, GetBook, GetStatus, QueryBookSeconds, QueryTrades
 from tradeactors.actors.query import QueryActor, TradePage
-from tradeactors.actors.snapshots import SnapshotActor
+from tradeactors.actors.depth_snapshots import DepthSnapshotActor
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
-from tradeactors.errors import Unavailable
+from tradeactors.errors import Unavailable, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, WeightLedger
-from tradeactors.store import Database
+from tradeactors.storage import Database
 
 log = logging.getLogger(__name__)
 
 CONNECTIONS_PER_WINDOW = (250, 300.0)
 """Connection attempts per 5 minutes for the whole process: inside Binance's 300 per IP, with a margin."""
 ASK_TIMEOUT = 10.0
+"""Seconds the web layer waits for an actor before answering 503."""
 ANALYTICS_TIMEOUT = 30.0
+"""A 7-day analytics query takes about a second; more than this means the QueryActor is stuck or swamped."""
 STATUS_TIMEOUT = 2.0
 """All actors are asked for their status at once; one that has not answered by then shows as unavailable."""
-"""A 7-day analytics query takes about a second; more than this means the QueryActor is stuck or swamped."""
-"""Seconds the web layer waits for an actor before answering 503."""
+BOOK_TIMEOUT = 2.0
+"""The live book is in the StreamActor's memory: an answer slower than this means the actor is swamped."""
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -100,7 +102,7 @@ class Service:
             ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
-            ActorSpec("snapshots", lambda: SnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max,
+            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max,
                                                                db, c.symbols), stop_timeout=20),
         ]
         for symbol in c.symbols:
@@ -148,7 +150,7 @@ class Service:
     def status(self) -> dict:
         """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
         streams = [f"stream:{symbol}" for symbol in self.symbols]
-        others = ["storage", "backfill", "cleanup", "snapshots"]
+        others = ["storage", "backfill", "cleanup", "depth_snapshots"]
         answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
 
         def answer(name: str, unavailable: dict) -> dict:
@@ -160,7 +162,7 @@ class Service:
         symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in self.symbols}
         return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
-                "snapshots": answer("snapshots", {}),
+                "depth_snapshots": answer("depth_snapshots", {}),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
                          "weight_spent_total": self.ledger.spent_total}}
 
@@ -168,10 +170,14 @@ class Service:
         return self.ask("query", Analyze(tool, symbol, params), timeout=ANALYTICS_TIMEOUT)
 
     def book(self, symbol: str, depth: int) -> dict:
-        return self.ask("query", QueryBook(symbol, depth))
+        """The live book's top ``depth`` levels, update id, age and sync state (from the symbol's StreamActor)."""
+        if symbol not in self.symbols:
+            raise UnknownSymbol(symbol, self.symbols)
+        return self.ask(f"stream:{symbol}", GetBook(depth), timeout=BOOK_TIMEOUT)
 
-    def snapshots(self, symbol: str, start_s: int, end_s: int):
-        return self.ask("query", QuerySnapshots(symbol, start_s, end_s))
+    def book_seconds(self, symbol: str, start_s: int, end_s: int):
+        """Stored book seconds with start_s <= second <= end_s (``records.BookSecond``), in time order."""
+        return self.ask("query", QueryBookSeconds(symbol, start_s, end_s))
 
     def health(self) -> tuple[bool, list[str]]:
         """(healthy, reasons): every actor alive with its threads, every stream connected or down for less than
@@ -182,7 +188,7 @@ class Service:
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        workers = ["backfill", "snapshots"]
+        workers = ["backfill", "depth_snapshots"]
         streams = [f"stream:{s}" for s in self.symbols]
         answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
         for name in workers:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeactors.codec import BookSnapshot, TradeChunk
+from tradeactors.records import BookSecond, TradeColumns
 
 SYMBOL = "TESTUSDT"
 
 
-def trades(prices, quantities, sells=None, times=None, *, p_decimals=0, q_decimals=0, raw_counts=None) -> TradeChunk:
+def trades(prices, quantities, sells=None, times=None, *, p_decimals=0, q_decimals=0, raw_counts=None) -> TradeColumns:
     """Trades with scaled integer prices/quantities; ``sells[i]`` true means m = true (the taker sold)."""
     n = len(prices)
     a = np.arange(n, dtype=np.int64)
     f = a * 10
     last = f + (np.asarray(raw_counts, dtype=np.int64) - 1 if raw_counts is not None else 0)
-    return TradeChunk(
+    return TradeColumns(
         a, f, last,
         np.asarray(times if times is not None else 1_000 + a, dtype=np.int64),
         np.asarray(sells if sells is not None else [False] * n, dtype=bool),
@@ -23,9 +23,9 @@ def trades(prices, quantities, sells=None, times=None, *, p_decimals=0, q_decima
     )
 
 
-def snapshot(second, bids, asks, update_id=0, *, price_decimals=2, qty_decimals=3) -> BookSnapshot:
+def snapshot(second, bids, asks, update_id=0, *, price_decimals=2, qty_decimals=3) -> BookSecond:
     """``bids``/``asks``: lists of (scaled price, scaled quantity), best first."""
-    return BookSnapshot(
+    return BookSecond(
         SYMBOL, second, update_id, second * 1000,
         np.asarray(bids, dtype=np.int64).reshape(-1, 2), np.asarray(asks, dtype=np.int64).reshape(-1, 2),
         price_decimals, qty_decimals,

@@ -8,7 +8,7 @@ import pytest
 from tests.analytics.builders import SYMBOL, snapshot
 from tradeactors.analytics import detect_market_anomalies
 from tradeactors.analytics.anomalies import confidence, severity
-from tradeactors.codec import TradeChunk
+from tradeactors.records import TradeColumns
 from tradeactors.errors import InvalidParameter
 
 START = 1_000_000  # unix seconds of the first synthetic snapshot
@@ -53,13 +53,13 @@ class SyntheticMarket:
                 out.append(snapshot(s, bids, asks, update_id))
         return out
 
-    def trades(self, first_ms: int, last_ms: int) -> TradeChunk:
+    def trades(self, first_ms: int, last_ms: int) -> TradeColumns:
         rows = sorted(r for r in self.trade_rows if first_ms <= r[0] <= last_ms)
         n = len(rows)
         a = np.arange(n, dtype=np.int64)
         f = a * 10
         cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
-        return TradeChunk(a, f, f + np.asarray(cols[4], dtype=np.int64) - 1, np.asarray(cols[0], dtype=np.int64),
+        return TradeColumns(a, f, f + np.asarray(cols[4], dtype=np.int64) - 1, np.asarray(cols[0], dtype=np.int64),
                           np.asarray(cols[3], dtype=bool), np.asarray(cols[1], dtype=np.int64),
                           np.asarray(cols[2], dtype=np.int64), 2, 3)
 

@@ -19,19 +19,19 @@ from tradeactors.analytics import (
     volume_profile,
 )
 from tradeactors.analytics.profile import MAX_BINS, TickVolumes
-from tradeactors.codec import TradeChunk, concat_chunks
+from tradeactors.records import TradeColumns
 from tradeactors.errors import ApiError, InvalidParameter
 
 CBOT = {110: 10, 109: 50, 108: 80, 107: 90, 106: 150, 105: 70, 104: 60, 103: 20, 102: 15, 101: 10}
 
 
-def profile(chunk: TradeChunk, tick: int = 1, **kwargs) -> dict:
+def profile(chunk: TradeColumns, tick: int = 1, **kwargs) -> dict:
     kwargs.setdefault("min_trades", 1)
     return volume_profile(tick_volumes(chunk, tick), symbol=SYMBOL, tick=tick, p_decimals=chunk.p_decimals,
                           q_decimals=chunk.q_decimals, **kwargs)
 
 
-def cbot_trades() -> TradeChunk:
+def cbot_trades() -> TradeColumns:
     prices = list(CBOT)
     return trades(prices, [CBOT[p] for p in prices])
 
@@ -184,7 +184,7 @@ def trade_sets(draw):
     return chunk, tick
 
 
-def reference(chunk: TradeChunk, tick: int, pct: Fraction) -> tuple[int, int, int]:
+def reference(chunk: TradeColumns, tick: int, pct: Fraction) -> tuple[int, int, int]:
     """An independent, plain-Python CBOT profile: (POC bin, lowest VA bin, highest VA bin) as grid indexes."""
     ticks = [p // tick for p in chunk.p.tolist()]
     tpb = max(10, math.ceil((max(ticks) - min(ticks)) / 100))
@@ -239,7 +239,7 @@ def test_profile_invariants_hold_for_random_trades(case, pct):
 def test_permuting_the_trades_changes_nothing(case, rnd):
     chunk, tick = case
     order = np.array(rnd.sample(range(len(chunk)), len(chunk)), dtype=np.int64)
-    shuffled = TradeChunk(*(c[order] for c in (chunk.a, chunk.f, chunk.l, chunk.T, chunk.m, chunk.p, chunk.q)),
+    shuffled = TradeColumns(*(c[order] for c in (chunk.a, chunk.f, chunk.l, chunk.T, chunk.m, chunk.p, chunk.q)),
                           chunk.p_decimals, chunk.q_decimals)
     assert profile(shuffled, tick=tick) == profile(chunk, tick=tick)
 
@@ -276,4 +276,4 @@ def test_the_dense_and_the_sorted_stage_one_paths_agree():
     chunk = trades(prices, [rng.randint(1, 9) for _ in prices])
     parts = [tick_volumes(chunk.select(np.array([p == v for p in prices])), 1) for v in (1, 2, 5 * 10**12)]
     assert_same(merge_tick_volumes(parts), tick_volumes(chunk, 1))
-    assert_same(tick_volumes(concat_chunks([chunk]), 1), tick_volumes(chunk, 1))
+    assert_same(tick_volumes(TradeColumns.concat([chunk]), 1), tick_volumes(chunk, 1))

@@ -61,7 +61,7 @@ def test_a_dropped_symbol_shows_reconnecting_then_healthy_again(page, service_fa
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
     page.wait_for_selector(row("ETHUSDT", "connected"), timeout=20_000)
     page.wait_for_function("() => document.querySelector('#overall').textContent === 'healthy'", timeout=10_000)
-    # A trades/min figure and a sparkline appear once the page has a few polls of history.
+    # A trades/min figure and a sparkline appear once the page has a few polls of storage.
     page.wait_for_function("""() => {
         const r = document.querySelector('#symbols-body tr[data-symbol="BTCUSDT"]');
         return r && /^[0-9]+$/.test(r.querySelector('td.rate').textContent) && r.querySelector('svg polyline');

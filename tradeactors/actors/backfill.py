@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 
+from tradeactors.actors.base import handles
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import CatchUp, GetHoles, GetLastId, HolesFound, RecordExchangeGap, StoreTrades
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
@@ -80,10 +81,6 @@ class BackfillWorker(RestWorker):
                 for lo, hi in holes:
                     if not self._fill(symbol, lo, hi):
                         break
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.woken.set()
 
     def _fetch(self, symbol: str, cursor: int, limit: int):
         return self.retrying(lambda: self.rest.agg_trades(symbol, cursor, limit, self.stopping),
@@ -207,14 +204,13 @@ class BackfillActor(WorkerThreadActor):
         for symbol in self.worker.symbols:
             self.worker.catch_up(CatchUp(symbol, "backfill actor started"))
 
-    def on_receive(self, message):
-        if isinstance(message, HolesFound):
-            self.worker.wake()
-        elif isinstance(message, CatchUp):
-            self.worker.catch_up(message)
-        else:
-            return super().on_receive(message)
-        return None
+    @handles(HolesFound)
+    def _holes_found(self, _message: HolesFound) -> None:
+        self.worker.wake()
+
+    @handles(CatchUp)
+    def _catch_up(self, message: CatchUp) -> None:
+        self.worker.catch_up(message)
 
     def status(self) -> dict:
         return {"trades_backfilled": dict(self.worker.filled), "last_gap": dict(self.worker.last_gap),

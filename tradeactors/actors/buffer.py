@@ -2,11 +2,12 @@
 
 Owns: one list of trades per symbol.
 Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
-once. ``Snapshot`` (tell, from StreamActors): the book's top levels, written with the next flush. ``Flush`` (tell, from its ticker every ``flush_interval``): every non-empty symbol is flushed.
+once. ``BookSecondClosed`` (tell, from StreamActors): a book second, written with the next flush. ``Flush`` (tell,
+from its ticker every ``flush_interval``): every non-empty symbol is flushed.
 ``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
 A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``;
 every ``SUMMARY_SECONDS`` each symbol gets an INFO summary (trades/min, store lag, gaps, reconnects, resyncs).
-Tells: ``StoreTrades`` and ``StoreSnapshots`` to the StorageActor, one each per symbol per flush.
+Tells: ``StoreTrades`` and ``StoreBookSeconds`` to the StorageActor, one each per symbol per flush.
 on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
 StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
 buffered trades are lost with the actor; the id-continuity check refills them from REST.
@@ -15,15 +16,11 @@ buffered trades are lost with the actor; the id-continuity check refills them fr
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
-import pykka
-
+from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import (
-    Flush, GetStatus, InjectFailure, Snapshot, StoreSnapshots, StoreTrades, Trades,
-)
+from tradeactors.actors.messages import BookSecondClosed, Flush, GetStatus, StoreBookSeconds, StoreTrades, Trades
 from tradeactors.actors.ticker import Ticker
 from tradeactors.config import Config
 from tradeactors.metrics import Metrics
@@ -35,14 +32,16 @@ SUMMARY_SECONDS = 60.0
 """One summary line per symbol per minute: enough to judge collection from the log alone."""
 
 
-class BufferActor(pykka.ThreadingActor):
+class BufferActor(Actor):
+    thread_name = "Buffer"
+
     def __init__(self, config: Config, directory: Directory, metrics: Metrics):
         super().__init__()
         self.config = config
         self.directory = directory
         self.metrics = metrics
         self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
-        self.snapshots: dict[str, list] = {symbol: [] for symbol in config.symbols}
+        self.books: dict[str, list] = {symbol: [] for symbol in config.symbols}
         now = time.monotonic()
         self.last_trade_at = {symbol: now for symbol in config.symbols}
         self.warned_at = {symbol: 0.0 for symbol in config.symbols}
@@ -51,7 +50,7 @@ class BufferActor(pykka.ThreadingActor):
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
-        threading.current_thread().name = "Buffer"
+        super().on_start()
         self._ticker = Ticker(self.actor_ref, Flush(), self.config.flush_interval, "Buffer-ticker").start()
 
     def on_stop(self) -> None:
@@ -63,28 +62,31 @@ class BufferActor(pykka.ThreadingActor):
         if self._ticker:
             self._ticker.stop()
 
-    def on_receive(self, message):
-        if isinstance(message, Trades):
-            buffer = self.buffers.setdefault(message.symbol, [])
-            buffer.extend(message.trades)
-            self.last_trade_at[message.symbol] = time.monotonic()
-            self.received_since_summary[message.symbol] = (
-                self.received_since_summary.get(message.symbol, 0) + len(message.trades))
-            if len(buffer) >= self.config.flush_max_trades:
-                self._flush(message.symbol)
-            else:
-                self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
-        elif isinstance(message, Snapshot):
-            self.snapshots.setdefault(message.snapshot.symbol, []).append(message.snapshot)
-        elif isinstance(message, Flush):
-            self._flush_all()
-            self._warn_quiet()
-            self._summary()
-        elif isinstance(message, GetStatus):
-            return {symbol: len(trades) for symbol, trades in self.buffers.items()}
-        elif isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
-        return None
+    @handles(Trades)
+    def _trades(self, message: Trades) -> None:
+        buffer = self.buffers.setdefault(message.symbol, [])
+        buffer.extend(message.trades)
+        self.last_trade_at[message.symbol] = time.monotonic()
+        self.received_since_summary[message.symbol] = (
+            self.received_since_summary.get(message.symbol, 0) + len(message.trades))
+        if len(buffer) >= self.config.flush_max_trades:
+            self._flush(message.symbol)
+        else:
+            self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
+
+    @handles(BookSecondClosed)
+    def _book_second(self, message: BookSecondClosed) -> None:
+        self.books.setdefault(message.book.symbol, []).append(message.book)
+
+    @handles(Flush)
+    def _flush_tick(self, _message: Flush) -> None:
+        self._flush_all()
+        self._warn_quiet()
+        self._summary()
+
+    @handles(GetStatus)
+    def _status(self, _message: GetStatus) -> dict:
+        return {symbol: len(trades) for symbol, trades in self.buffers.items()}
 
     def _summary(self) -> None:
         now = time.monotonic()
@@ -119,8 +121,8 @@ class BufferActor(pykka.ThreadingActor):
         if trades:
             self.buffers[symbol] = []
             self.directory.tell("storage", StoreTrades(symbol, trades, int(time.time() * 1000)))
-        snapshots = self.snapshots.get(symbol)
-        if snapshots:
-            self.snapshots[symbol] = []
-            self.directory.tell("storage", StoreSnapshots(symbol, snapshots))
+        books = self.books.get(symbol)
+        if books:
+            self.books[symbol] = []
+            self.directory.tell("storage", StoreBookSeconds(symbol, books))
         self.metrics.buffer_depth.labels(symbol).set(0)

@@ -10,17 +10,15 @@ on_start: starts the ticker. on_stop/on_failure: stops it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import NamedTuple
 
-import pykka
-
-from tradeactors import codec
+from tradeactors import storage
+from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import DeleteBefore, GetStatus, InjectFailure
+from tradeactors.actors.messages import DeleteBefore, GetStatus
 from tradeactors.actors.ticker import Ticker
-from tradeactors.store import Database, StorageError
+from tradeactors.storage import Database, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,9 @@ class RunCleanup(NamedTuple):
     now_ms: int | None = None
 
 
-class CleanupActor(pykka.ThreadingActor):
+class CleanupActor(Actor):
+    thread_name = "Cleanup"
+
     def __init__(self, db: Database, symbols, directory: Directory, retention_days: float, interval: float):
         super().__init__()
         self.db = db
@@ -44,7 +44,7 @@ class CleanupActor(pykka.ThreadingActor):
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
-        threading.current_thread().name = "Cleanup"
+        super().on_start()
         self._ticker = Ticker(self.actor_ref, RunCleanup(), self.interval, "Cleanup-ticker").start()
 
     def on_stop(self) -> None:
@@ -54,14 +54,13 @@ class CleanupActor(pykka.ThreadingActor):
     def on_failure(self, exception_type, exception_value, traceback) -> None:
         self.on_stop()
 
-    def on_receive(self, message):
-        if isinstance(message, RunCleanup):
-            return self._run(message.now_ms if message.now_ms is not None else int(time.time() * 1000))
-        if isinstance(message, GetStatus):
-            return {"runs": self.runs, "last_cutoff_ms": self.last_cutoff_ms}
-        if isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
-        return None
+    @handles(RunCleanup)
+    def _run_cleanup(self, message: RunCleanup) -> dict | None:
+        return self._run(message.now_ms if message.now_ms is not None else int(time.time() * 1000))
+
+    @handles(GetStatus)
+    def _status(self, _message: GetStatus) -> dict:
+        return {"runs": self.runs, "last_cutoff_ms": self.last_cutoff_ms}
 
     def _run(self, now_ms: int) -> dict | None:
         cutoff = (now_ms - self.retention_ms) // 1000 * 1000
@@ -73,7 +72,7 @@ class CleanupActor(pykka.ThreadingActor):
             return None
         for symbol in self.symbols:
             try:
-                self.db.compact("trades", codec.trade_prefix(symbol), codec.trade_seek_key(symbol, cutoff))
+                storage.compact_trades_before(self.db, symbol, cutoff)
             except StorageError as exc:
                 log.warning("compacting %s after retention failed: %s", symbol, exc)
         self.runs += 1

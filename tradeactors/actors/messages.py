@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tradeactors.codec import BookSnapshot
+from tradeactors.records import BookSecond
 from tradeactors.protocol import AggTrade, DepthUpdate
 
 
@@ -51,7 +51,7 @@ class QueryTrades(NamedTuple):
 
 class QueryTradeColumns(NamedTuple):
     """Caller -> QueryActor (ask): every stored trade with start_ms <= T <= end_ms as numpy columns
-    (a codec.TradeChunk: a, f, l, T, m, and p/q as int64 scaled by 10**p_decimals / 10**q_decimals)."""
+    (a ``records.TradeColumns``: a, f, l, T, m, and p/q as int64 scaled by 10**p_decimals / 10**q_decimals)."""
 
     symbol: str
     start_ms: int
@@ -128,17 +128,17 @@ class InjectFailure(NamedTuple):
     in it would; the thread reports ``ThreadDied`` and the actor is restarted."""
 
 
-class Snapshot(NamedTuple):
+class BookSecondClosed(NamedTuple):
     """StreamActor -> BufferActor: the book's top levels at the end of one exchange-time second, while synced."""
 
-    snapshot: BookSnapshot
+    book: BookSecond
 
 
-class StoreSnapshots(NamedTuple):
-    """BufferActor -> StorageActor: a flush's book snapshots of one symbol, one WriteBatch."""
+class StoreBookSeconds(NamedTuple):
+    """BufferActor -> StorageActor: a flush's book seconds of one symbol, one WriteBatch."""
 
     symbol: str
-    snapshots: list[BookSnapshot]
+    books: list[BookSecond]
 
 
 class Depth(NamedTuple):
@@ -168,21 +168,21 @@ class WatchTrades(NamedTuple):
     callback: object
 
 
-class FetchSnapshot(NamedTuple):
-    """StreamActor -> SnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result."""
+class FetchDepthSnapshot(NamedTuple):
+    """StreamActor -> DepthSnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result."""
 
     symbol: str
     limit: int
     reason: str
 
 
-class SnapshotRequestsLost(NamedTuple):
-    """SnapshotActor -> every StreamActor, when it (re)starts: requests queued before were lost with the previous
-    actor (or dropped while it restarted); a book still waiting for a snapshot asks again."""
+class DepthSnapshotRequestsLost(NamedTuple):
+    """DepthSnapshotActor -> every StreamActor, when it (re)starts: requests queued before were lost with the
+    previous actor (or dropped while it restarted); a book still waiting for a depth snapshot asks again."""
 
 
-class SnapshotFetched(NamedTuple):
-    """SnapshotActor -> StreamActor: a REST depth snapshot."""
+class DepthSnapshotFetched(NamedTuple):
+    """DepthSnapshotActor -> StreamActor: a REST depth snapshot."""
 
     symbol: str
     last_update_id: int
@@ -196,23 +196,16 @@ class GetBook(NamedTuple):
     depth: int = 20
 
 
-class QuerySnapshots(NamedTuple):
-    """Caller -> QueryActor (ask): stored snapshots with start_s <= second <= end_s, in time order."""
+class QueryBookSeconds(NamedTuple):
+    """Caller -> QueryActor (ask): stored book seconds with start_s <= second <= end_s, in time order."""
 
     symbol: str
     start_s: int
     end_s: int
 
 
-class QueryBook(NamedTuple):
-    """Caller -> QueryActor (ask): the live book of a symbol (asks its StreamActor)."""
-
-    symbol: str
-    depth: int = 20
-
-
 class StoreSymbolInfo(NamedTuple):
-    """SnapshotActor -> StorageActor: the exchange's tick and step sizes of a symbol, cached in ``meta``."""
+    """DepthSnapshotActor -> StorageActor: the exchange's tick and step sizes of a symbol, cached in ``meta``."""
 
     symbol: str
     info: dict
@@ -220,7 +213,7 @@ class StoreSymbolInfo(NamedTuple):
 
 
 class Analyze(NamedTuple):
-    """Caller -> QueryActor (ask): run one analytics tool (ANALYTICS.md) over the stored history.
+    """Caller -> QueryActor (ask): run one analytics tool (``docs/analytics.md``) over the stored history.
 
     ``tool``: volume_profile, liquidity_vacuums, order_flow, microstructure_health or market_anomalies;
     ``params``: the tool's parameters, already range-checked. Answers the tool's JSON-ready dict; raises

@@ -1,11 +1,11 @@
 """QueryActor: time-range reads of the stored history, for the HTTP API and for in-process analytics callers.
 
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
-Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``codec.TradeChunk`` (numpy
-columns); ``QuerySnapshots`` -> [``codec.BookSnapshot``]; ``QueryBook`` -> the live book (asks the symbol's
-StreamActor, which never asks back); ``Analyze`` -> an analytics tool's result (see analysis.py);
-``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``records.TradeColumns`` (numpy
+columns); ``QueryBookSeconds`` -> [``records.BookSecond``]; ``Analyze`` -> an analytics tool's result (see
+``tools.py``); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
+The live book is not stored history: it is asked of the symbol's StreamActor (``Service.book``).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
 
 Python API (in-process callers)::
@@ -21,25 +21,19 @@ Python API (in-process callers)::
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import NamedTuple
 
-import pykka
-
-from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors import analysis
-from tradeactors.actors.messages import (
-    Analyze, GetBook, GetStatus, InjectFailure, QueryBook, QuerySnapshots, QueryTradeColumns, QueryTrades,
-)
-from tradeactors.errors import InvalidParameter, Unavailable, UnknownSymbol
-from tradeactors.history import read_columns, read_snapshots, read_trades
+from tradeactors import storage, tools
+from tradeactors.actors.base import Actor, handles
+from tradeactors.actors.directory import Directory
+from tradeactors.actors.messages import Analyze, GetStatus, QueryBookSeconds, QueryTradeColumns, QueryTrades
+from tradeactors.errors import InvalidParameter, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
-from tradeactors.store import Database
+from tradeactors.records import BookSecond, TradeColumns
 
 MAX_WINDOW_MS = 168 * 3600 * 1000
-BOOK_ASK_TIMEOUT = 2.0
 
 
 class TradePage(NamedTuple):
@@ -61,48 +55,44 @@ def validate_range(symbols, symbol: str, start_ms: int, end_ms: int) -> None:
         raise InvalidParameter("end", "window longer than 168 hours", max_window_ms=MAX_WINDOW_MS)
 
 
-class QueryActor(pykka.ThreadingActor):
-    def __init__(self, db: Database, symbols, directory: Directory, metrics: Metrics):
+class QueryActor(Actor):
+    thread_name = "Query"
+
+    def __init__(self, db: storage.Database, symbols, directory: Directory, metrics: Metrics):
         super().__init__()
         self.db = db
         self.directory = directory
         self.symbols = tuple(symbols)
         self.metrics = metrics
 
-    def on_start(self) -> None:
-        threading.current_thread().name = "Query"
+    @handles(QueryTrades)
+    def _trades(self, message: QueryTrades) -> TradePage:
+        validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+        with self.metrics.query_seconds.labels("trades").time():
+            trades, cursor = storage.read_trades(self.db, message.symbol, message.start_ms, message.end_ms,
+                                                 message.limit, message.after)
+        return TradePage(message.symbol, message.start_ms, message.end_ms, trades, cursor)
 
-    def on_receive(self, message):
-        if isinstance(message, QueryTrades):
-            validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
-            with self.metrics.query_seconds.labels("trades").time():
-                trades, cursor = read_trades(
-                    self.db, message.symbol, message.start_ms, message.end_ms, message.limit, message.after
-                )
-            return TradePage(message.symbol, message.start_ms, message.end_ms, trades, cursor)
-        if isinstance(message, QueryTradeColumns):
-            validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
-            with self.metrics.query_seconds.labels("trade_columns").time():
-                return read_columns(self.db, message.symbol, message.start_ms, message.end_ms)
-        if isinstance(message, QuerySnapshots):
-            validate_range(self.symbols, message.symbol, message.start_s * 1000, message.end_s * 1000)
-            with self.metrics.query_seconds.labels("snapshots").time():
-                return read_snapshots(self.db, message.symbol, message.start_s, message.end_s)
-        if isinstance(message, Analyze):
-            if message.symbol not in self.symbols:
-                raise UnknownSymbol(message.symbol, self.symbols)
-            now_ms = message.now_ms if message.now_ms is not None else int(time.time() * 1000)
-            with self.metrics.query_seconds.labels(message.tool).time():
-                return analysis.run(self.db, message.tool, message.symbol, message.params, now_ms)
-        if isinstance(message, QueryBook):
-            if message.symbol not in self.symbols:
-                raise UnknownSymbol(message.symbol, self.symbols)
-            try:
-                return self.directory.ask(f"stream:{message.symbol}", GetBook(message.depth), BOOK_ASK_TIMEOUT)
-            except (ActorUnavailable, TimeoutError) as exc:
-                raise Unavailable(f"the live book of {message.symbol} is unavailable: {exc}") from None
-        if isinstance(message, GetStatus):
-            return {}
-        if isinstance(message, InjectFailure):
-            raise RuntimeError(message.reason)
-        return None
+    @handles(QueryTradeColumns)
+    def _trade_columns(self, message: QueryTradeColumns) -> TradeColumns:
+        validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+        with self.metrics.query_seconds.labels("trade_columns").time():
+            return storage.read_columns(self.db, message.symbol, message.start_ms, message.end_ms)
+
+    @handles(QueryBookSeconds)
+    def _book_seconds(self, message: QueryBookSeconds) -> list[BookSecond]:
+        validate_range(self.symbols, message.symbol, message.start_s * 1000, message.end_s * 1000)
+        with self.metrics.query_seconds.labels("book_seconds").time():
+            return storage.read_book_seconds(self.db, message.symbol, message.start_s, message.end_s)
+
+    @handles(Analyze)
+    def _analyze(self, message: Analyze) -> dict:
+        if message.symbol not in self.symbols:
+            raise UnknownSymbol(message.symbol, self.symbols)
+        now_ms = message.now_ms if message.now_ms is not None else int(time.time() * 1000)
+        with self.metrics.query_seconds.labels(message.tool).time():
+            return tools.run(self.db, message.tool, message.symbol, message.params, now_ms)
+
+    @handles(GetStatus)
+    def _status(self, _message: GetStatus) -> dict:
+        return {}

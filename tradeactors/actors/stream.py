@@ -4,37 +4,29 @@ Owns: the combined-stream connection ``/stream?streams=<s>@aggTrade/<s>@depth@10
 (blocking I/O never runs inside ``on_receive``), the symbol's ``BookSync`` (book + Binance's sync procedure),
 and the symbol's connection statistics.
 
-Reader thread: connects with websocket-client (tenacity backoff, 1 s doubling to ``backoff_max`` with jitter,
-reset after a healthy connection), reads the socket in large blocks cut into frames by ``wsframes`` (pings
-answered through websocket-client; after a short read it lets frames gather for 100 ms, since at usual rates a
-wake-up per frame costs more CPU than the frame), parses them with ``protocol.parse_frame``, drops trades already seen
-(id <= the last id) and hands trades to the BufferActor in lists (a tell per frame costs as much as a tell of a
-hundred trades); depth diffs go to this actor, one tell each (10 per second). A data watchdog reconnects when
-nothing arrives for ``stream_timeout``: a stalled server still answers pings. Malformed frames are logged (cut
-short), counted and skipped. Planned reconnects (``connection_lifetime`` reached, ``serverShutdown``) open the
-new connection before closing the old one; the depth sequence continues across them. Connection attempts of the
-whole process share one limit (Binance: 300 per 5 minutes per IP). On each connection, and while the stream is
-down, the reader tells the BackfillActor ``CatchUp``: what was published meanwhile is fetched from REST even if
-no later live trade comes to reveal the hole.
+Reader thread (``reader.py``): the connection, with backoff, the data watchdog, planned make-before-break
+reconnects (``connection_lifetime``, ``serverShutdown``) and the REST catch-up on every (re)connection. It reads
+whatever is pending (over TLS a read is one record, so it never judges by a read's size), parses, drops trades
+already seen, hands trades to the BufferActor in lists and tells this actor each depth diff.
 
 Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed REST depth snapshot is asked of the
-SnapshotActor (``FetchSnapshot``) and arrives as ``SnapshotFetched``; ``ConnectionLost`` discards the book (the
-diff stream has a hole) until it resyncs.
+DepthSnapshotActor (``FetchDepthSnapshot``) and arrives as ``DepthSnapshotFetched``; ``ConnectionLost`` discards the
+book (the diff stream has a hole) until it resyncs.
 
 Stored book seconds are keyed by exchange time, not by the local clock: the book stored for second S is the book
 after the last diff whose event time ``E`` falls in S. Second S is closed when the next diff continues the
-update-id chain with an ``E`` in a later second (so the stored history does not depend on local lag or clock), and
-sent to the BufferActor (``Snapshot``). A second with no diff gets no row: the book did not change, so the row
-before it holds. A second during which the book lost its sync is never stored (counted in
-``snapshots_skipped``); a diff that opens a gap closes nothing.
+update-id chain with an ``E`` in a later second (so the stored history does not depend on local lag or clock),
+and sent to the BufferActor (``BookSecondClosed``). A second with no diff gets no row: the book did not change, so
+the row before it holds. A second during which the book lost its sync is never stored (counted in
+``book_seconds_skipped``); a diff that opens a gap closes nothing.
 
-Messages: ``Depth``, ``SnapshotFetched``, ``ConnectionLost`` (tells, see above); ``SnapshotRequestsLost`` (tell,
-from a (re)started SnapshotActor): ask again if a snapshot is awaited; ``GetBook`` (ask) -> live top levels,
+Messages: ``Depth``, ``DepthSnapshotFetched``, ``ConnectionLost`` (tells, see above);
+``DepthSnapshotRequestsLost`` (tell, from a (re)started DepthSnapshotActor): ask again if one is awaited; ``GetBook`` (ask) -> live top levels,
 update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` / ``WatchTrades`` (asks): diagnostic
 observers of every applied diff / every hand-over of live trades (the latter in the reader's thread);
 ``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted; ``InjectFailure`` (tell):
 raises, or with ``thread=True`` makes the reader raise.
-Tells: ``Trades`` and ``Snapshot`` to the BufferActor, ``FetchSnapshot`` to the SnapshotActor.
+Tells: ``Trades`` and ``BookSecondClosed`` to the BufferActor, ``FetchDepthSnapshot`` to the DepthSnapshotActor.
 on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a deadline)
 after it has handed over every trade it holds, then sends the open second's book (the book at the last diff
 received). on_failure: the reader is stopped; the restarted actor resyncs its book.
@@ -47,16 +39,15 @@ import ssl
 import threading
 import time
 
-import pykka
-
 from tradeactors.actors.directory import Directory
+from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.messages import (
-    ConnectionLost, Depth, FetchSnapshot, GetBook, GetStatus, InjectFailure, Snapshot, SnapshotFetched,
-    SnapshotRequestsLost, ThreadDied, WatchBook, WatchTrades,
+    BookSecondClosed, ConnectionLost, Depth, DepthSnapshotFetched, DepthSnapshotRequestsLost, FetchDepthSnapshot,
+    GetBook, GetStatus, InjectFailure, WatchBook, WatchTrades,
 )
 from tradeactors.actors.reader import StreamReader
 from tradeactors.booksync import Applied, BookSync, NeedSnapshot, Resync, Synced
-from tradeactors.codec import BookSnapshot
+from tradeactors.records import BookSecond
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
@@ -64,11 +55,12 @@ from tradeactors.metrics import Metrics
 log = logging.getLogger(__name__)
 
 
-class StreamActor(pykka.ThreadingActor):
+class StreamActor(Actor):
     def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
                  connect_limit: SlidingWindowLimit, ssl_context: ssl.SSLContext | None = None):
         super().__init__()
         self.symbol = symbol
+        self.thread_name = f"Stream-{symbol}"
         self.config = config
         self.directory = directory
         self.metrics = metrics
@@ -90,7 +82,7 @@ class StreamActor(pykka.ThreadingActor):
         self._thread: threading.Thread | None = None
 
     def on_start(self) -> None:
-        threading.current_thread().name = f"Stream-{self.symbol}"
+        super().on_start()
         self.reader.actor_ref = self.actor_ref
         self._thread = threading.Thread(target=self.reader.run, name=f"Reader-{self.symbol}", daemon=True)
         self._thread.start()
@@ -109,53 +101,65 @@ class StreamActor(pykka.ThreadingActor):
             if self._thread.is_alive():
                 log.error("reader thread of %s did not stop within 5s", self.symbol)
 
-    def on_receive(self, message):
-        if isinstance(message, Depth):
-            self._on_diff(message.update)
-        elif isinstance(message, SnapshotFetched):
-            self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks))
-            if self.sync.state == "synced" and self.open_second is None:
-                self._open(self.last_event_ms)  # the book is at the last diff received
-        elif isinstance(message, ConnectionLost):
-            self._handle(self.sync.reset(f"connection lost: {message.reason}"))
-        elif isinstance(message, SnapshotRequestsLost):
-            if self.sync.awaiting_snapshot:
-                self._handle(self.sync.snapshot_failed("the snapshot request was lost (snapshot actor restarted)"))
-        elif isinstance(message, GetBook):
-            return self._book_view(message.depth)
-        elif isinstance(message, WatchBook):
-            self.observers.append(message.callback)
-        elif isinstance(message, WatchTrades):
-            self.reader.trade_observers.append(message.callback)
-        elif isinstance(message, GetStatus):
-            r = self.reader
-            return {
-                "state": r.state,
-                "connections": r.connections,
-                "planned_reconnects": r.planned_reconnects,
-                "trades_received": r.received,
-                "duplicates_dropped": r.duplicates,
-                "last_trade_id": r.last_id,
-                "last_trade_time": r.last_trade_ms,
-                "malformed_frames": r.malformed,
-                "drains": r.drains,
-                "last_message_age_ms": (round((time.monotonic() - r.last_message_at) * 1000)
-                                        if r.last_message_at is not None else None),
-                "reader_alive": bool(self._thread and self._thread.is_alive()),
-                "reader_died": r.died,
-                "down_for_s": round(r.down_for(), 1),
-                "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
-                         "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
-                         "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters)},
-            }
-        elif isinstance(message, ThreadDied):
-            raise RuntimeError(f"thread {message.thread} died: {message.reason}")
-        elif isinstance(message, InjectFailure):
-            if message.thread:
-                self.reader.crash = message.reason
-            else:
-                raise RuntimeError(message.reason)
-        return None
+    @handles(Depth)
+    def _depth(self, message: Depth) -> None:
+        self._on_diff(message.update)
+
+    @handles(DepthSnapshotFetched)
+    def _depth_snapshot(self, message: DepthSnapshotFetched) -> None:
+        self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks))
+        if self.sync.state == "synced" and self.open_second is None:
+            self._open(self.last_event_ms)  # the book is at the last diff received
+
+    @handles(ConnectionLost)
+    def _connection_lost(self, message: ConnectionLost) -> None:
+        self._handle(self.sync.reset(f"connection lost: {message.reason}"))
+
+    @handles(DepthSnapshotRequestsLost)
+    def _depth_snapshot_requests_lost(self, _message: DepthSnapshotRequestsLost) -> None:
+        if self.sync.awaiting_snapshot:
+            self._handle(self.sync.snapshot_failed("the depth snapshot request was lost (its actor restarted)"))
+
+    @handles(GetBook)
+    def _get_book(self, message: GetBook) -> dict:
+        return self._book_view(message.depth)
+
+    @handles(WatchBook)
+    def _watch_book(self, message: WatchBook) -> None:
+        self.observers.append(message.callback)
+
+    @handles(WatchTrades)
+    def _watch_trades(self, message: WatchTrades) -> None:
+        self.reader.trade_observers.append(message.callback)
+
+    @handles(InjectFailure)
+    def _inject_failure(self, message: InjectFailure) -> None:
+        if not message.thread:
+            raise RuntimeError(message.reason)
+        self.reader.crash = message.reason
+
+    @handles(GetStatus)
+    def _status(self, _message: GetStatus) -> dict:
+        r = self.reader
+        return {
+            "state": r.state,
+            "connections": r.connections,
+            "planned_reconnects": r.planned_reconnects,
+            "trades_received": r.received,
+            "duplicates_dropped": r.duplicates,
+            "last_trade_id": r.last_id,
+            "last_trade_time": r.last_trade_ms,
+            "malformed_frames": r.malformed,
+            "drains": r.drains,
+            "last_message_age_ms": (round((time.monotonic() - r.last_message_at) * 1000)
+                                    if r.last_message_at is not None else None),
+            "reader_alive": bool(self._thread and self._thread.is_alive()),
+            "reader_died": r.died,
+            "down_for_s": round(r.down_for(), 1),
+            "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
+                     "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
+                     "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters)},
+        }
 
     def unsynced_for(self) -> float:
         """Seconds the book has been out of sync (0 while synced)."""
@@ -173,7 +177,7 @@ class StreamActor(pykka.ThreadingActor):
                 self._close_second()
         elif second != self._unsynced_second:
             self._unsynced_second = second
-            self.metrics.snapshots_skipped.labels(self.symbol).inc()
+            self.metrics.book_seconds_skipped.labels(self.symbol).inc()
         self._handle(self.sync.on_diff(update))
         if self.sync.state == "synced" and (self.sync.book is not book or self.sync.book.update_id == update.u):
             self._open(update.E)
@@ -190,7 +194,8 @@ class StreamActor(pykka.ThreadingActor):
                     for callback in self.observers:
                         callback(event.update_id, book.best_bid(), book.best_ask())
             elif kind is NeedSnapshot:
-                self.directory.tell("snapshots", FetchSnapshot(self.symbol, self.config.depth_limit, event.reason))
+                self.directory.tell("depth_snapshots",
+                                    FetchDepthSnapshot(self.symbol, self.config.depth_limit, event.reason))
             elif kind is Resync:
                 self.open_second = None  # diffs of it may be missing: never stored
                 if self.unsynced_since is None:
@@ -207,10 +212,10 @@ class StreamActor(pykka.ThreadingActor):
         self.open_second = None
         if second is None or book is None or self.sync.state != "synced" or second <= self.last_stored_second:
             return
-        bids, asks, p_dec, q_dec = book.top_scaled(self.config.snapshot_levels)
+        bids, asks, p_dec, q_dec = book.top_scaled(self.config.book_second_levels)
         self.last_stored_second = second
-        snap = BookSnapshot(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
-        self.directory.tell("buffer", Snapshot(snap))
+        closed = BookSecond(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
+        self.directory.tell("buffer", BookSecondClosed(closed))
 
     def _book_view(self, depth: int) -> dict:
         book = self.sync.book

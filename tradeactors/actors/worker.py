@@ -20,6 +20,7 @@ from typing import Callable
 import pykka
 import tenacity
 
+from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.messages import GetStatus, InjectFailure, ThreadDied
 from tradeactors.rest import RestClient, RestError
 
@@ -45,6 +46,16 @@ class RestWorker:
         if self.crash:
             raise RuntimeError(self.crash)
 
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Interrupt the worker's wait (a new request, a stop, an injected crash)."""
+
     def retrying(self, call: Callable, what: str, retry_any: bool = False, on_retry: Callable | None = None):
         """Call until it succeeds, the worker stops, or it fails with an error retrying cannot help
         (``retry_any``: retry those too). Raises the last RestError."""
@@ -66,15 +77,17 @@ class RestWorker:
         )(call)
 
 
-class WorkerThreadActor(pykka.ThreadingActor):
+class WorkerThreadActor(Actor):
+    """An actor whose blocking work runs in one worker thread (``self.worker``: ``run()``, ``stop()``, ``wake()``)."""
+
     thread_name = "Worker"
-    worker = None
+    worker: RestWorker
     _thread: threading.Thread | None = None
     died: str | None = None
     """Why the worker thread ended on an unexpected exception, if it did."""
 
     def on_start(self) -> None:
-        threading.current_thread().name = self.thread_name
+        super().on_start()
         self._thread = threading.Thread(target=self._run_worker, name=f"{self.thread_name}-worker", daemon=True)
         self._thread.start()
 
@@ -91,18 +104,16 @@ class WorkerThreadActor(pykka.ThreadingActor):
             except pykka.ActorDeadError:
                 pass  # the actor is stopping: a new worker comes with the restarted actor
 
-    def on_receive(self, message):
-        """The messages every worker actor answers; subclasses handle theirs first and call this for the rest."""
-        if isinstance(message, ThreadDied):
-            raise RuntimeError(f"thread {message.thread} died: {message.reason}")
-        if isinstance(message, InjectFailure):
-            if not message.thread:
-                raise RuntimeError(message.reason)
-            self.worker.crash = message.reason
-            self.worker.wake()
-        elif isinstance(message, GetStatus):
-            return {**self.status(), "worker_alive": self.worker_alive, "worker_died": self.died}
-        return None
+    @handles(InjectFailure)
+    def _inject_failure(self, message: InjectFailure) -> None:
+        if not message.thread:
+            raise RuntimeError(message.reason)
+        self.worker.crash = message.reason
+        self.worker.wake()
+
+    @handles(GetStatus)
+    def _status(self, _message: GetStatus) -> dict:
+        return {**self.status(), "worker_alive": self.worker_alive, "worker_died": self.died}
 
     def status(self) -> dict:
         """The actor's own part of ``GetStatus``."""

@@ -1,7 +1,7 @@
-"""The five analytics tools of ANALYTICS.md as pure functions over numpy columns and book snapshots.
+"""The five analytics tools of ANALYTICS.md as pure functions over numpy columns and book seconds.
 
-No I/O, no actors, no Flask, no clocks: the handlers fetch the window (trades as a ``codec.TradeChunk``, snapshots
-as ``codec.BookSnapshot``), pass the current time in, and turn the returned JSON-ready dicts into responses.
+No I/O, no actors, no Flask, no clocks: the handlers fetch the window (trades as ``records.TradeColumns``, book
+seconds as ``records.BookSecond``), pass the current time in, and turn the returned JSON-ready dicts into responses.
 
 The volume profile is split in two stages so that per-minute rollups give identical results:
 ``tick_volumes`` (trades → per-tick sums) and ``merge_tick_volumes`` feed ``volume_profile`` and
@@ -14,7 +14,7 @@ from tradeactors.errors import ApiError
 
 
 class InsufficientData(ApiError):
-    """The window holds fewer trades or snapshots than the tool needs (HTTP 422).
+    """The window holds fewer trades or book seconds than the tool needs (HTTP 422).
 
     ``details`` starts as ``{required, available}``; the handler adds ``collecting_since`` and
     ``estimated_wait_seconds`` (it knows the store and the symbol's trade rate, the pure code does not).

@@ -5,18 +5,18 @@ reports at most one anomaly per window (IcebergOrder: one per price run), at the
 ``confidence = 1 − 0.5 / excess`` where ``excess`` = measurement / threshold in the direction that matters (0.5 just
 over the line, 0.75 at twice it, → 1). Severity: > 0.95 Critical, > 0.85 High, > 0.7 Medium, else Low.
 
-Baselines are medians over the snapshots of the ``baseline_minutes`` before the window (at least
+Baselines are medians over the book seconds of the ``baseline_minutes`` before the window (at least
 ``BASELINE_MIN_SNAPSHOTS``, else the baseline detectors stay silent: no baseline, no "×median").
 
 - QuoteStuffing: update rate R = Δupdate_id/Δt > max(500/s, 5 × baseline median pair rate) and fill ratio
   (raw trades Σ(l − f + 1) / book updates) < 0.10.
 - SpreadBlowout: the widest spread (bps) of the window > 5 × the baseline median spread.
 - DepthCollapse: the smallest top-20 depth (both sides) < 20 % of the baseline median.
-- FlashCrashRisk: one snapshot with depth loss > 80 % and spread > 10 × the median.
+- FlashCrashRisk: one book second with depth loss > 80 % and spread > 10 × the median.
 - PriceJump: 1-s log returns of the mid, z = r / max(1.4826·MAD, floor), |z| > 5. MAD is taken over baseline
   and window returns together. The floor (1 bp, and one tick relative to the mid when the tick is known or can
   be seen in the book) keeps a tick-constrained quiet market, whose MAD is 0, from flagging every move.
-- IcebergOrder: a price that stays best bid (ask) for ≥ 5 consecutive snapshots while the volume executed at it
+- IcebergOrder: a price that stays best bid (ask) for ≥ 5 consecutive book seconds while the volume executed at it
   by takers hitting that side (sells for a bid, buys for an ask) during the run exceeds 5 × its median displayed
   size.
 """
@@ -32,7 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 from tradeactors.analytics.exact import exact_sum, fmt_half
-from tradeactors.analytics.snapshots import (
+from tradeactors.analytics.book_series import (
     BASELINE_MIN_SNAPSHOTS,
     DEPTH_LEVELS,
     BookSeries,
@@ -43,7 +43,8 @@ from tradeactors.analytics.snapshots import (
     window_duration_secs,
     window_updates,
 )
-from tradeactors.codec import BookSnapshot, TradeChunk, format_scaled
+from tradeactors.decimals import format_scaled
+from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.errors import InvalidParameter
 
 QUOTE_STUFFING_MIN_RATE = 500.0
@@ -122,7 +123,7 @@ def _best_levels(series: BookSeries, i: int) -> list[str]:
 # --- detectors --------------------------------------------------------------------------------------------
 
 
-def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeChunk | None, symbol: str) -> list:
+def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeColumns | None, symbol: str) -> list:
     updates, seconds = window_updates(series)
     if seconds <= 0 or updates <= 0:
         return []
@@ -200,7 +201,7 @@ def spread_and_depth(series: BookSeries, base: BookSeries | None, symbol: str) -
 
 
 def one_second_returns(series: BookSeries) -> list[tuple[int, float]]:
-    """(index of the later snapshot, ln(mid / previous mid)) for snapshots exactly one second apart."""
+    """(index of the later book second, ln(mid / previous mid)) for book seconds exactly one second apart."""
     out = []
     for i in range(1, len(series)):
         if series.seconds[i] - series.seconds[i - 1] == 1 and series.two_sided(i) and series.two_sided(i - 1):
@@ -210,9 +211,9 @@ def one_second_returns(series: BookSeries) -> list[tuple[int, float]]:
     return out
 
 
-def observed_tick(snapshots: Sequence[BookSnapshot]) -> int | None:
+def observed_tick(books: Sequence[BookSecond]) -> int | None:
     """The smallest gap between adjacent book levels (scaled, common decimals): the finest step seen."""
-    bids, asks, _, _ = sides(snapshots)
+    bids, asks, _, _ = sides(books)
     gaps = [np.abs(np.diff(rows[:, 0])) for rows in bids + asks if len(rows) > 1]
     gaps = np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.int64)
     gaps = gaps[gaps > 0]
@@ -243,7 +244,7 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
     })]
 
 
-def icebergs(series: BookSeries, trades: TradeChunk | None, symbol: str) -> list:
+def icebergs(series: BookSeries, trades: TradeColumns | None, symbol: str) -> list:
     if trades is None or len(trades) == 0:
         return []
     # Compare at the finer of the book's and the trades' decimals (they normally agree).
@@ -294,29 +295,29 @@ def _baseline_minutes(value) -> int:
     return value
 
 
-def detect_market_anomalies(snapshots: Sequence[BookSnapshot], baseline_snapshots: Sequence[BookSnapshot],
-                            trades: TradeChunk | None, *, symbol: str, now_ms: int, window_start_ms: int,
+def detect_market_anomalies(books: Sequence[BookSecond], baseline_books: Sequence[BookSecond],
+                            trades: TradeColumns | None, *, symbol: str, now_ms: int, window_start_ms: int,
                             window_end_ms: int, baseline_minutes: int = 60, tick_size: str | None = None) -> dict:
     """The /api/market_anomalies response body.
 
-    ``snapshots`` and ``trades``: the window's (snapshots sorted by second). ``baseline_snapshots``: those before
+    ``books`` and ``trades``: the window's (book seconds sorted by second). ``baseline_books``: those before
     it; only the ``baseline_minutes`` before ``window_start_ms`` are used. ``tick_size``: the exchange tick as a
     decimal string (for the PriceJump floor; seen from the book when None). ``now_ms`` is accepted for symmetry
-    with the other tools; detection timestamps are the times of the snapshots that showed the anomaly.
+    with the other tools; detection timestamps are the times of the book seconds that showed the anomaly.
     """
     baseline_minutes = _baseline_minutes(baseline_minutes)
     window = {"start": int(window_start_ms), "end": int(window_end_ms),
               "duration_secs": window_duration_secs(window_start_ms, window_end_ms)}
-    if len(snapshots) < 2:
+    if len(books) < 2:
         return {"anomalies": [], "insufficient_data": True, "analysis_window": window}
     start_s = window_start_ms // 1000
-    base_snaps = [s for s in baseline_snapshots if start_s - 60 * baseline_minutes <= s.second < start_s]
-    series = book_series(snapshots, DEPTH_LEVELS)
-    base = book_series(base_snaps, DEPTH_LEVELS) if len(base_snaps) >= BASELINE_MIN_SNAPSHOTS else None
+    base_books = [s for s in baseline_books if start_s - 60 * baseline_minutes <= s.second < start_s]
+    series = book_series(books, DEPTH_LEVELS)
+    base = book_series(base_books, DEPTH_LEVELS) if len(base_books) >= BASELINE_MIN_SNAPSHOTS else None
     if tick_size is not None:
         tick = Fraction(Decimal(str(tick_size))) * 10**series.price_decimals
     else:
-        seen = observed_tick(snapshots)
+        seen = observed_tick(books)
         tick = Fraction(seen) if seen else None
     found = (quote_stuffing(series, base, trades, symbol) + spread_and_depth(series, base, symbol)
              + price_jump(series, base, tick, symbol) + icebergs(series, trades, symbol))

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tradeactors.codec import INT64_MAX, format_scaled
+from tradeactors.decimals import INT64_MAX, format_scaled
 
 _LOW_MASK = (1 << 32) - 1
 

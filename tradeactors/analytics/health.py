@@ -1,14 +1,14 @@
 """Microstructure health (ANALYTICS.md, get_microstructure_health): four component scores in 0..100.
 
 - ``spread_stability_score`` = 100·(1 − min(CV, 0.5)/0.5), CV = population std / mean of the spread over the
-  window's snapshots; 0 when any snapshot is locked, crossed or one-sided (no two-sided market to be stable).
+  window's book seconds; 0 when any book second is locked, crossed or one-sided (no two-sided market to be stable).
 - ``liquidity_depth_score`` = clamp(50 · D_last / mean(D), 0, 100), D = Σ quantity of the top 20 levels, both sides.
 - ``flow_balance_score`` = 100·(1 − |b − a|/(b + a)) with the order-flow rates (top 20 levels); 50 when both are 0.
 - ``update_rate_score`` = 100·max(0, 1 − |log10(rate/baseline)| / log10(5)); rate = Δupdate_id/Δt over the window,
-  baseline = median pair rate of the previous hour's snapshots; 50 with ``baseline_available: false`` without one.
+  baseline = median pair rate of the previous hour's book seconds; 50 with ``baseline_available: false`` without one.
 
 ``overall_score`` = 0.25·spread + 0.35·depth + 0.25·flow + 0.15·update rate. Levels: Excellent ≥ 80 (only if every
-component ≥ 50, else Good), Good ≥ 60, Fair ≥ 40, Poor ≥ 20, else Critical. A book whose newest snapshot is older
+component ≥ 50, else Good), Good ≥ 60, Fair ≥ 40, Poor ≥ 20, else Critical. A book whose newest book second is older
 than 5 s is ``stale`` and at most Poor: a frozen book would otherwise look perfectly stable.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tradeactors.analytics.exact import fmt_ratio, fmt_signed
-from tradeactors.analytics.snapshots import (
+from tradeactors.analytics.book_series import (
     DEPTH_LEVELS,
     BookSeries,
     baseline_update_rate,
@@ -29,7 +29,7 @@ from tradeactors.analytics.snapshots import (
     window_duration_secs,
     window_updates,
 )
-from tradeactors.codec import BookSnapshot, TradeChunk
+from tradeactors.records import BookSecond, TradeColumns
 
 WEIGHTS = {"spread_stability": 0.25, "liquidity_depth": 0.35, "flow_balance": 0.25, "update_rate": 0.15}
 MAX_SPREAD_CV = 0.5
@@ -98,25 +98,25 @@ def health_level(overall: float, components: Sequence[float], stale: bool) -> st
     return level
 
 
-def microstructure_health(snapshots: Sequence[BookSnapshot], baseline_snapshots: Sequence[BookSnapshot],
-                          trades: TradeChunk | None, *, symbol: str, now_ms: int, window_start_ms: int,
-                          window_end_ms: int, min_snapshots: int = 2) -> dict:
-    """The get_microstructure_health response body. ``snapshots``: the window's, sorted by second;
-    ``baseline_snapshots``: the hour before the window (may be empty). ``trades`` only feed ``trade_count`` in
-    the details. Raises InsufficientData with fewer than ``min_snapshots`` (at least 2) snapshots."""
+def microstructure_health(books: Sequence[BookSecond], baseline_books: Sequence[BookSecond],
+                          trades: TradeColumns | None, *, symbol: str, now_ms: int, window_start_ms: int,
+                          window_end_ms: int, min_books: int = 2) -> dict:
+    """The get_microstructure_health response body. ``books``: the window's, sorted by second;
+    ``baseline_books``: the hour before the window (may be empty). ``trades`` only feed ``trade_count`` in
+    the details. Raises InsufficientData with fewer than ``min_books`` (at least 2) book seconds."""
     from tradeactors.analytics import InsufficientData
 
-    required = max(2, min_snapshots)
-    if len(snapshots) < required:
-        raise InsufficientData(required, len(snapshots), "book snapshots")
-    series = book_series(snapshots, DEPTH_LEVELS)
+    required = max(2, min_books)
+    if len(books) < required:
+        raise InsufficientData(required, len(books), "book seconds")
+    series = book_series(books, DEPTH_LEVELS)
     spread_score, cv, mean_spread = spread_stability(series)
     depth_score, depth_last, depth_mean = liquidity_depth(series)
-    bid_rate, ask_rate, _span = flow_rates(snapshots, DEPTH_LEVELS)
+    bid_rate, ask_rate, _span = flow_rates(books, DEPTH_LEVELS)
     flow_score = flow_balance(bid_rate, ask_rate)
     updates, seconds = window_updates(series)
     rate = updates / seconds if seconds > 0 else None
-    baseline = baseline_update_rate(baseline_snapshots)
+    baseline = baseline_update_rate(baseline_books)
     rate_score = update_rate_score(rate, baseline)
     scores = {"spread_stability": spread_score, "liquidity_depth": depth_score, "flow_balance": flow_score,
               "update_rate": rate_score}

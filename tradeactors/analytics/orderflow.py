@@ -1,14 +1,14 @@
-"""Order flow (ANALYTICS.md, get_order_flow) over the snapshots and aggregate trades of one window.
+"""Order flow (ANALYTICS.md, get_order_flow) over the book seconds and aggregate trades of one window.
 
 - ``bid_flow_rate`` / ``ask_flow_rate``: levels in the top ``depth_levels`` whose quantity rose between
-  consecutive snapshots (a new price counts from 0), per second of observed span; ``net_flow`` = bid − ask.
+  consecutive book seconds (a new price counts from 0), per second of observed span; ``net_flow`` = bid − ask.
 - ``flow_direction`` from r = bid/ask: > 2 STRONG_BUY, ≥ 1.2 MODERATE_BUY, ≥ 0.8 NEUTRAL, ≥ 0.5 MODERATE_SELL,
   else STRONG_SELL; ask = 0 < bid → STRONG_BUY; both 0 → NEUTRAL.
 - ``cumulative_delta`` = buy − sell volume of the trades (m = true is a sell: the buyer was the maker).
-- ``ofi``: Σ of the Cont–Kukanov–Stoikov best-level events over consecutive snapshots.
-- ``depth_imbalance`` = (ΣQb − ΣQa)/(ΣQb + ΣQa) over the top ``depth_levels``: the last snapshot's, and
-  ``depth_imbalance_avg`` weighted by how long each snapshot stood (until the next one).
-- ``spread_bps``, ``mid``, ``microprice`` = (Pb·Qa + Pa·Qb)/(Qb + Qa) of the last snapshot.
+- ``ofi``: Σ of the Cont–Kukanov–Stoikov best-level events over consecutive book seconds.
+- ``depth_imbalance`` = (ΣQb − ΣQa)/(ΣQb + ΣQa) over the top ``depth_levels``: the last book second's, and
+  ``depth_imbalance_avg`` weighted by how long each book second stood (until the next one).
+- ``spread_bps``, ``mid``, ``microprice`` = (Pb·Qa + Pa·Qb)/(Qb + Qa) of the last book second.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tradeactors.analytics.exact import exact_sum, fmt_half, fmt_ratio, fmt_signed
-from tradeactors.analytics.snapshots import (
+from tradeactors.analytics.book_series import (
     BookSeries,
     book_series,
     flow_rates,
     order_flow_imbalance,
     window_duration_secs,
 )
-from tradeactors.codec import BookSnapshot, TradeChunk
+from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.errors import InvalidParameter
 
 MAX_DEPTH_LEVELS = 20
@@ -49,7 +49,7 @@ def flow_direction(bid_rate: float, ask_rate: float) -> str:
     return "STRONG_SELL"
 
 
-def trade_volumes(trades: TradeChunk | None) -> tuple[int, int, int]:
+def trade_volumes(trades: TradeColumns | None) -> tuple[int, int, int]:
     """(buy volume, sell volume, aggregate trade count); volumes scaled by 10**trades.q_decimals, exact."""
     if trades is None or len(trades) == 0:
         return 0, 0, 0
@@ -64,7 +64,7 @@ def depth_imbalances(series: BookSeries) -> list[float | None]:
 
 
 def time_weighted_mean(values: Sequence[float | None], seconds: Sequence[int]) -> float | None:
-    """Each value holds from its snapshot until the next one; the last one has no duration. Falls back to the
+    """Each value holds from its book second until the next one; the last one has no duration. Falls back to the
     plain mean when no time passes (or every weighted value is missing)."""
     weighted = total = 0.0
     for i in range(len(values) - 1):
@@ -94,20 +94,20 @@ def _depth_levels(value) -> int:
     return value
 
 
-def order_flow(snapshots: Sequence[BookSnapshot], trades: TradeChunk | None, *, symbol: str,
+def order_flow(books: Sequence[BookSecond], trades: TradeColumns | None, *, symbol: str,
                window_start_ms: int, window_end_ms: int, depth_levels: int = MAX_DEPTH_LEVELS,
-               min_snapshots: int = 2) -> dict:
-    """The get_order_flow response body. ``snapshots`` (sorted by second) and ``trades`` are those of the window
+               min_books: int = 2) -> dict:
+    """The get_order_flow response body. ``books`` (sorted by second) and ``trades`` are those of the window
     ``[window_start_ms, window_end_ms]``. Raises InvalidParameter (``depth_levels``) and InsufficientData (fewer
-    than ``min_snapshots`` snapshots, at least 2)."""
+    than ``min_books`` book seconds, at least 2)."""
     from tradeactors.analytics import InsufficientData
 
     depth_levels = _depth_levels(depth_levels)
-    required = max(2, min_snapshots)
-    if len(snapshots) < required:
-        raise InsufficientData(required, len(snapshots), "book snapshots")
-    series = book_series(snapshots, depth_levels)
-    bid_rate, ask_rate, span = flow_rates(snapshots, depth_levels)
+    required = max(2, min_books)
+    if len(books) < required:
+        raise InsufficientData(required, len(books), "book seconds")
+    series = book_series(books, depth_levels)
+    bid_rate, ask_rate, span = flow_rates(books, depth_levels)
     buy, sell, count = trade_volumes(trades)
     q_dec = trades.q_decimals if trades is not None else series.qty_decimals
     imbalances = depth_imbalances(series)

@@ -28,7 +28,8 @@ from fractions import Fraction
 import numpy as np
 
 from tradeactors.analytics.exact import exact_fraction, fit_int64, fmt_half, sums_at
-from tradeactors.codec import TradeChunk, format_scaled
+from tradeactors.decimals import format_scaled
+from tradeactors.records import TradeColumns
 from tradeactors.errors import InvalidParameter
 
 DEFAULT_MIN_TRADES = 1000
@@ -88,7 +89,7 @@ def _subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return fit_int64(int(x) - int(y) for x, y in zip(a.tolist(), b.tolist()))
 
 
-def tick_volumes(trades: TradeChunk, tick: int) -> TickVolumes:
+def tick_volumes(trades: TradeColumns, tick: int) -> TickVolumes:
     """Stage 1: sum the trades per distinct price tick. ``tick`` is the exchange tick in the units of ``trades.p``.
 
     Vectorised: a dense ``np.add.at`` over ``tick − min_tick`` when the price range is at most

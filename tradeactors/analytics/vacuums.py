@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from tradeactors.analytics.exact import exact_fraction, fmt_half
 from tradeactors.analytics.profile import DEFAULT_MIN_TRADES, TickVolumes, histogram
-from tradeactors.codec import format_scaled
+from tradeactors.decimals import format_scaled
 from tradeactors.errors import InvalidParameter
 
 FAST_MOVEMENT_DEFICIT_PCT = 80

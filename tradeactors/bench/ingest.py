@@ -34,7 +34,7 @@ import numpy as np
 import orjson
 import websocket
 
-from tradeactors import config as configuration, history, logsetup
+from tradeactors import config as configuration, logsetup, storage
 from tradeactors.actors.messages import WatchTrades
 from tradeactors.service import Service
 from tradeactors.simulator import spawn_simulator
@@ -160,7 +160,7 @@ def completeness(service, sim, symbols) -> tuple[int, int, int]:
     """(stored, lost, duplicated) against the simulator's published ids, from the first id stored."""
     stored = lost = duplicated = 0
     for s in symbols:
-        ids = history.trade_ids(service.db, s)
+        ids = storage.trade_ids(service.db, s)
         published = np.asarray(sim.published_ids(s))
         expected = published[published >= ids[0]] if len(ids) else published
         unique = np.unique(ids)
@@ -245,7 +245,7 @@ def realistic(args) -> dict:
             times1 = os.times()
             frames = baseline.frames
             baseline.close()
-            stored = sum(len(history.trade_ids(service.db, s)) for s in symbols)
+            stored = sum(len(storage.trade_ids(service.db, s)) for s in symbols)
             status = service.status()["symbols"]
             service.stop()
         base = threads.pop(BASELINE_THREAD, {"user": 0.0, "system": 0.0})

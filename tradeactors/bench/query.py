@@ -2,7 +2,7 @@
 
 Builds a store of H hours (default 24) of one symbol at 100 aggTrades/s with realistic prices (a random walk on
 the 0.01 tick around 60,000, sizes on the 0.00001 step, both sides), written through the service's own storage
-path (``history.TradeWriter``: columnar chunks plus per-minute rollups, one WriteBatch per second), and the same
+path (``storage.TradeWriter``: columnar chunks plus per-minute rollups, one WriteBatch per second), and the same
 trades in the seeds' layout (per-second msgpack lists of trade dicts with string prices) in a second database
 with the same RocksDB options. Then it times ``get_volume_profile`` over the whole window in both: ours through
 the QueryActor's read path (rollups + raw edges, then the analytics function), the seeds' by scanning and
@@ -25,9 +25,9 @@ import time
 import msgpack
 import numpy as np
 
-from tradeactors import history
+from tradeactors import storage
 from tradeactors.protocol import AggTrade
-from tradeactors.store import Database
+from tradeactors.storage import Database
 
 SYMBOL = "BTCUSDT"
 RATE = 100
@@ -65,7 +65,7 @@ def seconds_of(times: np.ndarray) -> list[tuple[int, int]]:
 
 def build(hours: int, ours: Database, seeds: Database) -> int:
     rng = np.random.default_rng(2024)
-    writer = history.TradeWriter(ours, [SYMBOL])
+    writer = storage.TradeWriter(ours, [SYMBOL])
     first_id, price_ticks, total = 1, 6_000_000, 0
     for hour in range(hours):
         ids, times, ticks, steps, maker, price_ticks = generate_hour(rng, hour, first_id, price_ticks)
@@ -101,7 +101,7 @@ def seeds_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
 
 
 def our_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
-    from tradeactors.analysis import volume_profile_from_store
+    from tradeactors.tools import volume_profile_from_store
 
     return volume_profile_from_store(db, SYMBOL, start_ms, end_ms)
 

@@ -90,14 +90,15 @@ def orderbook_l2():
 
 
 @bp.get("/snapshots")
-def snapshots():
+def book_seconds():
+    """Stored book seconds; the path and the ``snapshots`` key keep their first names for clients."""
     service = _service()
     symbol = symbol_param(service.symbols)
     start = int_param("start", 0, MAX_MS // 1000)
     end = int_param("end", 0, MAX_MS // 1000)
     if end - start > 3600:
-        raise InvalidParameter("end", "at most 3600 seconds of snapshots per request", max_window_s=3600)
-    found = service.snapshots(symbol, start, end)
+        raise InvalidParameter("end", "at most 3600 book seconds per request", max_window_s=3600)
+    found = service.book_seconds(symbol, start, end)
     return json_response({"symbol": symbol, "start": start, "end": end, "count": len(found), "snapshots": [
         {"second": s.second, "update_id": s.update_id, "event_time": s.event_ms,
          "bids": _levels_json(s.levels("bids")), "asks": _levels_json(s.levels("asks"))} for s in found]})

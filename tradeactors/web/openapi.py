@@ -106,7 +106,7 @@ PATHS = {
         {"401": ERRORS["401"], "503": _json("unhealthy: `status` is `unhealthy` and `reasons` says why")}, "service"),
     "/api/status": _get(
         "Per symbol: connection and book state, last trade, counters; per actor: alive and restarts; storage, "
-        "backfill, cleanup, snapshots and REST weight", [], _json("the service status", _ref("Status")),
+        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight", [], _json("the service status", _ref("Status")),
         ERRORS, "service"),
     "/api/trades": _get(
         "Stored trades with start <= T <= end, ordered by aggregate id, paged (pass next_cursor back as cursor); "
@@ -133,11 +133,12 @@ PATHS = {
             "age_ms": {"type": ["integer", "null"]}, "depth": {"type": "integer"}, "bids": LEVELS, "asks": LEVELS}}),
         SYMBOL_ERRORS, "data"),
     "/api/snapshots": _get(
-        "Stored one-second book snapshots, at most 3600 seconds per request",
+        "Stored book seconds (the top of the book at the end of each exchange-time second in which it changed, "
+        "while synced; under the key `snapshots`), at most 3600 seconds per request",
         [SYMBOL,
          _int("start", 0, MAX_MS // 1000, "first second (unix seconds, inclusive)", required=True, example=0),
          _int("end", 0, MAX_MS // 1000, "last second (inclusive); end - start <= 3600", required=True, example=1)],
-        _json("snapshots"), SYMBOL_ERRORS, "data"),
+        _json("book seconds"), SYMBOL_ERRORS, "data"),
     "/api/volume_profile": _get(
         "Volume profile: dense tick-aligned histogram, point of control and value area (ANALYTICS.md)",
         [SYMBOL, DURATION_HOURS, TICK_SIZE,
@@ -210,7 +211,7 @@ COMPONENTS = {
             "actors": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                 "alive": {"type": "boolean"}, "restarts": {"type": "integer"}}}},
             "storage": {"type": "object"}, "backfill": {"type": "object"}, "cleanup": {"type": "object"},
-            "snapshots": {"type": "object"}, "rest": {"type": "object"}}},
+            "depth_snapshots": {"type": "object"}, "rest": {"type": "object"}}},
         "VolumeProfile": {"type": "object", "properties": {
             "symbol": {"type": "string"}, "time_period_start": {"type": "integer"},
             "time_period_end": {"type": "integer"}, "price_range_low": {"type": "string"},

@@ -1,9 +1,10 @@
 """The RocksDB database under ``<data_dir>/analytics``; the only module that imports rocksdict.
 
-Column families: ``trades`` (trade chunks, see codec.py), ``snapshots`` (book snapshots), ``rollups`` (volume by
-price per minute, see rollups.py), ``meta`` (per-symbol stored-id ranges and other small state). Writes go through ``write`` as one atomic WriteBatch. One writer (the
-StorageActor) and any number of readers share a Database; ``reopen`` replaces the handle in place (RocksDB stays
-in "Writer has previous error" after a failed write until it is reopened), so holders of the object keep working.
+Column families: ``trades`` (trade chunks), ``snapshots`` (book seconds), ``rollups`` (volume by price per
+minute), ``meta`` (per-symbol stored-id ranges and other small state): see ``keys.py``, ``codecs.py`` and
+``docs/storage.md``. Writes go through ``write`` as one atomic WriteBatch. One writer (the StorageActor) and any
+number of readers share a Database; ``reopen`` replaces the handle in place (RocksDB stays in "Writer has previous
+error" after a failed write until it is reopened), so holders of the object keep working.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Iterator
 
 import rocksdict
 
-log = logging.getLogger(__name__)
+from tradeactors.storage.keys import COLUMN_FAMILIES
 
-COLUMN_FAMILIES = ("trades", "snapshots", "rollups", "meta")
+log = logging.getLogger(__name__)
 
 
 class StorageError(Exception):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tests.analytics.builders import snapshot
-from tradeactors.analytics.snapshots import (
+from tradeactors.analytics.book_series import (
     BASELINE_MIN_SNAPSHOTS,
     baseline_update_rate,
     book_series,

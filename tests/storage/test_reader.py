@@ -1,4 +1,5 @@
-"""TradeWriter and range reads against a real RocksDB in a temp dir."""
+"""Range reads against a real RocksDB in a temp dir: seek and stop, exact ranges, paging that never skips a
+trade (also through a running service), columns at one scale."""
 
 import tempfile
 import time
@@ -8,65 +9,18 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeactors import codec, history
+from tests.helpers import BASE_T, trades
+from tradeactors import storage
 from tradeactors.protocol import AggTrade
-from tradeactors.store import Database, StorageError
-
-BASE_T = 1_723_161_254_000
-
-
-def trades(first, count, t0=BASE_T, step_ms=100):
-    return [AggTrade(a, f"{60000 + a % 7}.01000000", "0.00100000", a, a, t0 + (a - first) * step_ms, a % 2 == 0)
-            for a in range(first, first + count)]
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database(tmp_path / "analytics")
-    yield database
-    database.close()
-
-
-def test_written_trades_read_back_exactly(db):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    batch = trades(100, 50)
-    assert writer.write("BTCUSDT", batch)[0] == 50
-    got, cursor = history.read_trades(db, "BTCUSDT", 0, 10**13 - 1)
-    assert got == batch and cursor is None
-
-
-def test_a_trade_stored_twice_is_stored_once(db):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    writer.write("BTCUSDT", trades(1, 20))
-    assert writer.write("BTCUSDT", trades(10, 20) + trades(10, 5))[0] == 9  # ids 21..29 are new
-    ids = history.trade_ids(db, "BTCUSDT")
-    assert ids.tolist() == list(range(1, 30))
-
-
-def test_batches_with_the_same_time_both_survive(db):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    writer.write("BTCUSDT", trades(1, 3, step_ms=0))
-    writer.write("BTCUSDT", trades(4, 3, t0=BASE_T, step_ms=0))  # same key time, later ids
-    assert history.trade_ids(db, "BTCUSDT").tolist() == [1, 2, 3, 4, 5, 6]
-
-
-def test_id_ranges_survive_a_reopen(tmp_path):
-    db = Database(tmp_path / "db")
-    history.TradeWriter(db, ["BTCUSDT"]).write("BTCUSDT", trades(1, 10) + trades(20, 5))
-    db.close()
-    db = Database(tmp_path / "db")
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    assert list(writer.ranges["BTCUSDT"]) == [(1, 10), (20, 24)]
-    assert writer.write("BTCUSDT", trades(1, 30))[0] == 15
-    db.close()
+from tradeactors.storage import Database, keys
 
 
 def test_range_reads_are_inclusive_and_exact(db):
-    writer = history.TradeWriter(db, ["BTCUSDT", "ETHUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT", "ETHUSDT"])
     writer.write("BTCUSDT", trades(1, 100))  # T = BASE_T + (a-1)*100
     writer.write("ETHUSDT", trades(1, 100))
     start, end = BASE_T + 1050, BASE_T + 3000
-    got, _ = history.read_trades(db, "BTCUSDT", start, end)
+    got, _ = storage.read_trades(db, "BTCUSDT", start, end)
     assert [t.a for t in got] == [a for a in range(1, 101) if start <= BASE_T + (a - 1) * 100 <= end]
 
 
@@ -85,20 +39,20 @@ def scanned_keys(db, monkeypatch) -> list[bytes]:
 
 
 def test_reads_seek_instead_of_scanning_from_the_start(db, monkeypatch):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     writer.write("BTCUSDT", trades(1, 1000))  # 100 s of trades, 100 chunks
     seen = scanned_keys(db, monkeypatch)
-    history.read_trades(db, "BTCUSDT", BASE_T + 50_000, BASE_T + 52_999)
+    storage.read_trades(db, "BTCUSDT", BASE_T + 50_000, BASE_T + 52_999)
     assert len(seen) == 3
-    assert codec.trade_key_time(seen[0]) == BASE_T + 50_000
+    assert keys.trade_key_time(seen[0]) == BASE_T + 50_000
 
 
 def test_paging_with_a_cursor_returns_every_trade_once(db):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     writer.write("BTCUSDT", trades(1, 95, step_ms=7))
     got, cursor = [], None
     while True:
-        page, cursor = history.read_trades(db, "BTCUSDT", 0, 10**13 - 1, limit=10, after=cursor)
+        page, cursor = storage.read_trades(db, "BTCUSDT", 0, 10**13 - 1, limit=10, after=cursor)
         got.extend(page)
         if cursor is None:
             break
@@ -106,14 +60,14 @@ def test_paging_with_a_cursor_returns_every_trade_once(db):
 
 
 def test_a_page_reads_on_through_its_last_second_and_stops_at_the_next(db, monkeypatch):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     writer.write("BTCUSDT", trades(1, 1000))  # 100 s of trades, 100 chunks of 10
     seen = scanned_keys(db, monkeypatch)
-    page, cursor = history.read_trades(db, "BTCUSDT", BASE_T + 50_000, 10**13 - 1, limit=5)
+    page, cursor = storage.read_trades(db, "BTCUSDT", BASE_T + 50_000, 10**13 - 1, limit=5)
     assert [t.a for t in page] == [501, 502, 503, 504, 505] and cursor == (BASE_T + 50_400, 505)
     # The limit is reached in the 50th second; its last chunk may be followed by another of the same second, so
     # the next key is looked at (not decoded) and, being a later second, ends the read.
-    assert [codec.trade_key_time(key) for key in seen] == [BASE_T + 50_000, BASE_T + 51_000]
+    assert [keys.trade_key_time(key) for key in seen] == [BASE_T + 50_000, BASE_T + 51_000]
 
 
 # --- paging: a page is exactly the ``limit`` smallest ids above the cursor -----------------------------------
@@ -160,7 +114,7 @@ def assert_pages_exact(pages: list[list[int]], expected: list[int], limit: int) 
 
 def db_pages(db, symbol, start, end):
     def read_page(limit, after):
-        page, cursor = history.read_trades(db, symbol, start, end, limit=limit, after=after)
+        page, cursor = storage.read_trades(db, symbol, start, end, limit=limit, after=after)
         return [t.a for t in page], cursor
     return read_page
 
@@ -168,10 +122,10 @@ def db_pages(db, symbol, start, end):
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_paging_never_skips_a_trade_backfilled_behind_a_live_chunk_of_its_second(db, scenario):
     writes, expected = SCENARIOS[scenario]()
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     for batch in writes:
         assert writer.write("BTCUSDT", batch)[0] == len(batch)
-    everything, cursor = history.read_trades(db, "BTCUSDT", 0, 10**13 - 1)
+    everything, cursor = storage.read_trades(db, "BTCUSDT", 0, 10**13 - 1)
     assert [t.a for t in everything] == expected and cursor is None
     for limit in range(1, 26):
         assert_pages_exact(page_through(db_pages(db, "BTCUSDT", 0, 10**13 - 1), limit), expected, limit)
@@ -216,7 +170,7 @@ def test_property_pages_hold_every_id_in_range_exactly_once_in_id_order(case, wi
     with tempfile.TemporaryDirectory() as folder:
         db = Database(f"{folder}/analytics")
         try:
-            writer = history.TradeWriter(db, ["BTCUSDT"])
+            writer = storage.TradeWriter(db, ["BTCUSDT"])
             for batch in writes:
                 writer.write("BTCUSDT", batch)
             for limit in range(1, len(expected) + 2):
@@ -237,7 +191,7 @@ def test_paging_the_running_service_never_skips_a_trade_over_http_or_the_python_
     t0 = (int(time.time()) - 3600) * 1000
     writes, expected = SCENARIOS[scenario](t0)
     db = Database(service_config(tmp_path, sim).db_path)
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     for batch in writes:
         writer.write("BTCUSDT", batch)
     db.close()
@@ -277,26 +231,12 @@ def test_paging_the_running_service_never_skips_a_trade_over_http_or_the_python_
         http.close()
 
 
-def test_writes_to_a_closed_database_raise_storage_error(tmp_path):
-    db = Database(tmp_path / "db")
-    writer = history.TradeWriter(db, ["BTCUSDT"])
-    db.close()
-    with pytest.raises(StorageError):
-        writer.write("BTCUSDT", trades(1, 1))
-    assert writer.ranges["BTCUSDT"].count == 0
-
-
-def test_second_open_of_the_same_path_is_a_clear_error(tmp_path, db):
-    with pytest.raises(StorageError, match="cannot open database"):
-        Database(db.path)
-
-
 def test_columns_concatenate_chunks_with_one_scale(db):
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     writer.write("BTCUSDT", [AggTrade(1, "1.5", "2", 1, 1, BASE_T, True)])
     writer.write("BTCUSDT", [AggTrade(2, "1.25", "0.001", 2, 2, BASE_T + 1000, False),
                              AggTrade(3, "1.250", "0.0010", 3, 3, BASE_T + 1001, False)])  # mixed: rows format
-    cols = history.read_columns(db, "BTCUSDT", 0, 10**13 - 1)
+    cols = storage.read_columns(db, "BTCUSDT", 0, 10**13 - 1)
     assert cols.a.tolist() == [1, 2, 3]
     assert cols.p_decimals == 3 and cols.p.tolist() == [1500, 1250, 1250]
     assert cols.q_decimals == 4 and cols.q.tolist() == [20000, 10, 10]
@@ -311,7 +251,7 @@ def test_query_actor_answers_columns_and_validates(service_factory):
     from tradeactors.errors import InvalidParameter, UnknownSymbol
 
     service = service_factory()
-    wait_for(lambda: len(history.trade_ids(service.db, "BTCUSDT")) > 10, timeout=20, message="trades")
+    wait_for(lambda: len(storage.trade_ids(service.db, "BTCUSDT")) > 10, timeout=20, message="trades")
     now = int(time.time() * 1000)
     cols = service.ask("query", QueryTradeColumns("BTCUSDT", now - 3_600_000, now + 60_000))
     assert len(cols) > 10 and (np.diff(cols.a) == 1).all() and cols.p.dtype == np.int64
@@ -320,7 +260,3 @@ def test_query_actor_answers_columns_and_validates(service_factory):
     with pytest.raises(InvalidParameter):
         service.ask("query", QueryTradeColumns("BTCUSDT", 0, 604_800_001))
 
-
-def test_size_on_disk_counts_the_write_ahead_log(db):
-    history.TradeWriter(db, ["BTCUSDT"]).write("BTCUSDT", trades(1, 500))
-    assert db.size_on_disk() > 0  # nothing flushed to SST files yet: it is all in the WAL

@@ -1,9 +1,9 @@
-"""The analytics handlers' data side: read a tool's window from the store and call the pure function.
+"""The five analytics tools as callers use them: read a tool's window from storage, call the pure function.
 
 Used by the QueryActor (``Analyze``) and by ``tradeactors bench query``. The volume profile and the liquidity
 vacuums read per-minute rollups for the minutes wholly inside the window and raw trades at its edges
-(``history.read_price_volumes``), so a 7-day window never decodes raw trades; the snapshot-based tools read the
-window's snapshots and trades. Not enough data raises ``analytics.InsufficientData`` with what is required,
+(``storage.read_price_volumes``), so a 7-day window never decodes raw trades; the book-based tools read the
+window's book seconds and trades. Not enough data raises ``analytics.InsufficientData`` with what is required,
 what is available, since when the symbol has been collected and the estimated wait at its observed trade rate.
 """
 
@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from tradeactors import analytics, codec, history
+from tradeactors import analytics, storage
 from tradeactors.analytics import InsufficientData, TickVolumes
-from tradeactors.rollups import PriceVolumes
-from tradeactors.store import Database
+from tradeactors.records import PriceVolumes
+from tradeactors.storage import Database
 
 HOUR_MS = 3_600_000
 MIN_TRADES = 1000
@@ -25,7 +25,7 @@ MIN_TRADES = 1000
 def tick_units(db: Database, symbol: str, p_decimals: int, prices: np.ndarray) -> int:
     """The exchange tick in units of 10**-p_decimals: PRICE_FILTER.tickSize from the cached exchangeInfo, else
     the finest decimal step seen in the data (ANALYTICS.md's fallback)."""
-    info = history.load_symbol_info(db, symbol)
+    info = storage.load_symbol_info(db, symbol)
     if info:
         try:
             units = Decimal(info["tickSize"]) * 10**p_decimals
@@ -52,16 +52,10 @@ def to_tick_volumes(pv: PriceVolumes, tick: int) -> TickVolumes:
                        trade_total=pv.trades)
 
 
-def collecting_since(db: Database, symbol: str) -> int | None:
-    """Trade time of the oldest stored trade of the symbol (ms), or None."""
-    first = next(iter(db.scan("trades", codec.trade_prefix(symbol), codec.trade_stop_key(symbol, 10**13))), None)
-    return codec.trade_key_time(first[0]) if first else None
-
-
 def insufficient(db: Database, symbol: str, required: int, available: int, start_ms: int, now_ms: int,
                  what: str = "aggregate trades") -> InsufficientData:
     """A 422 with the estimated wait at the symbol's observed rate over the part of the window it covers."""
-    since = collecting_since(db, symbol)
+    since = storage.first_trade_time(db, symbol)
     error = InsufficientData(required, available, what)
     wait = None
     if since is not None and available > 0:
@@ -76,7 +70,7 @@ def insufficient(db: Database, symbol: str, required: int, available: int, start
 
 
 def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
-    pv = history.read_price_volumes(db, symbol, start_ms, end_ms)
+    pv = storage.read_price_volumes(db, symbol, start_ms, end_ms)
     if pv is None or pv.trades < MIN_TRADES:
         raise insufficient(db, symbol, MIN_TRADES, 0 if pv is None else pv.trades, start_ms, end_ms)
     tick = tick_units(db, symbol, pv.p_decimals, pv.price)
@@ -107,36 +101,36 @@ def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> d
 
 
 def _window(db: Database, symbol: str, seconds: int, now_ms: int):
-    """The snapshots and trades of the last ``seconds``; at least two snapshots or InsufficientData."""
+    """The book seconds and trades of the last ``seconds``; at least two book seconds or InsufficientData."""
     start = now_ms - seconds * 1000
-    snapshots = history.read_snapshots(db, symbol, start // 1000, now_ms // 1000)
-    if len(snapshots) < 2:
-        raise insufficient(db, symbol, 2, len(snapshots), start, now_ms, "book snapshots")
-    return start, snapshots, history.read_columns(db, symbol, start, now_ms)
+    books = storage.read_book_seconds(db, symbol, start // 1000, now_ms // 1000)
+    if len(books) < 2:
+        raise insufficient(db, symbol, 2, len(books), start, now_ms, "book seconds")
+    return start, books, storage.read_columns(db, symbol, start, now_ms)
 
 
 def order_flow(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, snapshots, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
-    return analytics.order_flow(snapshots, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
+    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    return analytics.order_flow(books, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
                                 depth_levels=params.get("depth_levels", 20))
 
 
 def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, snapshots, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
-    baseline = history.read_snapshots(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
-    return analytics.microstructure_health(snapshots, baseline, trades, symbol=symbol, now_ms=now_ms,
+    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    baseline = storage.read_book_seconds(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
+    return analytics.microstructure_health(books, baseline, trades, symbol=symbol, now_ms=now_ms,
                                            window_start_ms=start, window_end_ms=now_ms)
 
 
 def market_anomalies(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    """Fewer than two snapshots is not an error here: the answer says ``insufficient_data: true``."""
+    """Fewer than two book seconds is not an error here: the answer says ``insufficient_data: true``."""
     start = now_ms - params.get("window_duration_secs", 60) * 1000
     minutes = params.get("baseline_minutes", 60)
-    snapshots = history.read_snapshots(db, symbol, start // 1000, now_ms // 1000)
-    baseline = history.read_snapshots(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
-    trades = history.read_columns(db, symbol, start, now_ms)
-    info = history.load_symbol_info(db, symbol) or {}
-    return analytics.detect_market_anomalies(snapshots, baseline, trades, symbol=symbol, now_ms=now_ms,
+    books = storage.read_book_seconds(db, symbol, start // 1000, now_ms // 1000)
+    baseline = storage.read_book_seconds(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
+    trades = storage.read_columns(db, symbol, start, now_ms)
+    info = storage.load_symbol_info(db, symbol) or {}
+    return analytics.detect_market_anomalies(books, baseline, trades, symbol=symbol, now_ms=now_ms,
                                              window_start_ms=start, window_end_ms=now_ms, baseline_minutes=minutes,
                                              tick_size=info.get("tickSize"))
 

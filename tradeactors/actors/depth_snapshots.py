@@ -1,4 +1,4 @@
-"""SnapshotActor: fetches REST order-book snapshots (``/api/v3/depth``) for the StreamActors' books.
+"""DepthSnapshotActor: fetches REST order-book snapshots (``/api/v3/depth``) for the StreamActors' books.
 
 One per process, so that resyncs of many symbols at once are paced by the process-wide weight ledger (weight
 50 at limit 1000) instead of racing each other into a 429; requests for a symbol already queued are merged.
@@ -8,12 +8,12 @@ At start it also fetches, once, the exchangeInfo filters (tick and step sizes) o
 the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): analytics then know the tick even
 after a restart without network.
 
-Messages: ``FetchSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``ThreadDied`` and
+Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``ThreadDied`` and
 ``InjectFailure`` (tell): see ``worker.py``.
-Tells: ``SnapshotFetched`` to ``stream:<symbol>``; at every start ``SnapshotRequestsLost`` to every StreamActor (a
+Tells: ``DepthSnapshotFetched`` to ``stream:<symbol>``; at every start ``DepthSnapshotRequestsLost`` to every StreamActor (a
 restart loses the queue, and requests told while it restarted were dropped: books still waiting ask again). REST failures back off 1 s doubling to 60 s with jitter
 (429/418 Retry-After is held by the ledger); the symbol stays queued until it succeeds or the actor stops.
-on_start: starts the worker, tells ``SnapshotRequestsLost``. on_stop/on_failure: stops the worker.
+on_start: starts the worker, tells ``DepthSnapshotRequestsLost``. on_stop/on_failure: stops the worker.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ import threading
 import time
 
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import FetchSnapshot, SnapshotFetched, SnapshotRequestsLost, StoreSymbolInfo
+from tradeactors.actors.base import handles
+from tradeactors.actors.messages import (
+    DepthSnapshotFetched, DepthSnapshotRequestsLost, FetchDepthSnapshot, StoreSymbolInfo,
+)
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
-from tradeactors.history import load_symbol_info
-from tradeactors.store import Database
+from tradeactors.storage import Database, load_symbol_info
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, RestError
 
@@ -36,25 +38,21 @@ log = logging.getLogger(__name__)
 INFO_RETRY_SECONDS = 600.0
 
 
-class SnapshotWorker(RestWorker):
+class DepthSnapshotWorker(RestWorker):
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float,
                  backoff_max: float, db: Database | None = None, symbols=()):
         super().__init__(directory, rest, metrics, backoff_initial, backoff_max)
         self.db = db
         self.symbols = list(symbols)
-        self.queue: collections.OrderedDict[str, FetchSnapshot] = collections.OrderedDict()
+        self.queue: collections.OrderedDict[str, FetchDepthSnapshot] = collections.OrderedDict()
         self.cond = threading.Condition()
         self.fetched = 0
         self._info_tried_at = 0.0
 
-    def submit(self, request: FetchSnapshot) -> None:
+    def submit(self, request: FetchDepthSnapshot) -> None:
         with self.cond:
             self.queue[request.symbol] = request  # a newer request for the same symbol replaces the queued one
             self.cond.notify()
-
-    def stop(self) -> None:
-        self.stopping.set()  # also ends a wait inside the weight ledger
-        self.wake()
 
     def wake(self) -> None:
         with self.cond:
@@ -107,9 +105,9 @@ class SnapshotWorker(RestWorker):
             self.metrics.depth_snapshot_requests.labels(symbol, "ok").inc()
             log.info("depth snapshot for %s (%s): lastUpdateId %d, %d bids, %d asks", symbol, request.reason, last,
                      len(bids), len(asks))
-            self.directory.tell(f"stream:{symbol}", SnapshotFetched(symbol, last, bids, asks))
+            self.directory.tell(f"stream:{symbol}", DepthSnapshotFetched(symbol, last, bids, asks))
 
-    def _fetch(self, request: FetchSnapshot):
+    def _fetch(self, request: FetchDepthSnapshot):
         # Even a non-retryable answer (e.g. 400 for a symbol the exchange dropped) is retried, at the long end of
         # the backoff: the book cannot sync without a snapshot, and the log says why every time.
         return self.retrying(lambda: self.rest.depth(request.symbol, request.limit, self.stopping),
@@ -117,25 +115,23 @@ class SnapshotWorker(RestWorker):
                              on_retry=self.metrics.depth_snapshot_requests.labels(request.symbol, "retry").inc)
 
 
-class SnapshotActor(WorkerThreadActor):
-    thread_name = "Snapshots"
+class DepthSnapshotActor(WorkerThreadActor):
+    thread_name = "DepthSnapshots"
 
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float = 1.0,
                  backoff_max: float = 60.0, db: Database | None = None, symbols=()):
         super().__init__()
-        self.worker = SnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max, db, symbols)
+        self.worker = DepthSnapshotWorker(directory, rest, metrics, backoff_initial, backoff_max, db, symbols)
 
     def on_start(self) -> None:
         super().on_start()
         for name in self.worker.directory.names():
             if name.startswith("stream:"):
-                self.worker.directory.tell(name, SnapshotRequestsLost())
+                self.worker.directory.tell(name, DepthSnapshotRequestsLost())
 
-    def on_receive(self, message):
-        if isinstance(message, FetchSnapshot):
-            self.worker.submit(message)
-            return None
-        return super().on_receive(message)
+    @handles(FetchDepthSnapshot)
+    def _fetch(self, message: FetchDepthSnapshot) -> None:
+        self.worker.submit(message)
 
     def status(self) -> dict:
         return {"fetched": self.worker.fetched, "queued": list(self.worker.queue)}

@@ -1,8 +1,8 @@
-"""Measures of a sequence of stored book snapshots, shared by order flow, health and anomalies.
+"""Measures of a sequence of stored book seconds, shared by order flow, health and anomalies.
 
-A snapshot is the top of the book at one wall-clock second (``codec.BookSnapshot``). Prices and quantities stay
-scaled integers (exact); floats appear only in ratios. If snapshots disagree on decimals (they should not), all
-are rescaled to the largest. A side can be empty; measures that need both sides skip such snapshots.
+A book second is the top of the book at one wall-clock second (``codec.BookSecond``). Prices and quantities stay
+scaled integers (exact); floats appear only in ratios. If book seconds disagree on decimals (they should not), all
+are rescaled to the largest. A side can be empty; measures that need both sides skip such book seconds.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tradeactors.codec import BookSnapshot
+from tradeactors import decimals
+from tradeactors.records import BookSecond
 
 DEPTH_LEVELS = 20
 """Levels per side summed for the depth D of health and anomalies (ANALYTICS.md: top 20)."""
 BASELINE_MIN_SNAPSHOTS = 10
-"""Fewer baseline snapshots than this count as no baseline: a median of a handful of seconds is no baseline."""
+"""Fewer baseline book seconds than this count as no baseline: a median of a handful of seconds is no baseline."""
 
 
 @dataclass(frozen=True)
 class BookSeries:
-    """Per-snapshot columns (Python ints, scaled by the common decimals; None where a side is empty)."""
+    """Per-book-second columns (Python ints, scaled by the common decimals; None where a side is empty)."""
 
     seconds: list[int]
     update_ids: list[int]
@@ -64,24 +65,26 @@ class BookSeries:
         return self.seconds[i] * 1000
 
 
-def _rescaled(levels: np.ndarray, price_shift: int, qty_shift: int) -> np.ndarray:
+def _levels_at(levels: np.ndarray, book: BookSecond, p_dec: int, q_dec: int) -> np.ndarray:
+    """A book's (k, 2) levels at the common decimals."""
     levels = np.asarray(levels, dtype=np.int64).reshape(-1, 2)
-    if price_shift or qty_shift:
-        levels = levels * np.array([10**price_shift, 10**qty_shift], dtype=np.int64)
-    return levels
+    if (book.price_decimals, book.qty_decimals) == (p_dec, q_dec):
+        return levels
+    return np.column_stack([decimals.rescale(levels[:, 0], book.price_decimals, p_dec),
+                            decimals.rescale(levels[:, 1], book.qty_decimals, q_dec)])
 
 
-def sides(snapshots: Sequence[BookSnapshot]) -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
-    """(bids per snapshot, asks per snapshot, price decimals, qty decimals) at common decimals."""
-    p_dec = max((s.price_decimals for s in snapshots), default=0)
-    q_dec = max((s.qty_decimals for s in snapshots), default=0)
-    bids = [_rescaled(s.bids, p_dec - s.price_decimals, q_dec - s.qty_decimals) for s in snapshots]
-    asks = [_rescaled(s.asks, p_dec - s.price_decimals, q_dec - s.qty_decimals) for s in snapshots]
+def sides(books: Sequence[BookSecond]) -> tuple[list[np.ndarray], list[np.ndarray], int, int]:
+    """(bids per book second, asks per book second, price decimals, qty decimals) at common decimals."""
+    p_dec = max((s.price_decimals for s in books), default=0)
+    q_dec = max((s.qty_decimals for s in books), default=0)
+    bids = [_levels_at(s.bids, s, p_dec, q_dec) for s in books]
+    asks = [_levels_at(s.asks, s, p_dec, q_dec) for s in books]
     return bids, asks, p_dec, q_dec
 
 
-def book_series(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEVELS) -> BookSeries:
-    bids, asks, p_dec, q_dec = sides(snapshots)
+def book_series(books: Sequence[BookSecond], depth_levels: int = DEPTH_LEVELS) -> BookSeries:
+    bids, asks, p_dec, q_dec = sides(books)
 
     def best(rows: np.ndarray, column: int) -> int | None:
         return int(rows[0, column]) if len(rows) else None
@@ -90,7 +93,7 @@ def book_series(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEV
         return sum(rows[:depth_levels, 1].tolist())  # Python ints: a sum of 40 levels must not wrap
 
     return BookSeries(
-        seconds=[int(s.second) for s in snapshots], update_ids=[int(s.update_id) for s in snapshots],
+        seconds=[int(s.second) for s in books], update_ids=[int(s.update_id) for s in books],
         bid_price=[best(b, 0) for b in bids], bid_qty=[best(b, 1) for b in bids],
         ask_price=[best(a, 0) for a in asks], ask_qty=[best(a, 1) for a in asks],
         bid_depth=[depth(b) for b in bids], ask_depth=[depth(a) for a in asks],
@@ -105,16 +108,16 @@ def _rises(previous: np.ndarray, current: np.ndarray, depth_levels: int) -> int:
     return sum(1 for price, qty in current[:depth_levels].tolist() if qty > before.get(price, 0))
 
 
-def observed_span_secs(snapshots: Sequence[BookSnapshot]) -> int:
-    """Seconds from the first to the last snapshot."""
-    return int(snapshots[-1].second - snapshots[0].second) if snapshots else 0
+def observed_span_secs(books: Sequence[BookSecond]) -> int:
+    """Seconds from the first to the last book second."""
+    return int(books[-1].second - books[0].second) if books else 0
 
 
-def flow_rates(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEVELS) -> tuple[float, float, int]:
+def flow_rates(books: Sequence[BookSecond], depth_levels: int = DEPTH_LEVELS) -> tuple[float, float, int]:
     """(bid_flow_rate, ask_flow_rate, observed span in seconds): levels whose quantity rose between consecutive
-    snapshots per second of observed span. A span of 0 (fewer than two snapshots) gives rates of 0."""
-    bids, asks, _, _ = sides(snapshots)
-    span = observed_span_secs(snapshots)
+    book seconds per second of observed span. A span of 0 (fewer than two book seconds) gives rates of 0."""
+    bids, asks, _, _ = sides(books)
+    span = observed_span_secs(books)
     if span <= 0:
         return 0.0, 0.0, max(span, 0)
     bid_rises = sum(_rises(bids[i - 1], bids[i], depth_levels) for i in range(1, len(bids)))
@@ -123,7 +126,7 @@ def flow_rates(snapshots: Sequence[BookSnapshot], depth_levels: int = DEPTH_LEVE
 
 
 def order_flow_imbalance(series: BookSeries) -> int:
-    """Σ over consecutive two-sided snapshots of the Cont–Kukanov–Stoikov best-level event (primes = previous):
+    """Σ over consecutive two-sided book seconds of the Cont–Kukanov–Stoikov best-level event (primes = previous):
     e = qb·[Pb ≥ Pb'] − qb'·[Pb ≤ Pb'] − qa·[Pa ≤ Pa'] + qa'·[Pa ≥ Pa'] (scaled quantity, exact)."""
     total = 0
     for i in range(1, len(series)):
@@ -166,7 +169,7 @@ def median(values: Sequence[float]) -> float | None:
     return float(np.median(np.asarray(values, dtype=float)))
 
 
-def baseline_update_rate(baseline: Sequence[BookSnapshot]) -> float | None:
+def baseline_update_rate(baseline: Sequence[BookSecond]) -> float | None:
     """Median pair update rate of the baseline, None when there is no usable baseline (or it is 0: a ratio
     against 0 means nothing)."""
     if len(baseline) < BASELINE_MIN_SNAPSHOTS:

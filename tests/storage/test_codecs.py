@@ -1,8 +1,11 @@
+"""Trade chunk values and trade keys: exact round trips, the format bytes, chunks that never span a second."""
+
 import numpy as np
-import pytest
 from hypothesis import given, strategies as st
 
-from tradeactors import codec
+from tradeactors import decimals
+from tradeactors.records import TradeColumns
+from tradeactors.storage import codecs, keys
 from tradeactors.protocol import AggTrade
 
 
@@ -12,65 +15,52 @@ def trade(a, p="61234.56000000", q="0.01230000", T=1_723_161_254_324, m=True):
 
 def test_columnar_round_trip_is_exact():
     trades = [trade(1), trade(2, "0.00000001", "92233720.36854775", T=1_723_161_254_999, m=False), trade(3, "7.00000000")]
-    value = codec.encode_trades(trades)
-    assert value[0] == codec.FORMAT_COLUMNAR
-    assert codec.decode_trades(value).trades() == trades
+    value = codecs.encode_trades(trades)
+    assert value[0] == codecs.TRADES_COLUMNAR
+    assert codecs.decode_trades(value).trades() == trades
 
 
 def test_mixed_decimals_fall_back_to_rows_and_stay_exact():
     trades = [trade(1, "1.5"), trade(2, "1.50"), trade(3, "100")]
-    value = codec.encode_trades(trades)
-    assert value[0] == codec.FORMAT_ROWS
-    assert codec.decode_trades(value).trades() == trades
+    value = codecs.encode_trades(trades)
+    assert value[0] == codecs.TRADES_ROWS
+    assert codecs.decode_trades(value).trades() == trades
 
 
 def test_int64_overflow_falls_back_to_rows():
     trades = [trade(1, "99999999999999999999.00000000")]
-    assert codec.encode_trades(trades)[0] == codec.FORMAT_ROWS
-    assert codec.decode_trades(codec.encode_trades(trades)).trades() == trades
+    assert codecs.encode_trades(trades)[0] == codecs.TRADES_ROWS
+    assert codecs.decode_trades(codecs.encode_trades(trades)).trades() == trades
 
 
 def test_columns_are_ready_for_numpy():
-    chunk = codec.decode_trades(codec.encode_trades([trade(1), trade(2, "61234.57000000")]))
+    chunk = codecs.decode_trades(codecs.encode_trades([trade(1), trade(2, "61234.57000000")]))
     assert chunk.p.dtype == np.int64 and chunk.p.tolist() == [6123456000000, 6123457000000]
     assert chunk.p_decimals == 8 and chunk.m.dtype == bool
 
 
 def test_keys_sort_by_time_and_are_unique_per_first_id():
-    k1 = codec.trade_key("BTCUSDT", 1_000, 5)
-    k2 = codec.trade_key("BTCUSDT", 1_000, 6)
-    k3 = codec.trade_key("BTCUSDT", 999_000, 1)
+    k1 = keys.trade_key("BTCUSDT", 1_000, 5)
+    k2 = keys.trade_key("BTCUSDT", 1_000, 6)
+    k3 = keys.trade_key("BTCUSDT", 999_000, 1)
     assert k1 != k2 and k1 < k2 < k3
     assert k1.startswith(b"trades:BTCUSDT:0000000001000:")
-    assert codec.trade_key_time(k3) == 999_000
-    assert codec.trade_seek_key("BTCUSDT", 1_999) <= k1 or codec.trade_seek_key("BTCUSDT", 1_999) > k2
+    assert keys.trade_key_time(k3) == 999_000
+    assert keys.trade_seek_key("BTCUSDT", 1_999) <= k1 or keys.trade_seek_key("BTCUSDT", 1_999) > k2
 
 
 def test_chunks_never_span_a_second():
     trades = [trade(i, T=1000 * (i // 3) + i % 3) for i in range(10)]
-    spans = codec.second_spans(codec.to_chunk(trades).T)
+    spans = codecs.second_spans(TradeColumns.from_trades(trades).T)
     assert spans == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert all(len({t.T // 1000 for t in trades[lo:hi]}) == 1 for lo, hi in spans)
-    assert codec.second_spans(np.empty(0, dtype=np.int64)) == []
+    assert codecs.second_spans(np.empty(0, dtype=np.int64)) == []
 
 
 def test_a_second_seen_again_later_starts_a_new_chunk():
     # Ids are the order; a trade time may step back (Binance's T is the matching engine's, ids are authoritative).
     trades = [trade(1, T=1_500), trade(2, T=2_100), trade(3, T=1_999), trade(4, T=1_998)]
-    assert codec.second_spans(codec.to_chunk(trades).T) == [(0, 1), (1, 2), (2, 4)]
-
-
-@pytest.mark.parametrize("texts, exact", [
-    (["1.5", "1.50"], False), (["100", "1.5"], False), (["1.5", "100"], False), (["1", "2."], False),
-    (["99999999999999999999"], False), (["1.5", "12.5", "0.0"], True), (["7", "8", "9"], True),
-    (["0.00000001", "92233720.36854775"], True), (["9223372036854775807"], True), (["9223372036854775808"], False),
-])
-def test_scaling_is_exact_or_refused(texts, exact):
-    scaled = codec._scaled(texts)
-    assert (scaled is not None) == exact
-    if exact:
-        values, decimals = scaled
-        assert values.dtype == np.int64 and [codec.format_scaled(v, decimals) for v in values.tolist()] == texts
+    assert codecs.second_spans(TradeColumns.from_trades(trades).T) == [(0, 1), (1, 2), (2, 4)]
 
 
 decimal = st.builds(
@@ -82,22 +72,16 @@ decimal = st.builds(
 @given(st.lists(st.tuples(decimal, decimal, st.booleans(), st.integers(0, 10**13)), min_size=1, max_size=50))
 def test_any_trades_round_trip(rows):
     trades = [AggTrade(i, p, q, i, i, t, m) for i, (p, q, m, t) in enumerate(rows)]
-    assert codec.decode_trades(codec.encode_trades(trades)).trades() == trades
+    assert codecs.decode_trades(codecs.encode_trades(trades)).trades() == trades
 
 
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**6), st.booleans(), st.integers(0, 5_000)),
                 min_size=1, max_size=80), st.integers(0, 8), st.integers(0, 8))
 def test_spans_of_one_batch_encode_like_their_own_trades(rows, p_dec, q_dec):
     """The writer scales a batch once and encodes its per-second spans: same bytes as encoding each span alone."""
-    text = lambda v, d: codec.format_scaled(v, d)  # noqa: E731
+    text = decimals.format_scaled
     trades = [AggTrade(i, text(p, p_dec), text(q, q_dec), i, i + 1, t, m) for i, (p, q, m, t) in enumerate(rows)]
-    columns = codec.to_chunk(trades)
+    columns = TradeColumns.from_trades(trades)
     assert columns.exact
-    for lo, hi in codec.second_spans(columns.T):
-        assert codec.encode_chunk(columns.span(lo, hi)) == codec.encode_trades(trades[lo:hi])
-
-
-@given(st.integers(0, 10**15), st.integers(0, 12))
-def test_format_scaled_inverts_scaling(value, decimals):
-    text = codec.format_scaled(value, decimals)
-    assert int(text.replace(".", "")) == value and codec.decimals_of(text) == decimals
+    for lo, hi in codecs.second_spans(columns.T):
+        assert codecs.encode_columns(columns.span(lo, hi)) == codecs.encode_trades(trades[lo:hi])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tradeactors import codec, history, rollups
+from tradeactors import storage
 from tradeactors.protocol import AggTrade
-from tradeactors.store import Database
+from tradeactors.records import PriceVolumes, TradeColumns
+from tradeactors.storage import Database, reader
 
 BASE = 1_723_161_240_000  # a whole minute
 
@@ -18,8 +19,7 @@ def random_trades(rng, n, span_ms):
 
 
 def raw_price_volumes(trades, start, end):
-    chunk = codec.to_chunk([t for t in trades if start <= t.T <= end])
-    return rollups.from_trades(chunk.p, chunk.q, chunk.m, chunk.T, chunk.p_decimals, chunk.q_decimals)
+    return PriceVolumes.of_trades(TradeColumns.from_trades([t for t in trades if start <= t.T <= end]))
 
 
 def same(a, b):
@@ -32,7 +32,7 @@ def stored(tmp_path_factory):
     rng = np.random.default_rng(3)
     trades = random_trades(rng, 6000, 10 * 60_000)
     db = Database(tmp_path_factory.mktemp("rollups") / "db")
-    writer = history.TradeWriter(db, ["BTCUSDT"])
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
     for i in range(0, len(trades), 137):  # flushes of odd sizes straddle minute boundaries
         writer.write("BTCUSDT", trades[i:i + 137])
     writer.write("BTCUSDT", trades[500:900])  # duplicates must not count twice
@@ -45,7 +45,7 @@ def stored(tmp_path_factory):
 def test_rollups_plus_raw_edges_equal_raw_trades_for_any_window(stored, a, b):
     db, trades = stored
     start, end = BASE + min(a, b), BASE + max(a, b)
-    got = history.read_price_volumes(db, "BTCUSDT", start, end)
+    got = storage.read_price_volumes(db, "BTCUSDT", start, end)
     want = raw_price_volumes(trades, start, end) if any(start <= t.T <= end for t in trades) else None
     assert (got is None and want is None) or same(got, want)
 
@@ -53,8 +53,8 @@ def test_rollups_plus_raw_edges_equal_raw_trades_for_any_window(stored, a, b):
 def test_a_whole_window_reads_rollups_not_raw_chunks(stored, monkeypatch):
     db, trades = stored
     read = []
-    real = history.read_chunks
-    monkeypatch.setattr(history, "read_chunks", lambda *args: (read.append(args), real(*args))[1])
-    got = history.read_price_volumes(db, "BTCUSDT", BASE, BASE + 10 * 60_000 - 1)
+    real = storage.read_chunks
+    monkeypatch.setattr(reader, "read_chunks", lambda *args: (read.append(args), real(*args))[1])
+    got = storage.read_price_volumes(db, "BTCUSDT", BASE, BASE + 10 * 60_000 - 1)
     assert same(got, raw_price_volumes(trades, BASE, BASE + 10 * 60_000 - 1))
     assert read == []  # whole minutes only: every trade came from the rollups
