@@ -1,4 +1,6 @@
-"""Local order book and Binance's snapshot + diff sync procedure. Pure code: no I/O, threads or clocks.
+"""The local order book: exact levels, diffs applied, top-N views. Pure code: no I/O, threads or clocks.
+
+Binance's snapshot + diff sync procedure that feeds it is ``booksync.BookSync``.
 
 ``OrderBook`` holds exact levels: prices and quantities are Python ints counting units of ``10**-decimals``, one
 price scale and one quantity scale per book (the most decimals seen so far). Strings come back at the book's

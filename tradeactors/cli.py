@@ -16,6 +16,8 @@ from tradeactors import __version__, config as configuration, logsetup
 log = logging.getLogger("tradeactors")
 
 BENCHMARKS = ("simulator", "ingest", "book", "query")
+EXIT_CONFIG = 2
+"""Bad configuration or command line: supervisord goes FATAL instead of restarting in a loop."""
 
 
 def _service_options(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +72,7 @@ def _config_failure(exc: configuration.ConfigError) -> int:
     print("tradeactors: configuration error:", file=sys.stderr)
     for line in exc.errors:
         print(f"  {line}", file=sys.stderr)
-    return 2
+    return EXIT_CONFIG
 
 
 def cmd_start(args: argparse.Namespace) -> int:

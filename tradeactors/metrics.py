@@ -36,6 +36,7 @@ class Metrics:
         self.health_ok = Gauge("tradeactors_health_ok", "1 while /api/health would answer 200, else 0", registry=r)
         self.stream_down_seconds = Gauge("tradeactors_stream_down_seconds", "Seconds the symbol's stream has been without a connection (0 while connected)", ["symbol"], registry=r)
         self.book_unsynced_seconds = Gauge("tradeactors_book_unsynced_seconds", "Seconds the symbol's book has been out of sync (0 while synced)", ["symbol"], registry=r)
+        self.messages_dropped = Counter("tradeactors_messages_dropped", "Tells dropped because the actor was not running (stopping or restarting)", ["actor"], registry=r)
         self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 

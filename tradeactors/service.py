@@ -54,7 +54,8 @@ STATUS_TIMEOUT = 2.0
 BOOK_TIMEOUT = 2.0
 """The live book is in the StreamActor's memory: an answer slower than this means the actor is swamped."""
 
-EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILURE = 0, 1
+"""Exit codes of ``run``; a bad configuration (2) never gets this far (``cli.py``)."""
 
 
 class Service:
@@ -62,7 +63,7 @@ class Service:
         self.config = config
         self.symbols = config.symbols
         self.metrics = metrics or Metrics()
-        self.directory = Directory()
+        self.directory = Directory(self.metrics)
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
         self.ledger = WeightLedger(config.rest_weight_budget)
         self.ssl_context = tls.client_context(config.ca_file)

@@ -95,12 +95,8 @@ class DepthSnapshotWorker(RestWorker):
                 continue
             try:
                 last, bids, asks = self._fetch(request)
-            except RestError as exc:
-                if self.stopping.is_set():
-                    return
-                log.error("depth snapshot for %s failed: %s", symbol, exc)
-                self.metrics.depth_snapshot_requests.labels(symbol, "failed").inc()
-                continue
+            except RestError:
+                return  # only once stopping: every other failure is retried until it succeeds
             self.fetched += 1
             self.metrics.depth_snapshot_requests.labels(symbol, "ok").inc()
             log.info("depth snapshot for %s (%s): lastUpdateId %d, %d bids, %d asks", symbol, request.reason, last,

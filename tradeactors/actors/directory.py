@@ -14,6 +14,8 @@ from typing import Any
 
 import pykka
 
+from tradeactors.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -22,10 +24,12 @@ class ActorUnavailable(Exception):
 
 
 class Directory:
-    def __init__(self):
+    def __init__(self, metrics: Metrics | None = None):
         self._refs: dict[str, pykka.ActorRef] = {}
         self._lock = threading.Lock()
+        self.metrics = metrics
         self.dropped = 0
+        """Tells dropped because their actor was not running (also ``tradeactors_messages_dropped_total``)."""
 
     def register(self, name: str, ref: pykka.ActorRef) -> None:
         with self._lock:
@@ -50,6 +54,8 @@ class Directory:
             except pykka.ActorDeadError:
                 pass
         self.dropped += 1
+        if self.metrics is not None:
+            self.metrics.messages_dropped.labels(name).inc()
         log.warning("message %s to %s dropped: actor not running", type(message).__name__, name)
         return False
 

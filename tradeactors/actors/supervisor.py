@@ -110,9 +110,6 @@ class Supervisor:
         return {spec.name: {"alive": bool(spec.ref and spec.ref.is_alive()), "restarts": spec.restarts}
                 for spec in self.specs}
 
-    def all_alive(self) -> bool:
-        return all(spec.ref is not None and spec.ref.is_alive() for spec in self.specs)
-
     def _watch(self) -> None:
         while not self._stopping.wait(self.poll_interval):
             for spec in list(self.specs):
