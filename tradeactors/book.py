@@ -30,6 +30,7 @@ pruning would have left no bids. ``BookSync(prune=True)`` keeps books without le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from heapq import heapify, heappop, heappush, nsmallest
 
 import numpy as np
@@ -71,7 +72,8 @@ class OrderBook:
         self._zero = "0." + "0" * qty_decimals if qty_decimals else None
 
     @classmethod
-    def from_snapshot(cls, last_update_id: int, bids, asks, depth_limit: int | None = None) -> "OrderBook":
+    def from_snapshot(cls, last_update_id: int, bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]],
+                      depth_limit: int | None = None) -> OrderBook:
         """The book of a ``/api/v3/depth`` body; ``depth_limit`` is the ``limit`` it was requested with.
 
         Raises ValueError for a level that is not ``[price, qty]`` as decimal strings.
@@ -90,7 +92,7 @@ class OrderBook:
 
     # --- changes ---------------------------------------------------------------------------------------------
 
-    def apply(self, bids, asks, update_id: int) -> None:
+    def apply(self, bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]], update_id: int) -> None:
         """Apply one diff's levels (quantity 0 removes a level, any other sets it) and set ``update_id``.
 
         The strings are expected to be validated already (``protocol.parse_frame`` does).
@@ -104,7 +106,7 @@ class OrderBook:
                     self._apply_level(index, level[0], level[1])
         self.update_id = update_id
 
-    def _apply_usual(self, index: int, side) -> None:
+    def _apply_usual(self, index: int, side: Sequence[Sequence[str]]) -> None:
         """The fast path: every level is [price, qty] with exactly the book's decimals (always so for Binance
         spot). Raises _Unusual, IndexError or ValueError at the first level that is not, for the general path."""
         pd, qd = self._pd, self._qd

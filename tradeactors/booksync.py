@@ -42,9 +42,9 @@ class Resync(NamedTuple):
 
 
 class Dropped(NamedTuple):
-    """``count`` buffered diffs were older than the snapshot (``u <= lastUpdateId``) and were dropped."""
+    """``diffs`` buffered diffs were older than the snapshot (``u <= lastUpdateId``) and were dropped."""
 
-    count: int
+    diffs: int
 
 
 Event = NeedSnapshot | Synced | Applied | Resync | Dropped
@@ -112,7 +112,7 @@ class BookSync:
         buffer.append(diff)
         return [] if self._outstanding else [self._request("initial snapshot")]
 
-    def on_snapshot(self, last_update_id: int, bids, asks) -> list[Event]:
+    def on_snapshot(self, last_update_id: int, bids: list[list[str]], asks: list[list[str]]) -> list[Event]:
         """A ``/api/v3/depth`` result: ``lastUpdateId``, ``bids``, ``asks`` as in the body. A malformed one is
         answered with a new NeedSnapshot."""
         self._outstanding = False
@@ -151,6 +151,7 @@ class BookSync:
 
     def _on_synced_diff(self, diff: DepthUpdate) -> list[Event]:
         book = self.book
+        assert book is not None  # synced
         if diff.u <= book.update_id:
             self.counters["diffs_dropped"] += 1  # a duplicate frame or reconnect overlap, not a gap
             return []
@@ -206,6 +207,7 @@ class BookSync:
         """Synced, a fresh snapshot at hand: rebuild the book from it and the diffs applied since it was asked
         for. A snapshot newer than the book waits until the stream catches up with it."""
         book, fresh = self.book, self._snapshot
+        assert book is not None and fresh is not None  # synced, a snapshot at hand
         last_update_id = fresh.update_id
         if last_update_id > book.update_id:
             return []

@@ -23,7 +23,8 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from tradeactors import tls
 
@@ -261,13 +262,13 @@ def _read_ini(path: Path, errors: list[str]) -> dict[str, tuple[str, str]]:
     return values
 
 
-def _did_you_mean(word: str, candidates) -> str:
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def load(
-    config_file: str | os.PathLike | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str | None] | None = None,
 ) -> Config:

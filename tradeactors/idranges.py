@@ -63,15 +63,15 @@ class IdRanges:
 
     def add_sorted(self, ids: Iterable[int]) -> None:
         """Add ids given in ascending order, one range per run of consecutive ids."""
-        start = prev = None
+        start = prev = -1
         for value in ids:
-            if prev is not None and value == prev + 1:
+            if start >= 0 and value == prev + 1:
                 prev = value
                 continue
-            if start is not None:
+            if start >= 0:
                 self.add_range(start, prev)
             start = prev = value
-        if start is not None:
+        if start >= 0:
             self.add_range(start, prev)
 
     def discard_below(self, value: int) -> None:

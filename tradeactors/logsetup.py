@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import orjson
 
@@ -28,7 +29,7 @@ class JsonLinesFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
-def configure(level: str = "INFO", fmt: str = "text", stream=None) -> None:
+def configure(level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonLinesFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()

@@ -40,7 +40,7 @@ class Metrics:
         self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 
-    def value(self, name: str, **labels) -> float:
+    def value(self, name: str, **labels: str) -> float:
         """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``).
         Walks the whole registry: for many values at once use ``by_symbol``."""
         return self.registry.get_sample_value(name, labels) or 0.0

@@ -17,7 +17,7 @@ taker sold. Prices and quantities are kept as the exact decimal strings Binance 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -53,9 +53,9 @@ class DepthUpdate(NamedTuple):
     """Final update id in this event."""
     E: int
     """Event time, ms."""
-    bids: list
+    bids: list[list[str]]
     """[[price, qty], ...] as decimal strings; qty 0 removes the level."""
-    asks: list
+    asks: list[list[str]]
 
 
 class ServerShutdown(NamedTuple):
@@ -84,7 +84,7 @@ def combined_stream_url(ws_base: str, symbol: str) -> str:
     return f"{ws_base.rstrip('/')}/stream?streams={'/'.join(stream_names(symbol))}"
 
 
-def _aggtrade(d: dict) -> AggTrade:
+def _aggtrade(d: dict[str, Any]) -> AggTrade:
     p, q = d["p"], d["q"]
     a, f, last, t, m = d["a"], d["f"], d["l"], d["T"], d["m"]
     if not (
@@ -96,7 +96,7 @@ def _aggtrade(d: dict) -> AggTrade:
     return AggTrade(a, p, q, f, last, t, m)
 
 
-def _depth(d: dict) -> DepthUpdate:
+def _depth(d: dict[str, Any]) -> DepthUpdate:
     U, u, bids, asks = d["U"], d["u"], d["b"], d["a"]
     if not (type(U) is int and type(u) is int and U <= u and type(bids) is list and type(asks) is list):
         raise MalformedFrame("depthUpdate field of the wrong type or value")
@@ -140,7 +140,7 @@ def parse_frame(text: str | bytes) -> AggTrade | DepthUpdate | ServerShutdown | 
     return parse_payload(d)
 
 
-def aggtrade_from_rest(d: dict) -> AggTrade:
+def aggtrade_from_rest(d: dict[str, Any]) -> AggTrade:
     """A trade from ``/api/v3/aggTrades`` (same fields, no e/E/s). Raises MalformedFrame."""
     if type(d) is not dict:
         raise MalformedFrame("aggTrades item is not an object")

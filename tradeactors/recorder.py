@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
@@ -69,7 +69,9 @@ class PendingWrites(Generic[M]):
     (trades, book seconds); past ``bound`` items the oldest messages are handed to ``on_drop`` and forgotten."""
 
     def __init__(self, bound: int, size: Callable[[M], int], on_drop: Callable[[M], None]):
-        self.bound, self.size, self.on_drop = bound, size, on_drop
+        self.bound = bound
+        self.size: Callable[[M], int] = size
+        self.on_drop: Callable[[M], None] = on_drop
         self.messages: deque[M] = deque()
         self.count = 0
 
@@ -140,7 +142,7 @@ class Recorder:
         log.warning("Exchange gap recorded for %s: ids %d..%d do not exist at the exchange", symbol, lo, hi)
         self._check_holes(symbol)
 
-    def store_symbol_info(self, symbol: str, info: dict) -> None:
+    def store_symbol_info(self, symbol: str, info: dict[str, str]) -> None:
         self.writer.store_symbol_info(symbol, info)
         log.info("exchange filters of %s cached: tick %s, step %s", symbol, info["tickSize"], info["stepSize"])
 
@@ -169,7 +171,7 @@ class Recorder:
             for message in self.pending_books.messages:
                 self.metrics.book_seconds_lost.labels(message.symbol).inc(len(message.books))
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         writer = self.writer
         return {
             "batches_written": self.batches,
@@ -187,12 +189,11 @@ class Recorder:
 
     def _write_trades(self, message: TradeBatch) -> int | None:
         """One WriteBatch for one flush; the number written, or None (logged; reopened if needed) on failure."""
+        error: str | None = None
         try:
             written, nbytes = self.writer.write(message.symbol, message.trades)
         except StorageError as exc:
             error = str(exc)
-        else:
-            error = None
         if error is not None:  # handled outside the except block: see _failed
             self._failed(f"writing {len(message.trades)} trades for {message.symbol}", error)
             return None
@@ -212,12 +213,11 @@ class Recorder:
 
     def _write_books(self, message: BookBatch) -> bool:
         """One WriteBatch of a flush's book seconds; False (logged; reopened if needed) on failure."""
+        error: str | None = None
         try:
             written = self.writer.write_book_seconds(message.symbol, message.books)
         except StorageError as exc:
             error = str(exc)
-        else:
-            error = None
         if error is not None:
             self._failed(f"writing {len(message.books)} book seconds for {message.symbol}", error)
             return False

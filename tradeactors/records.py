@@ -111,17 +111,18 @@ class TradeColumns:
 
     def span(self, lo: int, hi: int) -> TradeColumns:
         """Trades lo..hi-1 (views, no copy)."""
-        texts = (self.p_text[lo:hi], self.q_text[lo:hi]) if self.p_text is not None else (None, None)
+        p_text = self.p_text[lo:hi] if self.p_text is not None else None
+        q_text = self.q_text[lo:hi] if self.q_text is not None else None
         return TradeColumns(self.a[lo:hi], self.f[lo:hi], self.l[lo:hi], self.T[lo:hi], self.m[lo:hi],
-                            self.p[lo:hi], self.q[lo:hi], self.p_decimals, self.q_decimals, *texts, self.exact)
+                            self.p[lo:hi], self.q[lo:hi], self.p_decimals, self.q_decimals, p_text, q_text,
+                            self.exact)
 
     def select(self, mask: np.ndarray) -> TradeColumns:
         keep = mask.tolist()
-        texts = (None, None)
-        if self.p_text is not None and self.q_text is not None:
-            texts = ([x for x, k in zip(self.p_text, keep) if k], [x for x, k in zip(self.q_text, keep) if k])
+        p_text = [x for x, k in zip(self.p_text, keep) if k] if self.p_text is not None else None
+        q_text = [x for x, k in zip(self.q_text, keep) if k] if self.q_text is not None else None
         return TradeColumns(self.a[mask], self.f[mask], self.l[mask], self.T[mask], self.m[mask], self.p[mask],
-                            self.q[mask], self.p_decimals, self.q_decimals, *texts, self.exact)
+                            self.q[mask], self.p_decimals, self.q_decimals, p_text, q_text, self.exact)
 
 
 @dataclass

@@ -17,11 +17,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable
+from collections.abc import Callable, Iterable
+from email.message import Message
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tradeactors.protocol import AggTrade, MalformedFrame, aggtrade_from_rest
+
+if TYPE_CHECKING:
+    from tradeactors.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +113,7 @@ class RestClient:
     TLS error, a body cut short, a body that is not JSON) is a ``RestError``: callers retry it or give up, but
     no other exception escapes to end a worker thread."""
 
-    def __init__(self, base_url: str, ledger: WeightLedger, metrics=None, timeout: float = 10.0,
+    def __init__(self, base_url: str, ledger: WeightLedger, metrics: Metrics | None = None, timeout: float = 10.0,
                  ssl_context: ssl.SSLContext | None = None):
         self.base_url = base_url.rstrip("/")
         self.ledger = ledger
@@ -117,7 +122,7 @@ class RestClient:
         self.ssl_context = ssl_context
         """Trust for https:// (``tls.client_context``); None: the system's defaults."""
 
-    def get_json(self, path: str, params: dict, weight: int, stop: threading.Event | None = None):
+    def get_json(self, path: str, params: dict[str, Any], weight: int, stop: threading.Event | None = None) -> Any:
         if not self.ledger.acquire(weight, stop):
             raise RestError("stopping", retryable=False)
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
@@ -146,7 +151,7 @@ class RestClient:
         except orjson.JSONDecodeError:
             raise RestError(f"GET {path} returned a body that is not JSON") from None
 
-    def _observe(self, headers) -> None:
+    def _observe(self, headers: Message | None) -> None:
         used = headers.get("X-MBX-USED-WEIGHT-1M") if headers else None
         if used and used.isdigit():
             self.ledger.observe(int(used))
@@ -178,7 +183,8 @@ class RestClient:
         except MalformedFrame as exc:
             raise RestError(f"aggTrades returned a malformed item: {exc}") from None
 
-    def depth(self, symbol: str, limit: int, stop: threading.Event | None = None) -> tuple[int, list, list]:
+    def depth(self, symbol: str, limit: int,
+              stop: threading.Event | None = None) -> tuple[int, list[list[str]], list[list[str]]]:
         """The order-book snapshot: (lastUpdateId, bids, asks) with levels as [price, qty] strings."""
         body = self.get_json("/api/v3/depth", {"symbol": symbol, "limit": limit}, depth_weight(limit), stop)
         try:
@@ -189,7 +195,8 @@ class RestClient:
             raise RestError("depth returned fields of the wrong type")
         return last, bids, asks
 
-    def symbol_filters(self, symbols, stop: threading.Event | None = None) -> dict[str, dict]:
+    def symbol_filters(self, symbols: Iterable[str],
+                       stop: threading.Event | None = None) -> dict[str, dict[str, str]]:
         """``PRICE_FILTER.tickSize`` and ``LOT_SIZE.stepSize`` per symbol from /api/v3/exchangeInfo (weight 20)."""
         body = self.get_json("/api/v3/exchangeInfo", {"symbols": orjson.dumps(list(symbols)).decode()},
                              WEIGHT_EXCHANGE_INFO, stop)

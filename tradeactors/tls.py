@@ -11,7 +11,7 @@ import os
 import ssl
 
 
-def client_context(ca_file: str | os.PathLike | None = None) -> ssl.SSLContext:
+def client_context(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
     """A client context that verifies certificates and host names against the system's CAs and ``ca_file``.
 
     Raises OSError if ``ca_file`` cannot be read and ssl.SSLError if it holds no usable certificate."""

@@ -151,10 +151,10 @@ def decode_id_ranges(value: bytes | None) -> IdRanges:
     return IdRanges((lo, hi) for lo, hi in msgpack.unpackb(value)) if value else IdRanges()
 
 
-def encode_symbol_info(info: dict) -> bytes:
+def encode_symbol_info(info: dict[str, str]) -> bytes:
     """msgpack ``{"tickSize": "0.01000000", "stepSize": "0.00001000"}``: the strings exchangeInfo sent."""
     return msgpack.packb(info)
 
 
-def decode_symbol_info(value: bytes | None) -> dict | None:
+def decode_symbol_info(value: bytes | None) -> dict[str, str] | None:
     return msgpack.unpackb(value) if value else None

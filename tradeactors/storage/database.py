@@ -56,7 +56,7 @@ class Database:
         self._lock = threading.RLock()
         self._db: rocksdict.Rdict | None = None
         self._cfs: dict[str, rocksdict.Rdict] = {}
-        self._handles: dict[str, object] = {}
+        self._handles: dict[str, rocksdict.ColumnFamily] = {}
         self._fail_until = 0.0
         self._fail_message = ""
         self._open()
@@ -120,7 +120,6 @@ class Database:
             if self._fail_until and time.monotonic() < self._fail_until:
                 raise StorageError(self._fail_message)
             batch = rocksdict.WriteBatch(raw_mode=True)
-            handle = None
             for cf, ranges in (deletes or {}).items():
                 handle = self._handles[cf]
                 for begin, end in ranges:

@@ -148,6 +148,6 @@ def load_exchange_gaps(db: Database, symbol: str) -> IdRanges:
     return codecs.decode_id_ranges(db.get(keys.META, keys.exchange_gaps_key(symbol)))
 
 
-def load_symbol_info(db: Database, symbol: str) -> dict | None:
+def load_symbol_info(db: Database, symbol: str) -> dict[str, str] | None:
     """The cached exchangeInfo filters of a symbol ({"tickSize", "stepSize"}), or None."""
     return codecs.decode_symbol_info(db.get(keys.META, keys.symbol_info_key(symbol)))

@@ -55,7 +55,7 @@ class TradeWriter:
         self.db.write({keys.META: [(keys.exchange_gaps_key(symbol), codecs.encode_id_ranges(gaps))]})
         self.exchange_gaps[symbol] = gaps
 
-    def store_symbol_info(self, symbol: str, info: dict) -> None:
+    def store_symbol_info(self, symbol: str, info: dict[str, str]) -> None:
         """Cache a symbol's exchange filters ({"tickSize", "stepSize"})."""
         self.db.write({keys.META: [(keys.symbol_info_key(symbol), codecs.encode_symbol_info(info))]})
 
@@ -131,7 +131,8 @@ class TradeWriter:
             self.db.write({keys.BOOK_SECONDS: puts})
         return len(puts)
 
-    def _rollup_updates(self, symbol: str, columns: TradeColumns):
+    def _rollup_updates(self, symbol: str, columns: TradeColumns
+                        ) -> tuple[list[tuple[bytes, bytes]], dict[tuple[str, int], PriceVolumes]]:
         """The minutes' rollups with the fresh trades added (written in the same batch as the trades)."""
         minutes = columns.T // keys.MINUTE_MS * keys.MINUTE_MS
         puts, merged = [], {}
@@ -142,8 +143,10 @@ class TradeWriter:
             if existing is None:
                 raw = self.db.get(keys.ROLLUPS, keys.rollup_key(symbol, minute))
                 existing = codecs.decode_rollup(raw) if raw else None
-            merged[key] = PriceVolumes.merge([existing, part])
-            puts.append((keys.rollup_key(symbol, minute), codecs.encode_rollup(merged[key])))
+            rollup = PriceVolumes.merge([existing, part])
+            assert rollup is not None  # ``part`` holds at least one trade
+            merged[key] = rollup
+            puts.append((keys.rollup_key(symbol, minute), codecs.encode_rollup(rollup)))
         return puts, merged
 
     @staticmethod
