@@ -17,9 +17,12 @@ backfill, buffer (flushes), query, storage (writes what is pending), database (c
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
+
+from typing import TYPE_CHECKING, Any
 
 import pykka
 
@@ -40,6 +43,9 @@ from tradeactors.errors import Unavailable, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, WeightLedger
 from tradeactors.storage import Database
+
+if TYPE_CHECKING:
+    from tradeactors.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +77,7 @@ class Service:
         self.rest = RestClient(config.rest_url, self.ledger, self.metrics, ssl_context=self.ssl_context)
         self.connect_limit = SlidingWindowLimit(*CONNECTIONS_PER_WINDOW)
         self.db: Database | None = None
-        self.http = None
+        self.http: HttpServer | None = None
         self.stop_requested = threading.Event()
         self.exit_code = EXIT_OK
 
@@ -92,7 +98,7 @@ class Service:
         except BaseException:
             self.stop()
             raise
-        log.info("serving the API and dashboard at %s/", self.http.url)
+        log.info("serving the API and dashboard at %s/", self.http.url if self.http else "?")
 
     def _specs(self) -> list[ActorSpec]:
         c, d, m, db = self.config, self.directory, self.metrics, self.db
@@ -103,13 +109,12 @@ class Service:
             ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
-            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(d, self.rest, m, c.backoff_initial, c.backoff_max,
-                                                               db, c.symbols), stop_timeout=20),
+            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(d, self.rest, m, c.backoff_initial,
+                                                                     c.backoff_max, db, c.symbols), stop_timeout=20),
         ]
         for symbol in c.symbols:
-            specs.append(ActorSpec(f"stream:{symbol}",
-                                   lambda s=symbol: StreamActor.start(s, c, d, m, self.connect_limit,
-                                                                      self.ssl_context)))
+            specs.append(ActorSpec(f"stream:{symbol}", functools.partial(
+                StreamActor.start, symbol, c, d, m, self.connect_limit, self.ssl_context)))
         return specs
 
     def stop(self) -> None:

@@ -191,6 +191,7 @@ class BackfillWorker(RestWorker):
 
 class BackfillActor(WorkerThreadActor):
     thread_name = "Backfill"
+    worker: BackfillWorker
 
     def __init__(self, symbols, directory: Directory, rest: RestClient, metrics: Metrics,
                  backoff_initial: float = 1.0, backoff_max: float = 60.0):

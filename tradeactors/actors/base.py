@@ -41,7 +41,7 @@ def handles(*message_types: type) -> Callable[[F], F]:
 
 
 class Actor(pykka.ThreadingActor):
-    thread_name: ClassVar[str] = "Actor"
+    thread_name: str = "Actor"
     _handlers: ClassVar[dict[type, Callable[..., Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

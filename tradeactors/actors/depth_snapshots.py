@@ -113,6 +113,7 @@ class DepthSnapshotWorker(RestWorker):
 
 class DepthSnapshotActor(WorkerThreadActor):
     thread_name = "DepthSnapshots"
+    worker: DepthSnapshotWorker
 
     def __init__(self, directory: Directory, rest: RestClient, metrics: Metrics, backoff_initial: float = 1.0,
                  backoff_max: float = 60.0, db: Database | None = None, symbols=()):

@@ -75,7 +75,8 @@ class Directory:
         """Ask several actors at once and wait for all (one timeout overall): the answer, or the exception
         (ActorUnavailable, TimeoutError or the actor's own) per name. Asking one after another would add up
         every actor's wake-up latency."""
-        futures, results = {}, {}
+        futures: dict[str, pykka.Future[Any]] = {}
+        results: dict[str, Any] = {}
         for name in names:
             ref = self._refs.get(name)
             if ref is None:

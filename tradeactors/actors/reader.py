@@ -143,7 +143,7 @@ class StreamReader:
                     ),
                     retry=tenacity.retry_if_exception_type(StreamFailure),
                     stop=lambda _state: self.stopping.is_set(),
-                    sleep=self.stopping.wait,
+                    sleep=self._sleep,
                     before_sleep=self._before_retry,
                     reraise=True,
                 )
@@ -159,6 +159,10 @@ class StreamReader:
         finally:
             self._handoff()
             self.state = "stopped" if self.died is None else "dead"
+
+    def _sleep(self, seconds: float) -> None:
+        """tenacity's sleep between attempts: a wait that a stop ends at once."""
+        self.stopping.wait(seconds)
 
     def _before_retry(self, retry_state: tenacity.RetryCallState) -> None:
         self.state = "reconnecting"
@@ -181,9 +185,11 @@ class StreamReader:
             self.metrics.connection_failures.labels(self.symbol).inc()
             log.error("WebSocket connection to %s failed: %s", self.url, exc or type(exc).__name__)
             raise StreamFailure(str(exc)) from None
-        ws.sock.setblocking(False)  # reads stop where they would block; pongs are a few bytes
+        sock = ws.sock
+        assert sock is not None  # connected
+        sock.setblocking(False)  # reads stop where they would block; pongs are a few bytes
         poller = select.poll()
-        poller.register(ws.sock, POLL_EVENTS)
+        poller.register(sock, POLL_EVENTS)
         self.connections += 1
         if self.connections > 1:
             self.metrics.reconnects.labels(self.symbol).inc()
@@ -203,6 +209,7 @@ class StreamReader:
         if self.crash:
             raise RuntimeError(self.crash)
         sock, view = conn.ws.sock, self._view
+        assert sock is not None  # closed only by _close, after the last drain
         size = 0
         closed = False
         while size < RECV_BYTES:
@@ -314,7 +321,8 @@ class StreamReader:
         self._tell_actor(ConnectionLost(reason))
         raise StreamFailure(reason)
 
-    def _tell_actor(self, message) -> None:
+    def _tell_actor(self, message: object) -> None:
+        assert self.actor_ref is not None, "set by the StreamActor before the thread starts"
         try:
             self.actor_ref.tell(message)
         except pykka.ActorDeadError:

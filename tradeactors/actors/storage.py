@@ -42,13 +42,17 @@ class StorageActor(Actor):
         self.symbols = list(symbols)
         self.directory = directory
         self.metrics = metrics
-        self.recorder: Recorder | None = None
+        self._recorder: Recorder | None = None
         self._ticker: Ticker | None = None
+
+    @property
+    def recorder(self) -> Recorder:
+        assert self._recorder is not None, "the Recorder is made in on_start"
+        return self._recorder
 
     def on_start(self) -> None:
         super().on_start()
-        self.recorder = Recorder(self.db, self.symbols, self.metrics,
-                                 on_holes=lambda symbol: self.directory.tell("backfill", HolesFound(symbol)))
+        self._recorder = Recorder(self.db, self.symbols, self.metrics, on_holes=self._holes_found)
         self._ticker = Ticker(self.actor_ref, RetryPending(), RETRY_SECONDS, "Storage-ticker").start()
 
     def on_stop(self) -> None:
@@ -59,6 +63,9 @@ class StorageActor(Actor):
     def on_failure(self, exception_type, exception_value, traceback) -> None:
         if self._ticker:
             self._ticker.stop()
+
+    def _holes_found(self, symbol: str) -> None:
+        self.directory.tell("backfill", HolesFound(symbol))
 
     @handles(StoreTrades)
     def _store_trades(self, message: StoreTrades) -> int:

@@ -38,6 +38,7 @@ import logging
 import ssl
 import threading
 import time
+from typing import Any
 
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.base import Actor, handles
@@ -46,7 +47,7 @@ from tradeactors.actors.messages import (
     GetBook, GetStatus, InjectFailure, WatchBook, WatchTrades,
 )
 from tradeactors.actors.reader import StreamReader
-from tradeactors.booksync import Applied, BookSync, NeedSnapshot, Resync, Synced
+from tradeactors.booksync import Applied, BookSync, Event, NeedSnapshot, Resync, Synced
 from tradeactors.records import BookSecond
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
@@ -171,7 +172,7 @@ class StreamActor(Actor):
         self.last_event_ms = update.E
         second = update.E // 1000
         book = self.sync.book
-        if self.sync.state == "synced":
+        if book is not None:  # synced
             # A diff that continues the chain in a later second closes the open one: no diff of it can follow.
             if self.open_second is not None and second > self.open_second and update.U == book.update_id + 1:
                 self._close_second()
@@ -179,30 +180,30 @@ class StreamActor(Actor):
             self._unsynced_second = second
             self.metrics.book_seconds_skipped.labels(self.symbol).inc()
         self._handle(self.sync.on_diff(update))
-        if self.sync.state == "synced" and (self.sync.book is not book or self.sync.book.update_id == update.u):
+        now = self.sync.book
+        if now is not None and (now is not book or now.update_id == update.u):  # the diff was applied
             self._open(update.E)
 
     def _open(self, event_ms: int) -> None:
         self.open_second, self.open_event_ms = event_ms // 1000, event_ms
 
-    def _handle(self, events) -> None:
+    def _handle(self, events: list[Event]) -> None:
         for event in events:
-            kind = type(event)
-            if kind is Applied:
-                if self.observers:
-                    book = self.sync.book
+            if isinstance(event, Applied):
+                book = self.sync.book
+                if self.observers and book is not None:
                     for callback in self.observers:
                         callback(event.update_id, book.best_bid(), book.best_ask())
-            elif kind is NeedSnapshot:
+            elif isinstance(event, NeedSnapshot):
                 self.directory.tell("depth_snapshots",
                                     FetchDepthSnapshot(self.symbol, self.config.depth_limit, event.reason))
-            elif kind is Resync:
+            elif isinstance(event, Resync):
                 self.open_second = None  # diffs of it may be missing: never stored
                 if self.unsynced_since is None:
                     self.unsynced_since = time.monotonic()
                 self.metrics.book_resyncs.labels(self.symbol, event.reason.split(":")[0]).inc()
                 log.info("Book resync for %s: %s", self.symbol, event.reason)
-            elif kind is Synced:
+            elif isinstance(event, Synced):
                 self.unsynced_since = None
                 log.info("Book synced for %s at update id %d", self.symbol, event.update_id)
 
@@ -217,9 +218,9 @@ class StreamActor(Actor):
         closed = BookSecond(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
         self.directory.tell("buffer", BookSecondClosed(closed))
 
-    def _book_view(self, depth: int) -> dict:
+    def _book_view(self, depth: int) -> dict[str, Any]:
         book = self.sync.book
-        view = {"symbol": self.symbol, "sync_state": self.sync.state, "update_id": None, "age_ms": None,
+        view: dict[str, Any] = {"symbol": self.symbol, "sync_state": self.sync.state, "update_id": None, "age_ms": None,
                 "bids": [], "asks": []}
         if self.last_diff_at is not None:
             view["age_ms"] = round((time.monotonic() - self.last_diff_at) * 1000, 1)

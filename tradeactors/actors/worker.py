@@ -42,6 +42,10 @@ class RestWorker:
         self.crash: str | None = None
         """Set by ``InjectFailure(thread=True)``: ``check_crash`` raises it, as a bug in the worker would."""
 
+    def _sleep(self, seconds: float) -> None:
+        """tenacity's sleep: a wait that a stop ends at once."""
+        self.stopping.wait(seconds)
+
     def check_crash(self) -> None:
         if self.crash:
             raise RuntimeError(self.crash)
@@ -63,7 +67,8 @@ class RestWorker:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             if on_retry is not None:
                 on_retry()
-            log.error("%s failed: %s; retrying in %.1fs", what, state.outcome.exception(), state.upcoming_sleep)
+            error = state.outcome.exception() if state.outcome is not None else None
+            log.error("%s failed: %s; retrying in %.1fs", what, error, state.upcoming_sleep)
 
         return tenacity.Retrying(
             wait=tenacity.wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
@@ -71,7 +76,7 @@ class RestWorker:
             retry=tenacity.retry_if_exception(
                 lambda e: isinstance(e, RestError) and (e.retryable or retry_any) and not self.stopping.is_set()),
             stop=lambda _state: self.stopping.is_set(),
-            sleep=self.stopping.wait,
+            sleep=self._sleep,
             before_sleep=before_sleep,
             reraise=True,
         )(call)

@@ -26,7 +26,7 @@ import os
 import time
 
 from tradeactors.booksync import BookSync
-from tradeactors.protocol import parse_frame
+from tradeactors.protocol import DepthUpdate, parse_frame
 from tradeactors.simulator import captures
 
 CAPTURE = str(captures.data_dir() / captures.CAPTURE_2024)
@@ -46,8 +46,15 @@ def load_capture(directory: str) -> tuple[dict, list[bytes]]:
                     frames.append(raw)
     if snapshot is None:
         raise SystemExit(f"no REST snapshot line in {directory}")
-    first = next(i for i, raw in enumerate(frames) if parse_frame(raw).u > snapshot["lastUpdateId"])
+    first = next(i for i, raw in enumerate(frames) if parse_depth(raw).u > snapshot["lastUpdateId"])
     return snapshot, frames[first:]
+
+
+def parse_depth(raw: bytes) -> DepthUpdate:
+    """A depth frame of the capture, parsed (the capture's other frames are filtered out when loading)."""
+    update = parse_frame(raw)
+    assert isinstance(update, DepthUpdate)
+    return update
 
 
 def synced(snapshot: dict) -> BookSync:
@@ -59,8 +66,10 @@ def synced(snapshot: dict) -> BookSync:
 def answer_from_book(sync: BookSync) -> None:
     """Answer the book's "near the edge" NeedSnapshot at once. The capture holds one snapshot only, so the fresh
     one is the book's own best 1000 levels; unanswered, BookSync would keep every later diff for the re-base."""
-    bids, asks = sync.book.top(1000)
-    sync.on_snapshot(sync.book.update_id, bids, asks)
+    book = sync.book
+    assert book is not None  # synced
+    bids, asks = book.top(1000)
+    sync.on_snapshot(book.update_id, [list(level) for level in bids], [list(level) for level in asks])
 
 
 def parse_time(frames: list[bytes], seconds: float) -> tuple[int, float]:
@@ -83,7 +92,7 @@ def book_time(snapshot: dict, frames: list[bytes], seconds: float) -> tuple[int,
         on_diff = sync.on_diff
         began = time.perf_counter()
         for raw in frames:
-            if len(on_diff(parse_frame(raw))) != 1:  # more than one Applied: a NeedSnapshot
+            if len(on_diff(parse_depth(raw))) != 1:  # more than one Applied: a NeedSnapshot
                 answer_from_book(sync)
         elapsed += time.perf_counter() - began
         if sync.state != "synced" or sync.counters["diffs_applied"] != len(frames):
@@ -99,7 +108,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     snapshot, frames = load_capture(args.data)
-    levels = sum(len(d.bids) + len(d.asks) for d in map(parse_frame, frames))
+    levels = sum(len(d.bids) + len(d.asks) for d in map(parse_depth, frames))
     print(f"capture: {len(frames)} BTCUSDT depth frames after the snapshot, {levels / len(frames):.1f} levels "
           f"per frame on average; snapshot lastUpdateId {snapshot['lastUpdateId']}, 1000 levels per side")
     # Alternate the two measurements in halves, so that a change in machine speed affects both alike.

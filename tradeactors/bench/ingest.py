@@ -245,6 +245,7 @@ def realistic(args) -> dict:
             times1 = os.times()
             frames = baseline.frames
             baseline.close()
+            assert service.db is not None  # started
             stored = sum(len(storage.trade_ids(service.db, s)) for s in symbols)
             status = service.status()["symbols"]
             service.stop()

@@ -13,6 +13,9 @@ Last line: one JSON object (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import argparse
 import json
 import resource
@@ -106,8 +109,9 @@ def our_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
     return volume_profile_from_store(db, SYMBOL, start_ms, end_ms)
 
 
-def timed(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
+def timed(fn: Callable[[], dict[str, Any]], runs: int) -> tuple[float, dict[str, Any]]:
+    times: list[float] = []
+    result: dict[str, Any] = {}
     for _ in range(runs):
         began = time.perf_counter()
         result = fn()

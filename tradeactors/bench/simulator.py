@@ -56,9 +56,9 @@ def _pong(sock: socket.socket, payload: bytes) -> None:
 
 def raw_socket_client(url: str, seconds: float, context=None) -> tuple[int, float, int]:
     """Count whole frames for ``seconds``; returns (frames, elapsed, bytes)."""
-    sock, buf = _handshake(url, context)
+    sock, rest = _handshake(url, context)
     frames = total = 0
-    buf = bytearray(buf)
+    buf = bytearray(rest)
     start = time.perf_counter()
     deadline = start + seconds
     pos = 0
