@@ -3,7 +3,7 @@
 Used by the QueryActor (``Analyze``) and by ``tradeactors bench query``. The volume profile and the liquidity
 vacuums read per-minute rollups for the minutes wholly inside the window and raw trades at its edges
 (``storage.read_price_volumes``), so a 7-day window never decodes raw trades; the book-based tools read the
-window's book seconds and trades. Not enough data raises ``analytics.InsufficientData`` with what is required,
+window's book seconds and trades. Not enough data raises ``errors.InsufficientData`` with what is required,
 what is available, since when the symbol has been collected and the estimated wait at its observed trade rate.
 """
 
@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 
 from tradeactors import analytics, storage
-from tradeactors.analytics import InsufficientData, TickVolumes
+from tradeactors.analytics import TickVolumes
+from tradeactors.errors import InsufficientData
 from tradeactors.records import PriceVolumes
 from tradeactors.storage import Database
 
@@ -54,19 +55,14 @@ def to_tick_volumes(pv: PriceVolumes, tick: int) -> TickVolumes:
 
 def insufficient(db: Database, symbol: str, required: int, available: int, start_ms: int, now_ms: int,
                  what: str = "aggregate trades") -> InsufficientData:
-    """A 422 with the estimated wait at the symbol's observed rate over the part of the window it covers."""
+    """The shortfall with since when the symbol is collected and the estimated wait at its observed rate over
+    the part of the window it covers (the pure analytics cannot say: they do not see the store)."""
     since = storage.first_trade_time(db, symbol)
-    error = InsufficientData(required, available, what)
     wait = None
     if since is not None and available > 0:
         covered_s = max(1.0, (now_ms - max(start_ms, since)) / 1000)
         wait = round((required - available) / (available / covered_s))
-    error.details.update(collecting_since=since, estimated_wait_seconds=wait)
-    if since is not None:
-        error.message += f"; collecting since {since}" + (f", about {wait} s more" if wait is not None else "")
-    else:
-        error.message += "; nothing collected yet"
-    return error
+    return InsufficientData(required, available, what, collecting_since=since, estimated_wait_seconds=wait)
 
 
 def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):

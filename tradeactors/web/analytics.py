@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from tradeactors.web import json_response
+from tradeactors.web.responses import json_response
 from tradeactors.web.params import decimal_param, float_param, int_param, symbol_param
 
 bp = Blueprint("analytics", __name__, url_prefix="/api")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Blueprint, current_app, request
 
 from tradeactors.errors import InvalidParameter
-from tradeactors.web import json_response
+from tradeactors.web.responses import json_response
 from tradeactors.web.params import int_param, symbol_param
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -22,7 +22,7 @@ import time
 from flask import Blueprint, current_app, make_response, render_template
 
 from tradeactors import __version__
-from tradeactors.web import json_response
+from tradeactors.web.responses import json_response
 from tradeactors.web.params import int_param
 
 bp = Blueprint("dashboard", __name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tradeactors import __version__
-from tradeactors.web import json_response
+from tradeactors.web.responses import json_response
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
