@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from tradeactors import analytics, storage
+from tradeactors import analytics, parameters, storage
 from tradeactors.analytics import TickVolumes
 from tradeactors.errors import InsufficientData
 from tradeactors.records import PriceVolumes
@@ -74,7 +74,7 @@ def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
 
 
 def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: int, tick_size=None,
-                              value_area_pct=0.70) -> dict:
+                              value_area_pct=parameters.VALUE_AREA_PCT.default) -> dict:
     pv, tick, tv = _profile_input(db, symbol, start_ms, end_ms)
     return analytics.volume_profile(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
                                     q_decimals=pv.q_decimals, tick_size=tick_size, value_area_pct=value_area_pct,
@@ -82,18 +82,18 @@ def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: 
 
 
 def volume_profile(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
-    return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params.get("tick_size"),
-                                     value_area_pct=params.get("value_area_pct", 0.70))
+    start = now_ms - params["duration_hours"] * HOUR_MS
+    return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params["tick_size"],
+                                     value_area_pct=params["value_area_pct"])
 
 
 def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
+    start = now_ms - params["duration_hours"] * HOUR_MS
     pv, tick, tv = _profile_input(db, symbol, start, now_ms)
     return analytics.liquidity_vacuums(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
                                        q_decimals=pv.q_decimals, detection_timestamp=now_ms,
-                                       tick_size=params.get("tick_size"),
-                                       threshold_ratio=params.get("threshold_ratio", 0.20), min_trades=MIN_TRADES)
+                                       tick_size=params["tick_size"],
+                                       threshold_ratio=params["threshold_ratio"], min_trades=MIN_TRADES)
 
 
 def _window(db: Database, symbol: str, seconds: int, now_ms: int):
@@ -106,13 +106,13 @@ def _window(db: Database, symbol: str, seconds: int, now_ms: int):
 
 
 def order_flow(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     return analytics.order_flow(books, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
-                                depth_levels=params.get("depth_levels", 20))
+                                depth_levels=params["depth_levels"])
 
 
 def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     baseline = storage.read_book_seconds(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
     return analytics.microstructure_health(books, baseline, trades, symbol=symbol, now_ms=now_ms,
                                            window_start_ms=start, window_end_ms=now_ms)
@@ -120,8 +120,8 @@ def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) 
 
 def market_anomalies(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
     """Fewer than two book seconds is not an error here: the answer says ``insufficient_data: true``."""
-    start = now_ms - params.get("window_duration_secs", 60) * 1000
-    minutes = params.get("baseline_minutes", 60)
+    start = now_ms - params["window_duration_secs"] * 1000
+    minutes = params["baseline_minutes"]
     books = storage.read_book_seconds(db, symbol, start // 1000, now_ms // 1000)
     baseline = storage.read_book_seconds(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
     trades = storage.read_columns(db, symbol, start, now_ms)
@@ -141,8 +141,9 @@ TOOLS = {
 
 
 def run(db: Database, tool: str, symbol: str, params: dict, now_ms: int) -> dict:
+    """``params`` as the API takes them (``parameters.TOOLS``); those left out take the API's defaults."""
     try:
         handler = TOOLS[tool]
     except KeyError:
         raise ValueError(f"unknown analytics tool {tool!r}") from None
-    return handler(db, symbol, params, now_ms)
+    return handler(db, symbol, {**parameters.defaults(parameters.TOOLS[tool]), **params}, now_ms)
