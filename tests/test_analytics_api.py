@@ -1,10 +1,12 @@
-"""Analytics through the real service: the HTTP contract, and rollup-based results equal to raw computation."""
+"""Analytics through the real service on the simulator: a fresh service's 422, rollup-based results equal to the
+raw computation, the book-based tools over stored book seconds. The endpoints' parameter and error contract is
+tested without a service in tests/web/test_analytics.py, the tools' InsufficientData in
+tests/analytics/test_insufficient.py."""
 
 from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
 from tests.helpers import wait_for
@@ -50,56 +52,14 @@ def test_volume_profile_from_rollups_equals_the_raw_computation(service_factory,
     assert vacuums.status_code == 200
 
 
-def test_order_flow_over_stored_snapshots(service_factory, sim):
+def test_the_book_based_tools_over_stored_book_seconds_of_a_steady_market(service_factory, sim):
     service = service_factory()
-    wait_for(lambda: len(storage.read_book_seconds(service.db, "ETHUSDT", int(time.time()) - 60, int(time.time()))) >= 3,
-             timeout=20, message="3 snapshots")
-    response = get(service, "/api/order_flow", symbol="ETHUSDT", window_duration_secs=30, depth_levels=10)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["snapshot_count"] >= 3 and body["flow_direction"] in (
+    wait_for(lambda: len(storage.read_book_seconds(service.db, "BTCUSDT", int(time.time()) - 60,
+                                                    int(time.time()))) >= 4, timeout=20, message="4 book seconds")
+    flow = get(service, "/api/order_flow", symbol="BTCUSDT", window_duration_secs=30, depth_levels=10)
+    assert flow.status_code == 200, flow.text
+    assert flow.json()["snapshot_count"] >= 4 and flow.json()["flow_direction"] in (
         "STRONG_BUY", "MODERATE_BUY", "NEUTRAL", "MODERATE_SELL", "STRONG_SELL")
-
-
-BAD = [
-    ("/api/volume_profile", {"duration_hours": "0"}, "duration_hours"),
-    ("/api/volume_profile", {"duration_hours": "169"}, "duration_hours"),
-    ("/api/volume_profile", {"duration_hours": "1.5"}, "duration_hours"),
-    ("/api/volume_profile", {"tick_size": "-1"}, "tick_size"),
-    ("/api/volume_profile", {"tick_size": "abc"}, "tick_size"),
-    ("/api/volume_profile", {"value_area_pct": "0"}, "value_area_pct"),
-    ("/api/volume_profile", {"value_area_pct": "1.01"}, "value_area_pct"),
-    ("/api/liquidity_vacuums", {"threshold_ratio": "1"}, "threshold_ratio"),
-    ("/api/liquidity_vacuums", {"threshold_ratio": "0"}, "threshold_ratio"),
-    ("/api/order_flow", {"window_duration_secs": "9"}, "window_duration_secs"),
-    ("/api/order_flow", {"window_duration_secs": "301"}, "window_duration_secs"),
-    ("/api/order_flow", {"depth_levels": "21"}, "depth_levels"),
-    ("/api/microstructure_health", {"window_duration_secs": "x"}, "window_duration_secs"),
-    ("/api/market_anomalies", {"window_duration_secs": "5"}, "window_duration_secs"),
-    ("/api/market_anomalies", {"baseline_minutes": "0"}, "baseline_minutes"),
-]
-
-
-@pytest.mark.parametrize("path,params,field", BAD)
-def test_every_bad_parameter_is_a_400_naming_it(service_factory, path, params, field):
-    service = service_factory()
-    response = get(service, path, symbol="BTCUSDT", **params)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["details"]["field"] == field
-
-
-@pytest.mark.parametrize("path", ["/api/volume_profile", "/api/liquidity_vacuums", "/api/order_flow",
-                                  "/api/microstructure_health", "/api/market_anomalies"])
-def test_unknown_symbol_is_404_for_every_tool(service_factory, path):
-    service = service_factory()
-    response = get(service, path, symbol="DOGEUSDT")
-    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_symbol"
-
-
-def test_health_and_anomalies_over_a_steady_market(service_factory, sim):
-    service = service_factory()
-    wait_for(lambda: len(storage.read_book_seconds(service.db, "BTCUSDT", int(time.time()) - 60, int(time.time()))) >= 4,
-             timeout=20, message="4 snapshots")
     health = get(service, "/api/microstructure_health", symbol="BTCUSDT", window_duration_secs=30)
     assert health.status_code == 200, health.text
     body = health.json()
@@ -109,13 +69,6 @@ def test_health_and_anomalies_over_a_steady_market(service_factory, sim):
     anomalies = get(service, "/api/market_anomalies", symbol="BTCUSDT", window_duration_secs=30)
     assert anomalies.status_code == 200, anomalies.text
     assert anomalies.json()["anomalies"] == []
-
-
-def test_anomalies_with_too_few_snapshots_say_so_instead_of_failing(service_factory):
-    service = service_factory()
-    now = int(time.time() * 1000) - 3_600_000  # an hour before anything was stored
-    body = service.ask("query", Analyze("market_anomalies", "BTCUSDT", {"window_duration_secs": 60}, now))
-    assert body["anomalies"] == [] and body["insufficient_data"] is True
 
 
 def test_the_cached_exchange_tick_wins_over_the_finest_step_seen(tmp_path):

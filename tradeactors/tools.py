@@ -3,7 +3,7 @@
 Used by the QueryActor (``Analyze``) and by ``tradeactors bench query``. The volume profile and the liquidity
 vacuums read per-minute rollups for the minutes wholly inside the window and raw trades at its edges
 (``storage.read_price_volumes``), so a 7-day window never decodes raw trades; the book-based tools read the
-window's book seconds and trades. Not enough data raises ``analytics.InsufficientData`` with what is required,
+window's book seconds and trades. Not enough data raises ``errors.InsufficientData`` with what is required,
 what is available, since when the symbol has been collected and the estimated wait at its observed trade rate.
 """
 
@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from tradeactors import analytics, storage
-from tradeactors.analytics import InsufficientData, TickVolumes
+from tradeactors import analytics, parameters, storage
+from tradeactors.analytics import TickVolumes
+from tradeactors.errors import InsufficientData
 from tradeactors.records import PriceVolumes
 from tradeactors.storage import Database
 
@@ -54,19 +55,14 @@ def to_tick_volumes(pv: PriceVolumes, tick: int) -> TickVolumes:
 
 def insufficient(db: Database, symbol: str, required: int, available: int, start_ms: int, now_ms: int,
                  what: str = "aggregate trades") -> InsufficientData:
-    """A 422 with the estimated wait at the symbol's observed rate over the part of the window it covers."""
+    """The shortfall with since when the symbol is collected and the estimated wait at its observed rate over
+    the part of the window it covers (the pure analytics cannot say: they do not see the store)."""
     since = storage.first_trade_time(db, symbol)
-    error = InsufficientData(required, available, what)
     wait = None
     if since is not None and available > 0:
         covered_s = max(1.0, (now_ms - max(start_ms, since)) / 1000)
         wait = round((required - available) / (available / covered_s))
-    error.details.update(collecting_since=since, estimated_wait_seconds=wait)
-    if since is not None:
-        error.message += f"; collecting since {since}" + (f", about {wait} s more" if wait is not None else "")
-    else:
-        error.message += "; nothing collected yet"
-    return error
+    return InsufficientData(required, available, what, collecting_since=since, estimated_wait_seconds=wait)
 
 
 def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
@@ -78,7 +74,7 @@ def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
 
 
 def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: int, tick_size=None,
-                              value_area_pct=0.70) -> dict:
+                              value_area_pct=parameters.VALUE_AREA_PCT.default) -> dict:
     pv, tick, tv = _profile_input(db, symbol, start_ms, end_ms)
     return analytics.volume_profile(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
                                     q_decimals=pv.q_decimals, tick_size=tick_size, value_area_pct=value_area_pct,
@@ -86,18 +82,18 @@ def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: 
 
 
 def volume_profile(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
-    return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params.get("tick_size"),
-                                     value_area_pct=params.get("value_area_pct", 0.70))
+    start = now_ms - params["duration_hours"] * HOUR_MS
+    return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params["tick_size"],
+                                     value_area_pct=params["value_area_pct"])
 
 
 def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start = now_ms - params.get("duration_hours", 24) * HOUR_MS
+    start = now_ms - params["duration_hours"] * HOUR_MS
     pv, tick, tv = _profile_input(db, symbol, start, now_ms)
     return analytics.liquidity_vacuums(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
                                        q_decimals=pv.q_decimals, detection_timestamp=now_ms,
-                                       tick_size=params.get("tick_size"),
-                                       threshold_ratio=params.get("threshold_ratio", 0.20), min_trades=MIN_TRADES)
+                                       tick_size=params["tick_size"],
+                                       threshold_ratio=params["threshold_ratio"], min_trades=MIN_TRADES)
 
 
 def _window(db: Database, symbol: str, seconds: int, now_ms: int):
@@ -110,13 +106,13 @@ def _window(db: Database, symbol: str, seconds: int, now_ms: int):
 
 
 def order_flow(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     return analytics.order_flow(books, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
-                                depth_levels=params.get("depth_levels", 20))
+                                depth_levels=params["depth_levels"])
 
 
 def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
-    start, books, trades = _window(db, symbol, params.get("window_duration_secs", 60), now_ms)
+    start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     baseline = storage.read_book_seconds(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
     return analytics.microstructure_health(books, baseline, trades, symbol=symbol, now_ms=now_ms,
                                            window_start_ms=start, window_end_ms=now_ms)
@@ -124,8 +120,8 @@ def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) 
 
 def market_anomalies(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
     """Fewer than two book seconds is not an error here: the answer says ``insufficient_data: true``."""
-    start = now_ms - params.get("window_duration_secs", 60) * 1000
-    minutes = params.get("baseline_minutes", 60)
+    start = now_ms - params["window_duration_secs"] * 1000
+    minutes = params["baseline_minutes"]
     books = storage.read_book_seconds(db, symbol, start // 1000, now_ms // 1000)
     baseline = storage.read_book_seconds(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
     trades = storage.read_columns(db, symbol, start, now_ms)
@@ -145,8 +141,9 @@ TOOLS = {
 
 
 def run(db: Database, tool: str, symbol: str, params: dict, now_ms: int) -> dict:
+    """``params`` as the API takes them (``parameters.TOOLS``); those left out take the API's defaults."""
     try:
         handler = TOOLS[tool]
     except KeyError:
         raise ValueError(f"unknown analytics tool {tool!r}") from None
-    return handler(db, symbol, params, now_ms)
+    return handler(db, symbol, {**parameters.defaults(parameters.TOOLS[tool]), **params}, now_ms)

@@ -20,7 +20,8 @@ from tradeactors.analytics import (
 )
 from tradeactors.analytics.profile import MAX_BINS, TickVolumes
 from tradeactors.records import TradeColumns
-from tradeactors.errors import ApiError, InvalidParameter
+from tradeactors import errors
+from tradeactors.errors import InvalidParameter
 
 CBOT = {110: 10, 109: 50, 108: 80, 107: 90, 106: 150, 105: 70, 104: 60, 103: 20, 102: 15, 101: 10}
 
@@ -108,14 +109,15 @@ def test_value_area_pct_of_one_covers_every_bin():
     assert (body["value_area_low"], body["value_area_high"], body["value_area_volume"]) == ("101", "110", "555")
 
 
-def test_fewer_trades_than_required_is_insufficient_data_with_extendable_details():
+def test_fewer_trades_than_required_is_insufficient_data_with_only_what_the_pure_code_knows():
     with pytest.raises(InsufficientData) as info:
         profile(cbot_trades(), min_trades=1000)
     error = info.value
-    assert isinstance(error, ApiError)
-    assert (error.status, error.code) == (422, "insufficient_historical_data")
+    assert InsufficientData is errors.InsufficientData  # the old import path still names the domain error
+    assert isinstance(error, errors.TradeactorsError) and not hasattr(error, "status")
+    assert (error.required, error.available) == (1000, 10)
     assert error.details == {"required": 1000, "available": 10}
-    error.details.update(collecting_since=1, estimated_wait_seconds=2)  # what the handler does
+    assert error.message == "needs at least 1000 aggregate trades in the window, has 10"
 
 
 def test_an_empty_window_is_insufficient_even_with_min_trades_zero():

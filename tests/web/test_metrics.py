@@ -1,5 +1,6 @@
-"""GET /metrics: Prometheus text format from the service's own registry, read with prometheus_client's parser,
-over real HTTP from a service running on the simulator."""
+"""GET /metrics: Prometheus text format from the service's own registry, read with prometheus_client's parser.
+The format on the stand-in facade (tests/web/conftest.py); the counters moving over real HTTP from a service
+running on the simulator."""
 
 from __future__ import annotations
 
@@ -22,19 +23,24 @@ def sample(service, name: str, **labels) -> float:
     return 0.0
 
 
-def test_metrics_are_prometheus_text_that_prometheus_client_parses(service_factory):
-    service = service_factory()
-    wait_for(lambda: sample(service, "tradeactors_trades_stored_total", symbol="BTCUSDT") > 0, timeout=15,
-             message="first stored trades")
-    response = scrape(service)
+def test_metrics_are_prometheus_text_that_prometheus_client_parses(client, standin):
+    standin.metrics.trades_stored.labels("BTCUSDT").inc(3)
+    standin.healthy = False
+    response = client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    families = {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
     for name in ("tradeactors_trades_received", "tradeactors_trades_stored", "tradeactors_reconnects",
                  "tradeactors_gaps_found", "tradeactors_actor_restarts", "tradeactors_storage_errors"):
         assert families[name].type == "counter", name
     assert families["tradeactors_store_lag_seconds"].type == "gauge"
     assert families["tradeactors_query_seconds"].type == "histogram"
+    stored = {s.labels["symbol"]: s.value for s in families["tradeactors_trades_stored"].samples
+              if s.name == "tradeactors_trades_stored_total"}
+    assert stored == {"BTCUSDT": 3.0}
+    # The scrape asks the facade for its health first, so the health gauges are fresh.
+    assert ("health",) in standin.calls
+    assert families["tradeactors_health_ok"].samples[0].value == 0.0
 
 
 def test_trade_counters_move_as_the_simulator_publishes(service_factory):

@@ -1,20 +1,14 @@
 """GET /api/openapi.json stays true: every /api/* route and /metrics is documented, every documented path is
-routed, and every documented integer range is the one the view enforces (out of range -> 400 naming the field).
+routed, every documented range is the one the view enforces (out of range -> 400 naming the field), and every
+error status it names is the one the app answers. On the stand-in facade (tests/web/conftest.py).
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
-from tradeactors.web import create_app
-
-
-@pytest.fixture
-def client(service_factory):
-    service = service_factory()
-    return create_app(service.config, service).test_client()
+from tradeactors import parameters
+from tradeactors.web.responses import ERRORS
 
 
 def openapi_path(rule: str) -> str:
@@ -113,3 +107,19 @@ def test_required_parameters_are_required(client):
             response = client.get(path, query_string={k: v for k, v in base.items() if k != name})
             assert response.status_code == 400, (path, name)
             assert response.get_json()["error"]["details"]["field"] == name, (path, name)
+
+
+def test_every_domain_error_code_is_in_the_error_schema_with_its_status_on_the_paths_that_raise_it(client):
+    doc = client.get("/api/openapi.json").get_json()
+    enum = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    for status, code in ERRORS.values():
+        assert code in enum
+        assert doc["paths"]["/api/volume_profile"]["get"]["responses"][str(status)]["description"].startswith(
+            f"{code}: ")
+
+
+def test_every_path_of_the_parameter_table_is_documented_with_its_parameters(client):
+    """A path renamed in the table but not in the document would leave its parameters undocumented."""
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path, table in parameters.ENDPOINTS.items():
+        assert [p["name"] for p in paths[path]["get"]["parameters"]] == [p.name for p in table], path

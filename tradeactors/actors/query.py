@@ -30,10 +30,9 @@ from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import Analyze, GetStatus, QueryBookSeconds, QueryTradeColumns, QueryTrades
 from tradeactors.errors import InvalidParameter, UnknownSymbol
 from tradeactors.metrics import Metrics
+from tradeactors.parameters import MAX_WINDOW_HOURS, MAX_WINDOW_MS
 from tradeactors.protocol import AggTrade
 from tradeactors.records import BookSecond, TradeColumns
-
-MAX_WINDOW_MS = 168 * 3600 * 1000
 
 
 class TradePage(NamedTuple):
@@ -52,7 +51,7 @@ def validate_range(symbols, symbol: str, start_ms: int, end_ms: int) -> None:
     if start_ms > end_ms:
         raise InvalidParameter("end", "must not be before start", start=start_ms, end=end_ms)
     if end_ms - start_ms > MAX_WINDOW_MS:
-        raise InvalidParameter("end", "window longer than 168 hours", max_window_ms=MAX_WINDOW_MS)
+        raise InvalidParameter("end", f"window longer than {MAX_WINDOW_HOURS} hours", max_window_ms=MAX_WINDOW_MS)
 
 
 class QueryActor(Actor):

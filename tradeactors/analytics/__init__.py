@@ -6,29 +6,12 @@ seconds as ``records.BookSecond``), pass the current time in, and turn the retur
 The volume profile is split in two stages so that per-minute rollups give identical results:
 ``tick_volumes`` (trades → per-tick sums) and ``merge_tick_volumes`` feed ``volume_profile`` and
 ``liquidity_vacuums``.
+
+Too little data raises ``errors.InsufficientData``, re-exported here because callers have always imported it from
+this package; bad arguments raise ``errors.InvalidParameter``.
 """
 
 from __future__ import annotations
-
-from tradeactors.errors import ApiError
-
-
-class InsufficientData(ApiError):
-    """The window holds fewer trades or book seconds than the tool needs (HTTP 422).
-
-    ``details`` starts as ``{required, available}``; the handler adds ``collecting_since`` and
-    ``estimated_wait_seconds`` (it knows the store and the symbol's trade rate, the pure code does not).
-    """
-
-    status = 422
-    code = "insufficient_historical_data"
-
-    def __init__(self, required: int, available: int, what: str = "aggregate trades"):
-        super().__init__(f"needs at least {required} {what} in the window, has {available}",
-                         required=int(required), available=int(available))
-        self.required = int(required)
-        self.available = int(available)
-
 
 from tradeactors.analytics.anomalies import detect_market_anomalies
 from tradeactors.analytics.health import microstructure_health
@@ -41,6 +24,7 @@ from tradeactors.analytics.profile import (
     volume_profile,
 )
 from tradeactors.analytics.vacuums import liquidity_vacuums
+from tradeactors.errors import InsufficientData
 
 __all__ = [
     "InsufficientData", "TickVolumes", "bin_size_ticks", "detect_market_anomalies", "liquidity_vacuums",

@@ -29,6 +29,7 @@ from tradeactors.analytics.book_series import (
     window_duration_secs,
     window_updates,
 )
+from tradeactors.errors import InsufficientData
 from tradeactors.records import BookSecond, TradeColumns
 
 WEIGHTS = {"spread_stability": 0.25, "liquidity_depth": 0.35, "flow_balance": 0.25, "update_rate": 0.15}
@@ -104,8 +105,6 @@ def microstructure_health(books: Sequence[BookSecond], baseline_books: Sequence[
     """The get_microstructure_health response body. ``books``: the window's, sorted by second;
     ``baseline_books``: the hour before the window (may be empty). ``trades`` only feed ``trade_count`` in
     the details. Raises InsufficientData with fewer than ``min_books`` (at least 2) book seconds."""
-    from tradeactors.analytics import InsufficientData
-
     required = max(2, min_books)
     if len(books) < required:
         raise InsufficientData(required, len(books), "book seconds")

@@ -25,7 +25,7 @@ from tradeactors.analytics.book_series import (
     window_duration_secs,
 )
 from tradeactors.records import BookSecond, TradeColumns
-from tradeactors.errors import InvalidParameter
+from tradeactors.errors import InsufficientData, InvalidParameter
 
 MAX_DEPTH_LEVELS = 20
 STRONG_BUY_RATIO = 2.0
@@ -100,8 +100,6 @@ def order_flow(books: Sequence[BookSecond], trades: TradeColumns | None, *, symb
     """The get_order_flow response body. ``books`` (sorted by second) and ``trades`` are those of the window
     ``[window_start_ms, window_end_ms]``. Raises InvalidParameter (``depth_levels``) and InsufficientData (fewer
     than ``min_books`` book seconds, at least 2)."""
-    from tradeactors.analytics import InsufficientData
-
     depth_levels = _depth_levels(depth_levels)
     required = max(2, min_books)
     if len(books) < required:

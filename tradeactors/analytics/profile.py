@@ -30,7 +30,7 @@ import numpy as np
 from tradeactors.analytics.exact import exact_fraction, fit_int64, fmt_half, sums_at
 from tradeactors.decimals import format_scaled
 from tradeactors.records import TradeColumns
-from tradeactors.errors import InvalidParameter
+from tradeactors.errors import InsufficientData, InvalidParameter
 
 DEFAULT_MIN_TRADES = 1000
 MIN_TICKS_PER_BIN = 10
@@ -252,8 +252,6 @@ def volume_profile(tv: TickVolumes, *, symbol: str, tick: int, p_decimals: int, 
     Raises InvalidParameter (``value_area_pct``, ``tick_size``) and InsufficientData (fewer than ``min_trades``
     trades, at least 1). Prices and quantities are exact decimal strings.
     """
-    from tradeactors.analytics import InsufficientData
-
     pct = _value_area_pct(value_area_pct)
     if tv.trade_total < max(1, min_trades):
         raise InsufficientData(max(1, min_trades), tv.trade_total)

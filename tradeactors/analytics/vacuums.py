@@ -15,7 +15,7 @@ from fractions import Fraction
 from tradeactors.analytics.exact import exact_fraction, fmt_half
 from tradeactors.analytics.profile import DEFAULT_MIN_TRADES, TickVolumes, histogram
 from tradeactors.decimals import format_scaled
-from tradeactors.errors import InvalidParameter
+from tradeactors.errors import InsufficientData, InvalidParameter
 
 FAST_MOVEMENT_DEFICIT_PCT = 80
 MODERATE_MOVEMENT_DEFICIT_PCT = 50
@@ -75,8 +75,6 @@ def liquidity_vacuums(tv: TickVolumes, *, symbol: str, tick: int, p_decimals: in
 
     Raises InvalidParameter (``threshold_ratio``, ``tick_size``) and InsufficientData (< ``min_trades``).
     """
-    from tradeactors.analytics import InsufficientData
-
     ratio = _threshold_ratio(threshold_ratio)
     if tv.trade_total < max(1, min_trades):
         raise InsufficientData(max(1, min_trades), tv.trade_total)

@@ -1,33 +1,28 @@
 """The HTTP API and dashboard: a Flask app built by ``create_app(config, service)``.
 
-``service`` is the running service's facade (see service.ServiceFacade): the views ask it, it asks the actors
-with a timeout, and a timeout becomes a JSON 503. Flask is imported only in this package.
+``service`` is the facade the views ask (``service.Service`` in production, a stand-in in the contract tests):
+``symbols``, ``config``, ``metrics``, ``health()``, ``status()``, ``query_trades()``, ``book()``,
+``book_seconds()`` and ``analyze()``. It raises the domain errors of ``tradeactors.errors``, which become JSON
+errors with the status of ``responses.ERRORS`` here and nowhere else. Flask is imported only in this package.
 """
 
 from __future__ import annotations
 
 import logging
 
-import orjson
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from tradeactors.errors import ApiError
+from tradeactors.errors import TradeactorsError
+from tradeactors.web import analytics, api, auth, dashboard, metrics, openapi
+from tradeactors.web.responses import error_response, json_response, status_and_code
+
+__all__ = ["create_app", "error_response", "json_response"]
 
 log = logging.getLogger(__name__)
 
 
-def json_response(body, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, mimetype="application/json")
-
-
-def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
-    return json_response({"error": {"code": code, "message": message, "details": details or {}}}, status)
-
-
 def create_app(config, service) -> Flask:
-    from tradeactors.web import analytics, api, auth, dashboard, metrics, openapi
-
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["tradeactors"] = service
@@ -40,9 +35,13 @@ def create_app(config, service) -> Flask:
     auth.install(app, getattr(config, "api_token", ""))
     dashboard.install_log_handler()
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+    @app.errorhandler(TradeactorsError)
+    def domain_error(exc: TradeactorsError):
+        mapped = status_and_code(exc)
+        if mapped is None:
+            log.error("no HTTP status for %s: answering 500", type(exc).__name__, exc_info=exc)
+            return error_response(500, "internal_error", "internal error (logged)")
+        return error_response(*mapped, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,20 +1,18 @@
-"""JSON API views: /api/health and /api/trades (more areas get their own blueprints)."""
+"""JSON API views: health, status, stored trades, the live book and stored book seconds; their query parameters
+are the tables of ``tradeactors.parameters``."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from flask import Blueprint, current_app, request
 
+from tradeactors import parameters
 from tradeactors.errors import InvalidParameter
-from tradeactors.web import json_response
-from tradeactors.web.params import int_param, symbol_param
+from tradeactors.parameters import MAX_BOOK_SECONDS
+from tradeactors.web.responses import json_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-MAX_MS = 10**13 - 1
-CURSOR_RE = re.compile(r"^([0-9]{1,13}):([0-9]{1,19})$")
 
 
 def _service():
@@ -35,18 +33,9 @@ def status():
 @bp.get("/trades")
 def trades():
     service = _service()
-    symbol = symbol_param(service.symbols)
-    start = int_param("start", 0, MAX_MS)
-    end = int_param("end", 0, MAX_MS)
-    limit = int_param("limit", 1, 10000, default=1000)
-    after = None
-    cursor = request.args.get("cursor")
-    if cursor:
-        match = CURSOR_RE.match(cursor)
-        if not match:
-            raise InvalidParameter("cursor", "must be the next_cursor of a previous page (T:a)")
-        after = (int(match.group(1)), int(match.group(2)))
-    page = service.query_trades(symbol, start, end, limit=limit, after=after)
+    args = parameters.parse(parameters.TRADES, request.args, service.symbols)
+    symbol, start, end = args["symbol"], args["start"], args["end"]
+    page = service.query_trades(symbol, start, end, limit=args["limit"], after=args["cursor"])
     return json_response({
         "symbol": symbol,
         "start": start,
@@ -64,7 +53,7 @@ def _levels_json(levels):
 @bp.get("/orderbook/l1")
 def orderbook_l1():
     service = _service()
-    symbol = symbol_param(service.symbols)
+    symbol = parameters.parse(parameters.ORDERBOOK_L1, request.args, service.symbols)["symbol"]
     view = service.book(symbol, 1)
     body = {"symbol": symbol, "sync_state": view["sync_state"], "update_id": view["update_id"],
             "age_ms": view["age_ms"], "best_bid": None, "best_bid_qty": None, "best_ask": None, "best_ask_qty": None,
@@ -81,8 +70,8 @@ def orderbook_l1():
 @bp.get("/orderbook/l2")
 def orderbook_l2():
     service = _service()
-    symbol = symbol_param(service.symbols)
-    depth = int_param("depth", 1, 5000, default=20)
+    args = parameters.parse(parameters.ORDERBOOK_L2, request.args, service.symbols)
+    symbol, depth = args["symbol"], args["depth"]
     view = service.book(symbol, depth)
     return json_response({"symbol": symbol, "sync_state": view["sync_state"], "update_id": view["update_id"],
                           "age_ms": view["age_ms"], "depth": depth, "bids": _levels_json(view["bids"]),
@@ -93,11 +82,11 @@ def orderbook_l2():
 def book_seconds():
     """Stored book seconds; the path and the ``snapshots`` key keep their first names for clients."""
     service = _service()
-    symbol = symbol_param(service.symbols)
-    start = int_param("start", 0, MAX_MS // 1000)
-    end = int_param("end", 0, MAX_MS // 1000)
-    if end - start > 3600:
-        raise InvalidParameter("end", "at most 3600 book seconds per request", max_window_s=3600)
+    args = parameters.parse(parameters.BOOK_SECONDS, request.args, service.symbols)
+    symbol, start, end = args["symbol"], args["start"], args["end"]
+    if end - start > MAX_BOOK_SECONDS:
+        raise InvalidParameter("end", f"at most {MAX_BOOK_SECONDS} book seconds per request",
+                               max_window_s=MAX_BOOK_SECONDS)
     found = service.book_seconds(symbol, start, end)
     return json_response({"symbol": symbol, "start": start, "end": end, "count": len(found), "snapshots": [
         {"second": s.second, "update_id": s.update_id, "event_time": s.event_ms,

@@ -13,6 +13,8 @@ import hmac
 
 from flask import Flask, request
 
+from tradeactors.web.responses import error_response
+
 UNAUTHORIZED = ("unauthorized", "missing or invalid bearer token")
 
 
@@ -33,8 +35,6 @@ def install(app: Flask, token: str) -> None:
         supplied = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
         if hmac.compare_digest(supplied, expected):
             return None
-        from tradeactors.web import error_response
-
         response = error_response(401, *UNAUTHORIZED)
         response.headers["WWW-Authenticate"] = 'Bearer realm="tradeactors"'
         return response

@@ -19,16 +19,15 @@ import logging
 import threading
 import time
 
-from flask import Blueprint, current_app, make_response, render_template
+from flask import Blueprint, current_app, make_response, render_template, request
 
-from tradeactors import __version__
-from tradeactors.web import json_response
-from tradeactors.web.params import int_param
+from tradeactors import __version__, parameters
+from tradeactors.web.responses import json_response
 
 bp = Blueprint("dashboard", __name__)
 
-RECENT_LIMIT = 100
-"""WARNING+ records kept in memory for ``/api/logs/recent``."""
+RECENT_LIMIT = parameters.RECENT_LOG_RECORDS
+"""WARNING+ records kept in memory for ``/api/logs/recent`` (the most its ``limit`` parameter allows)."""
 
 
 class RecentLogHandler(logging.Handler):
@@ -86,7 +85,7 @@ def page():
 
 @bp.get("/api/logs/recent")
 def logs_recent():
-    limit = int_param("limit", 1, RECENT_LIMIT, default=RECENT_LIMIT)
+    limit = parameters.parse(parameters.RECENT_LOGS, request.args)["limit"]
     records = recent_log.recent(limit)
     return json_response({"count": len(records), "capacity": RECENT_LIMIT, "records": records})
 

@@ -1,56 +1,34 @@
 """``GET /api/openapi.json``: an OpenAPI 3.1 description of every ``/api/*`` endpoint and ``/metrics``.
 
-Written by hand, next to the views, and kept true by tests/web/test_openapi.py: every route is documented, every
-documented path exists (the analytics paths are documented from ANALYTICS.md), and every documented integer
-range is the one the view enforces. Parameter helpers keep the ranges in one place per endpoint.
+Written by hand, next to the views, except what the code already states once: every query parameter (name,
+range, default, description) comes from ``tradeactors.parameters``, which the views parse with, and every error
+response's status and code from ``web/responses.ERRORS``. tests/web/test_openapi.py keeps the rest true: every
+route is documented, every documented path is routed, every documented range is enforced.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from tradeactors import __version__
-from tradeactors.web import json_response
+from tradeactors import __version__, parameters
+from tradeactors.errors import InsufficientData, InvalidParameter, Unavailable, UnknownSymbol
+from tradeactors.parameters import MAX_BOOK_SECONDS, MAX_WINDOW_HOURS, MAX_WINDOW_MS, RECENT_LOG_RECORDS
+from tradeactors.web.responses import ERRORS as ERROR_STATUS
+from tradeactors.web.responses import json_response
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
-MAX_MS = 10**13 - 1
 
-
-def _int(name: str, low: int, high: int, description: str, *, required: bool = False, default: int | None = None,
-         example: int | None = None) -> dict:
-    schema = {"type": "integer", "minimum": low, "maximum": high}
-    if default is not None:
-        schema["default"] = default
-    param = {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
-    if example is not None:
-        param["example"] = example
+def _parameter(p: parameters.Parameter) -> dict:
+    param = {"name": p.name, "in": "query", "required": p.required, "description": p.description,
+             "schema": p.schema()}
+    if p.example is not None:
+        param["example"] = p.example
     return param
 
 
-def _number(name: str, description: str, *, exclusive_min: float | None = None, maximum: float | None = None,
-            exclusive_max: float | None = None, default: float | None = None) -> dict:
-    schema: dict = {"type": "number"}
-    if exclusive_min is not None:
-        schema["exclusiveMinimum"] = exclusive_min
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if exclusive_max is not None:
-        schema["exclusiveMaximum"] = exclusive_max
-    if default is not None:
-        schema["default"] = default
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-SYMBOL = {"name": "symbol", "in": "query", "required": True, "example": "BTCUSDT",
-          "description": "a collected symbol; trimmed and upper-cased (404 unknown_symbol if not collected)",
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9 ]{2,40}$", "maxLength": 40}}
-TICK_SIZE = {"name": "tick_size", "in": "query", "required": False,
-             "description": "bin size (decimal > 0), rounded up to a multiple of the exchange tick; the effective "
-                            "value is reported",
-             "schema": {"type": "string", "pattern": "^[0-9]*\\.?[0-9]+$"}}
-DURATION_HOURS = _int("duration_hours", 1, 168, "window [now - duration, now] on trade time, hours", default=24)
-WINDOW_SECS = _int("window_duration_secs", 10, 300, "window [now - W, now], seconds", default=60)
+def _parameters(path: str) -> list[dict]:
+    return [_parameter(p) for p in parameters.ENDPOINTS.get(path, ())]
 
 
 def _ref(name: str) -> dict:
@@ -61,16 +39,21 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
+def _domain_error(error: type, description: str) -> dict:
+    status, code = ERROR_STATUS[error]
+    return {str(status): _error(f"{code}: {description}")}
+
+
 ERRORS = {
-    "400": _error("invalid_parameter: a parameter is missing, not an integer or out of range (`details.field` "
-                  "names it, `details.minimum`/`maximum` give the range)"),
+    **_domain_error(InvalidParameter, "a parameter is missing, not an integer or out of range (`details.field` "
+                                      "names it, `details.minimum`/`maximum` give the range)"),
     "401": _error("unauthorized: `api_token` is configured and the bearer token is missing or wrong"),
-    "503": _error("unavailable: an actor did not answer in time or is restarting"),
+    **_domain_error(Unavailable, "an actor did not answer in time or is restarting"),
 }
-SYMBOL_ERRORS = {**ERRORS, "404": _error("unknown_symbol: the symbol is not collected")}
+SYMBOL_ERRORS = {**ERRORS, **_domain_error(UnknownSymbol, "the symbol is not collected")}
 ANALYTICS_ERRORS = {**SYMBOL_ERRORS,
-                    "422": _error("insufficient_historical_data: `details` has required, available, "
-                                  "collecting_since and estimated_wait_seconds")}
+                    **_domain_error(InsufficientData, "`details` has required, available, collecting_since and "
+                                                      "estimated_wait_seconds")}
 
 
 def _json(description: str, schema: dict | None = None) -> dict:
@@ -78,9 +61,9 @@ def _json(description: str, schema: dict | None = None) -> dict:
             "content": {"application/json": {"schema": schema or {"type": "object"}}}}
 
 
-def _get(summary: str, parameters: list[dict], ok: dict, errors: dict, tag: str) -> dict:
-    return {"get": {"summary": summary, "tags": [tag], "parameters": parameters,
-                    "responses": {"200": ok, **errors}}}
+def _get(summary: str, ok: dict, errors: dict, tag: str) -> dict:
+    """A GET operation; its ``parameters`` are filled in from ``parameters.ENDPOINTS`` below ``PATHS``."""
+    return {"get": {"summary": summary, "tags": [tag], "parameters": [], "responses": {"200": ok, **errors}}}
 
 
 LEVELS = {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}],
@@ -100,86 +83,65 @@ LOG_RECORD = {"type": "object", "properties": {
 
 PATHS = {
     "/api/health": _get(
-        "Liveness/readiness: 200 when every actor is alive and every stream connected or reconnecting", [],
+        "Liveness/readiness: 200 when every actor is alive and every stream connected or reconnecting",
         _json("healthy", {"type": "object", "properties": {"status": {"const": "ok"},
                                                            "reasons": {"type": "array", "items": {"type": "string"}}}}),
         {"401": ERRORS["401"], "503": _json("unhealthy: `status` is `unhealthy` and `reasons` says why")}, "service"),
     "/api/status": _get(
         "Per symbol: connection and book state, last trade, counters; per actor: alive and restarts; storage, "
-        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight", [], _json("the service status", _ref("Status")),
-        ERRORS, "service"),
+        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight",
+        _json("the service status", _ref("Status")), ERRORS, "service"),
     "/api/trades": _get(
         "Stored trades with start <= T <= end, ordered by aggregate id, paged (pass next_cursor back as cursor); "
-        "at most 7 days (604800000 ms) per request",
-        [SYMBOL,
-         _int("start", 0, MAX_MS, "window start, ms since the epoch (inclusive)", required=True, example=0),
-         _int("end", 0, MAX_MS, "window end, ms (inclusive); end >= start and end - start <= 604800000",
-              required=True, example=1),
-         _int("limit", 1, 10000, "trades per page", default=1000),
-         {"name": "cursor", "in": "query", "required": False, "description": "next_cursor of the previous page",
-          "schema": {"type": "string", "pattern": "^[0-9]{1,13}:[0-9]{1,19}$"}}],
+        f"at most {MAX_WINDOW_HOURS // 24} days ({MAX_WINDOW_MS} ms) per request",
         _json("one page of trades", {"type": "object", "properties": {
             "symbol": {"type": "string"}, "start": {"type": "integer"}, "end": {"type": "integer"},
             "count": {"type": "integer"}, "trades": {"type": "array", "items": TRADE},
             "next_cursor": {"type": ["string", "null"]}}}),
         SYMBOL_ERRORS, "data"),
     "/api/orderbook/l1": _get(
-        "The live local book's best bid and ask", [SYMBOL],
+        "The live local book's best bid and ask",
         _json("best levels, spread and mid (null while the book has no side)"), SYMBOL_ERRORS, "data"),
     "/api/orderbook/l2": _get(
-        "The live local book's top levels", [SYMBOL, _int("depth", 1, 5000, "levels per side", default=20)],
+        "The live local book's top levels",
         _json("top levels, best first", {"type": "object", "properties": {
             "symbol": {"type": "string"}, "sync_state": {"type": "string"}, "update_id": {"type": ["integer", "null"]},
             "age_ms": {"type": ["integer", "null"]}, "depth": {"type": "integer"}, "bids": LEVELS, "asks": LEVELS}}),
         SYMBOL_ERRORS, "data"),
     "/api/snapshots": _get(
         "Stored book seconds (the top of the book at the end of each exchange-time second in which it changed, "
-        "while synced; under the key `snapshots`), at most 3600 seconds per request",
-        [SYMBOL,
-         _int("start", 0, MAX_MS // 1000, "first second (unix seconds, inclusive)", required=True, example=0),
-         _int("end", 0, MAX_MS // 1000, "last second (inclusive); end - start <= 3600", required=True, example=1)],
+        f"while synced; under the key `snapshots`), at most {MAX_BOOK_SECONDS} seconds per request",
         _json("book seconds"), SYMBOL_ERRORS, "data"),
     "/api/volume_profile": _get(
         "Volume profile: dense tick-aligned histogram, point of control and value area (ANALYTICS.md)",
-        [SYMBOL, DURATION_HOURS, TICK_SIZE,
-         _number("value_area_pct", "fraction of the volume in the value area", exclusive_min=0, maximum=1,
-                 default=0.70)],
         _json("the profile", _ref("VolumeProfile")), ANALYTICS_ERRORS, "analytics"),
     "/api/liquidity_vacuums": _get(
         "Runs of bins whose volume is below threshold_ratio x the median bin volume",
-        [SYMBOL, DURATION_HOURS, TICK_SIZE,
-         _number("threshold_ratio", "vacuum threshold as a fraction of the median bin volume", exclusive_min=0,
-                 exclusive_max=1, default=0.20)],
         _json("vacuum zones sorted by price"), ANALYTICS_ERRORS, "analytics"),
     "/api/order_flow": _get(
         "Order flow over the window: flow rates and direction, cumulative delta, OFI, depth imbalance, microprice",
-        [SYMBOL, WINDOW_SECS, _int("depth_levels", 1, 20, "book levels per side considered", default=20)],
         _json("order-flow figures"), ANALYTICS_ERRORS, "analytics"),
     "/api/microstructure_health": _get(
         "Spread stability, depth, flow balance and update rate scores and an overall health level",
-        [SYMBOL, WINDOW_SECS], _json("health scores"), ANALYTICS_ERRORS, "analytics"),
+        _json("health scores"), ANALYTICS_ERRORS, "analytics"),
     "/api/market_anomalies": _get(
         "Deterministic anomaly detectors (quote stuffing, spread blowout, depth collapse, flash-crash risk, "
         "price jump, iceberg order) over the window against a baseline",
-        [SYMBOL, WINDOW_SECS,
-         _int("baseline_minutes", 5, 1440, "minutes of history before the window used as the baseline",
-              default=60)],
         _json("anomalies and the analysis window"), ANALYTICS_ERRORS, "analytics"),
     "/api/dashboard": _get(
-        "Everything the dashboard shows in one request: status, per-symbol metric values, recent warnings", [],
+        "Everything the dashboard shows in one request: status, per-symbol metric values, recent warnings",
         _json("dashboard data", {"type": "object", "properties": {
             "now_ms": {"type": "integer"}, "version": {"type": "string"}, "config": {"type": "object"},
             "status": _ref("Status"), "metrics": {"type": "object"},
             "logs": {"type": "array", "items": LOG_RECORD}}}),
         ERRORS, "operators"),
     "/api/logs/recent": _get(
-        "The last (at most 100) WARNING-or-worse log records of this process, oldest first",
-        [_int("limit", 1, 100, "records to return (the newest)", default=100)],
+        f"The last (at most {RECENT_LOG_RECORDS}) WARNING-or-worse log records of this process, oldest first",
         _json("recent records", {"type": "object", "properties": {
             "count": {"type": "integer"}, "capacity": {"type": "integer"},
             "records": {"type": "array", "items": LOG_RECORD}}}),
         {"400": ERRORS["400"], "401": ERRORS["401"]}, "operators"),
-    "/api/openapi.json": _get("This document", [], _json("OpenAPI 3.1"), {"401": ERRORS["401"]}, "operators"),
+    "/api/openapi.json": _get("This document", _json("OpenAPI 3.1"), {"401": ERRORS["401"]}, "operators"),
     "/metrics": {"get": {
         "summary": "Prometheus metrics, text exposition format 0.0.4 (see docs/operations.md)", "tags": ["operators"],
         "parameters": [],
@@ -187,6 +149,8 @@ PATHS = {
                               "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}},
                       "401": ERRORS["401"]}}},
 }
+for _path, _item in PATHS.items():
+    _item["get"]["parameters"] = _parameters(_path)
 
 COMPONENTS = {
     "schemas": {

@@ -1,0 +1,230 @@
+"""The API's parameters, written once: name, kind, range, default, whether required, and what they mean.
+
+The HTTP views parse their query strings with these tables, ``web/openapi.py`` documents them from the same
+tables, and ``tools.py`` takes the analytics defaults from them; a front end to come (an MCP server offering the
+same five analytics tools) is meant to read them too, which is why nothing here imports Flask. ``schema()`` gives
+a parameter's JSON Schema, the form both OpenAPI and MCP tool descriptions use.
+
+Parsing is strict: a value is never clamped or guessed; anything outside the range raises
+``errors.InvalidParameter`` naming the field and the allowed range (``details.minimum``/``maximum`` for numbers),
+an unknown symbol raises ``errors.UnknownSymbol``.
+
+Kinds: ``symbol`` (trimmed, upper-cased, must be collected), ``int`` (closed range ``low..high``), ``float`` (a
+plain decimal number in a range whose ends ``low_open``/``high_open`` may exclude), ``decimal`` (a positive decimal
+kept as its text, e.g. a bin size) and ``cursor`` (the ``T:a`` of a previous page, parsed to ``(T, a)``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tradeactors.analytics.anomalies import MAX_BASELINE_MINUTES
+from tradeactors.analytics.orderflow import MAX_DEPTH_LEVELS
+from tradeactors.errors import InvalidParameter, UnknownSymbol
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+INT_RE = re.compile(r"^[+-]?[0-9]{1,19}$")
+FLOAT_RE = re.compile(r"^[+-]?([0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12})$")
+CURSOR_RE = re.compile(r"^[0-9]{1,13}:[0-9]{1,19}$")
+
+SYMBOL_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9 ]{2,40}$", "maxLength": 40}
+"""What a client may send: any case, surrounding spaces; the parser trims and upper-cases it."""
+DECIMAL_SCHEMA = {"type": "string", "pattern": "^[0-9]*\\.?[0-9]+$"}
+
+MAX_MS = 10**13 - 1
+"""The largest trade time the API accepts: 13 digits of milliseconds (until the year 2286)."""
+MAX_WINDOW_HOURS = 168
+"""The longest window one query reads (7 days, the retention): trades pages and the analytics' duration_hours."""
+MAX_WINDOW_MS = MAX_WINDOW_HOURS * 3_600_000
+MAX_BOOK_SECONDS = 3600
+"""Book seconds per /api/snapshots request: an hour of one-second books is a few MB of JSON."""
+RECENT_LOG_RECORDS = 100
+"""WARNING-or-worse records the process keeps in memory for /api/logs/recent (its ``limit`` asks for fewer)."""
+
+KINDS = ("symbol", "int", "float", "decimal", "cursor")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One query parameter. ``low``/``high`` bound numbers (inclusive unless ``low_open``/``high_open``); a
+    parameter that is not ``required`` and absent (or empty) takes ``default``; ``example`` is what the OpenAPI
+    document offers for required ones, a value that makes a valid request."""
+
+    name: str
+    kind: str
+    description: str
+    low: int | float | None = None
+    high: int | float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    default: Any = None
+    required: bool = False
+    example: Any = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.kind in ("int", "float") and (self.low is None or self.high is None):
+            raise ValueError(f"{self.name}: a number needs both bounds")
+
+    # The messages below are part of the HTTP contract (clients show them): keep their wording.
+
+    def parse(self, raw: str | None, symbols: Sequence[str] = ()) -> Any:
+        """The typed value of ``raw`` (the query string's text, None when absent); ``symbols``: the collected
+        ones, for a ``symbol``. Raises InvalidParameter, or UnknownSymbol for a well-formed symbol not collected."""
+        return getattr(self, f"_parse_{self.kind}")(raw, symbols)
+
+    def _parse_symbol(self, raw: str | None, symbols: Sequence[str]) -> str:
+        if raw is None or not raw.strip():
+            raise InvalidParameter(self.name, "is required (e.g. BTCUSDT)")
+        symbol = raw.strip().upper()
+        if not SYMBOL_RE.match(symbol):
+            raise InvalidParameter(self.name, "must be 2-20 letters or digits (e.g. BTCUSDT)")
+        if symbol not in symbols:
+            raise UnknownSymbol(symbol, symbols)
+        return symbol
+
+    def _parse_int(self, raw: str | None, _symbols) -> int:
+        low, high = self.low, self.high
+        if raw is None or raw == "":
+            if self.required:
+                raise InvalidParameter(self.name, f"is required (an integer in {low}..{high})", minimum=low,
+                                       maximum=high)
+            return self.default
+        if not INT_RE.match(raw.strip()):
+            raise InvalidParameter(self.name, f"must be an integer in {low}..{high}", minimum=low, maximum=high)
+        value = int(raw)
+        if not low <= value <= high:
+            raise InvalidParameter(self.name, f"must be in {low}..{high}, got {value}", minimum=low, maximum=high)
+        return value
+
+    def _parse_float(self, raw: str | None, _symbols) -> float:
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        allowed = f"a number in {left}{self.low:g}, {self.high:g}{right}"
+        if raw is None or raw == "":
+            if self.required:
+                raise InvalidParameter(self.name, f"is required ({allowed})", minimum=self.low, maximum=self.high)
+            return self.default
+        if not FLOAT_RE.match(raw.strip()):
+            raise InvalidParameter(self.name, f"must be {allowed}", minimum=self.low, maximum=self.high)
+        value = float(raw)
+        if (value < self.low or value > self.high or (self.low_open and value == self.low)
+                or (self.high_open and value == self.high)):
+            raise InvalidParameter(self.name, f"must be {allowed}, got {raw.strip()}", minimum=self.low,
+                                   maximum=self.high)
+        return value
+
+    def _parse_decimal(self, raw: str | None, _symbols) -> str | None:
+        if raw is None or raw == "":
+            if self.required:
+                raise InvalidParameter(self.name, "is required (a decimal number > 0, e.g. 0.5)")
+            return self.default
+        text = raw.strip()
+        if not FLOAT_RE.match(text) or text.startswith(("-", "+")) or float(text) <= 0:
+            raise InvalidParameter(self.name, "must be a decimal number > 0 (e.g. 0.5)")
+        return text
+
+    def _parse_cursor(self, raw: str | None, _symbols) -> tuple[int, int] | None:
+        if not raw:
+            if self.required:
+                raise InvalidParameter(self.name, "is required (the next_cursor of a previous page, T:a)")
+            return self.default
+        if not CURSOR_RE.match(raw):
+            raise InvalidParameter(self.name, "must be the next_cursor of a previous page (T:a)")
+        time_ms, _, trade_id = raw.partition(":")
+        return int(time_ms), int(trade_id)  # int() drops the final newline that "$" lets through
+
+    def schema(self) -> dict:
+        """The JSON Schema of the parameter's value, as clients send it."""
+        if self.kind == "symbol":
+            return dict(SYMBOL_SCHEMA)
+        if self.kind == "decimal":
+            schema = dict(DECIMAL_SCHEMA)
+        elif self.kind == "cursor":
+            schema = {"type": "string", "pattern": CURSOR_RE.pattern}
+        elif self.kind == "int":
+            schema = {"type": "integer", "minimum": self.low, "maximum": self.high}
+        else:
+            schema = {"type": "number", ("exclusiveMinimum" if self.low_open else "minimum"): self.low,
+                      ("exclusiveMaximum" if self.high_open else "maximum"): self.high}
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+
+def parse(parameters: Sequence[Parameter], args: Mapping[str, str], symbols: Sequence[str] = ()) -> dict:
+    """{name: value} for ``parameters`` read from ``args`` (the query string; a repeated name counts once, as
+    ``args.get`` returns it), checked in the order given: a request with several faults gets the first one's
+    error, so the order is part of the contract."""
+    return {p.name: p.parse(args.get(p.name), symbols) for p in parameters}
+
+
+def defaults(parameters: Sequence[Parameter]) -> dict:
+    return {p.name: p.default for p in parameters if not p.required}
+
+
+# --- the tables -------------------------------------------------------------------------------------------------
+
+SYMBOL = Parameter("symbol", "symbol", "a collected symbol; trimmed and upper-cased (404 unknown_symbol if not "
+                   "collected)", required=True, example="BTCUSDT")
+
+DURATION_HOURS = Parameter("duration_hours", "int", "window [now - duration, now] on trade time, hours", low=1,
+                           high=MAX_WINDOW_HOURS, default=24)
+TICK_SIZE = Parameter("tick_size", "decimal", "bin size (decimal > 0), rounded up to a multiple of the exchange "
+                      "tick; the effective value is reported")
+VALUE_AREA_PCT = Parameter("value_area_pct", "float", "fraction of the volume in the value area", low=0, high=1,
+                           low_open=True, default=0.70)
+THRESHOLD_RATIO = Parameter("threshold_ratio", "float", "vacuum threshold as a fraction of the median bin volume",
+                            low=0, high=1, low_open=True, high_open=True, default=0.20)
+WINDOW_DURATION_SECS = Parameter("window_duration_secs", "int", "window [now - W, now], seconds", low=10, high=300,
+                                 default=60)
+DEPTH_LEVELS = Parameter("depth_levels", "int", "book levels per side considered", low=1, high=MAX_DEPTH_LEVELS,
+                         default=MAX_DEPTH_LEVELS)
+BASELINE_MINUTES = Parameter("baseline_minutes", "int", "minutes of history before the window used as the "
+                             "baseline", low=5, high=MAX_BASELINE_MINUTES, default=60)
+
+TOOLS: dict[str, tuple[Parameter, ...]] = {
+    "volume_profile": (DURATION_HOURS, TICK_SIZE, VALUE_AREA_PCT),
+    "liquidity_vacuums": (DURATION_HOURS, TICK_SIZE, THRESHOLD_RATIO),
+    "order_flow": (WINDOW_DURATION_SECS, DEPTH_LEVELS),
+    "microstructure_health": (WINDOW_DURATION_SECS,),
+    "market_anomalies": (WINDOW_DURATION_SECS, BASELINE_MINUTES),
+}
+"""Each analytics tool's parameters besides the symbol (which every tool takes first: ``Analyze(tool, symbol,
+params)``). The narrower ranges here are the API's; the pure functions accept more for in-process callers."""
+
+TRADES = (
+    SYMBOL,
+    Parameter("start", "int", "window start, ms since the epoch (inclusive)", low=0, high=MAX_MS, required=True,
+              example=0),
+    Parameter("end", "int", f"window end, ms (inclusive); end >= start and end - start <= {MAX_WINDOW_MS}", low=0,
+              high=MAX_MS, required=True, example=1),
+    Parameter("limit", "int", "trades per page", low=1, high=10000, default=1000),
+    Parameter("cursor", "cursor", "next_cursor of the previous page"),
+)
+ORDERBOOK_L1 = (SYMBOL,)
+ORDERBOOK_L2 = (SYMBOL, Parameter("depth", "int", "levels per side", low=1, high=5000, default=20))
+BOOK_SECONDS = (
+    SYMBOL,
+    Parameter("start", "int", "first second (unix seconds, inclusive)", low=0, high=MAX_MS // 1000, required=True,
+              example=0),
+    Parameter("end", "int", f"last second (inclusive); end - start <= {MAX_BOOK_SECONDS}", low=0,
+              high=MAX_MS // 1000, required=True, example=1),
+)
+RECENT_LOGS = (Parameter("limit", "int", "records to return (the newest)", low=1, high=RECENT_LOG_RECORDS,
+                         default=RECENT_LOG_RECORDS),)
+
+ENDPOINTS: dict[str, tuple[Parameter, ...]] = {
+    "/api/trades": TRADES,
+    "/api/orderbook/l1": ORDERBOOK_L1,
+    "/api/orderbook/l2": ORDERBOOK_L2,
+    "/api/snapshots": BOOK_SECONDS,
+    **{f"/api/{tool}": (SYMBOL, *params) for tool, params in TOOLS.items()},
+    "/api/logs/recent": RECENT_LOGS,
+}
+"""Every path that takes query parameters, with them in the order the OpenAPI document lists them. The views of
+the data endpoints check them in this order too; the analytics views check the tool's parameters before the
+symbol (see ``web/analytics.py``)."""
