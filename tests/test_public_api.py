@@ -14,6 +14,7 @@ from tests.helpers import wait_for
 
 
 def test_every_exported_name_resolves():
+    assert sorted(tradeactors.__all__) == sorted(["__version__", *tradeactors._EXPORTS])
     for name in tradeactors.__all__:
         assert getattr(tradeactors, name) is not None, name
 

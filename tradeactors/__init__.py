@@ -44,19 +44,22 @@ _EXPORTS = {
     "InvalidParameter": "tradeactors.errors",
     "UnknownSymbol": "tradeactors.errors",
     "Unavailable": "tradeactors.errors",
-    "InsufficientData": "tradeactors.analytics",
+    "InsufficientData": "tradeactors.errors",
 }
 """Public name -> the module that defines it (or (module, name there))."""
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "AggTrade", "Analyze", "BookSecond", "Config", "ConfigError", "InsufficientData", "InvalidParameter",
+    "QueryBookSeconds", "QueryTradeColumns", "QueryTrades", "Service", "TradeColumns", "TradePage", "Unavailable",
+    "UnknownSymbol", "__version__", "load_config",
+]
 
 if TYPE_CHECKING:
     from tradeactors.actors.messages import Analyze, QueryBookSeconds, QueryTradeColumns, QueryTrades
     from tradeactors.actors.query import TradePage
-    from tradeactors.analytics import InsufficientData
     from tradeactors.config import Config, ConfigError
     from tradeactors.config import load as load_config
-    from tradeactors.errors import InvalidParameter, Unavailable, UnknownSymbol
+    from tradeactors.errors import InsufficientData, InvalidParameter, Unavailable, UnknownSymbol
     from tradeactors.protocol import AggTrade
     from tradeactors.records import BookSecond, TradeColumns
     from tradeactors.service import Service

@@ -21,8 +21,7 @@ import functools
 import logging
 import signal
 import threading
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pykka
 

@@ -25,7 +25,7 @@ MIN_TRADES = 1000
 
 def tick_units(db: Database, symbol: str, p_decimals: int, prices: np.ndarray) -> int:
     """The exchange tick in units of 10**-p_decimals: PRICE_FILTER.tickSize from the cached exchangeInfo, else
-    the finest decimal step seen in the data (ANALYTICS.md's fallback)."""
+    the finest decimal step seen in the data (docs/analytics.md's fallback)."""
     info = storage.load_symbol_info(db, symbol)
     if info:
         try:

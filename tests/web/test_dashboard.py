@@ -119,7 +119,7 @@ def test_volume_profile_chart_marks_the_point_of_control(page, service_factory, 
 
 
 def test_chart_of_the_cbot_reference_profile(page, service_factory):
-    """The drawing alone, fed the ANALYTICS.md reference vector: POC 106, value area 105-108."""
+    """The drawing alone, fed the docs/analytics.md reference vector: POC 106, value area 105-108."""
     service = service_factory()
     page.goto(f"{service.http.url}/")
     # Let the page's own first profile request finish (it answers 404 or 422 here) before drawing over it.

@@ -217,7 +217,7 @@ class Analyze(NamedTuple):
 
     ``tool``: volume_profile, liquidity_vacuums, order_flow, microstructure_health or market_anomalies;
     ``params``: the tool's parameters, already range-checked. Answers the tool's JSON-ready dict; raises
-    ``errors.InvalidParameter``, ``errors.UnknownSymbol`` or ``analytics.InsufficientData`` (422).
+    ``errors.InvalidParameter``, ``errors.UnknownSymbol`` or ``errors.InsufficientData``.
     """
 
     tool: str

@@ -1,4 +1,4 @@
-"""The five analytics tools of ANALYTICS.md as pure functions over numpy columns and book seconds.
+"""The five analytics tools of docs/analytics.md as pure functions over numpy columns and book seconds.
 
 No I/O, no actors, no Flask, no clocks: the handlers fetch the window (trades as ``records.TradeColumns``, book
 seconds as ``records.BookSecond``), pass the current time in, and turn the returned JSON-ready dicts into responses.

@@ -1,4 +1,4 @@
-"""Market anomalies (ANALYTICS.md, detect_market_anomalies): six deterministic detectors over one window.
+"""Market anomalies (docs/analytics.md, detect_market_anomalies): six deterministic detectors over one window.
 
 Each detector compares a window measurement with a threshold (module constants, echoed in ``metadata``) and
 reports at most one anomaly per window (IcebergOrder: one per price run), at the worst reading, with

@@ -17,7 +17,7 @@ from tradeactors import decimals
 from tradeactors.records import BookSecond
 
 DEPTH_LEVELS = 20
-"""Levels per side summed for the depth D of health and anomalies (ANALYTICS.md: top 20)."""
+"""Levels per side summed for the depth D of health and anomalies (docs/analytics.md: top 20)."""
 BASELINE_MIN_SNAPSHOTS = 10
 """Fewer baseline book seconds than this count as no baseline: a median of a handful of seconds is no baseline."""
 

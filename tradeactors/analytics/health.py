@@ -1,4 +1,4 @@
-"""Microstructure health (ANALYTICS.md, get_microstructure_health): four component scores in 0..100.
+"""Microstructure health (docs/analytics.md, get_microstructure_health): four component scores in 0..100.
 
 - ``spread_stability_score`` = 100·(1 − min(CV, 0.5)/0.5), CV = population std / mean of the spread over the
   window's book seconds; 0 when any book second is locked, crossed or one-sided (no two-sided market to be stable).

@@ -1,4 +1,4 @@
-"""Order flow (ANALYTICS.md, get_order_flow) over the book seconds and aggregate trades of one window.
+"""Order flow (docs/analytics.md, get_order_flow) over the book seconds and aggregate trades of one window.
 
 - ``bid_flow_rate`` / ``ask_flow_rate``: levels in the top ``depth_levels`` whose quantity rose between
   consecutive book seconds (a new price counts from 0), per second of observed span; ``net_flow`` = bid − ask.

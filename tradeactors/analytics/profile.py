@@ -1,4 +1,4 @@
-"""Volume profile (ANALYTICS.md, get_volume_profile) in two stages.
+"""Volume profile (docs/analytics.md, get_volume_profile) in two stages.
 
 Stage 1, ``tick_volumes``: trades → sums per distinct price tick (``tick = p // tick_size_scaled``). Stage 2,
 ``volume_profile``: per-tick sums → dense bins, point of control and value area. Stage 2 reads only the per-tick
@@ -247,7 +247,7 @@ def _value_area_pct(value) -> Fraction:
 
 def volume_profile(tv: TickVolumes, *, symbol: str, tick: int, p_decimals: int, q_decimals: int,
                    tick_size=None, value_area_pct=0.70, min_trades: int = DEFAULT_MIN_TRADES) -> dict:
-    """Stage 2: the get_volume_profile response body (ANALYTICS.md) from per-tick sums.
+    """Stage 2: the get_volume_profile response body (docs/analytics.md) from per-tick sums.
 
     Raises InvalidParameter (``value_area_pct``, ``tick_size``) and InsufficientData (fewer than ``min_trades``
     trades, at least 1). Prices and quantities are exact decimal strings.

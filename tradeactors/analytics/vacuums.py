@@ -1,4 +1,4 @@
-"""Liquidity vacuums (ANALYTICS.md, get_liquidity_vacuums): price zones the window traded through thinly.
+"""Liquidity vacuums (docs/analytics.md, get_liquidity_vacuums): price zones the window traded through thinly.
 
 Built on the volume profile's dense bins (same grid, same ``tick_size`` rule). With ``median`` the true median of
 the non-empty bins' volumes (the mean of the two middle ones for an even count), a bin is thin when

@@ -113,7 +113,7 @@ PATHS = {
         f"while synced; under the key `snapshots`), at most {MAX_BOOK_SECONDS} seconds per request",
         _json("book seconds"), SYMBOL_ERRORS, "data"),
     "/api/volume_profile": _get(
-        "Volume profile: dense tick-aligned histogram, point of control and value area (ANALYTICS.md)",
+        "Volume profile: dense tick-aligned histogram, point of control and value area (docs/analytics.md)",
         _json("the profile", _ref("VolumeProfile")), ANALYTICS_ERRORS, "analytics"),
     "/api/liquidity_vacuums": _get(
         "Runs of bins whose volume is below threshold_ratio x the median bin volume",
