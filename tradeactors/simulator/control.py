@@ -17,6 +17,9 @@ seconds), ``rest`` (kind = truncate / reset / nonjson, count, path: the next RES
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 
 
@@ -24,9 +27,10 @@ def _num(text: str):
     return float(text) if any(c in text for c in ".eE") else int(text)
 
 
+Converter = Callable[[str], Any]
 # path -> (exchange method, {query name: (keyword, converter)})
-_SYMBOL = {"symbol": ("symbol", str)}
-COMMANDS = {
+_SYMBOL: dict[str, tuple[str, Converter]] = {"symbol": ("symbol", str)}
+COMMANDS: dict[str, tuple[str, dict[str, tuple[str, Converter]]]] = {
     "/_sim/fault/drop": ("drop_connections", _SYMBOL),
     "/_sim/fault/stall": ("stall", {"seconds": ("seconds", float), **_SYMBOL}),
     "/_sim/fault/refuse": ("refuse_connections", {"seconds": ("seconds", float)}),

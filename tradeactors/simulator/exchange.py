@@ -29,6 +29,7 @@ import orjson
 
 from . import frames
 from .hub import Hub
+from .replay import ReplayMarket, ReplaySession
 from .restfaults import RestFaults
 from .synthetic import SyntheticMarket
 from .symbols import spec_for
@@ -61,15 +62,16 @@ class Exchange:
         self._stale_depth: dict[str, tuple[int, int]] = {}
         self.depth_sent: dict[str, int] = {}
         self._rates: dict[str, float] = {}
-        self.replay = None
+        self.replay: ReplaySession | None = None
+        self.markets: dict[str, SyntheticMarket | ReplayMarket]
         if replay:
-            from .replay import ReplaySession
             self.replay = ReplaySession(replay, replay_speed, symbols)
-            self.markets = self.replay.markets
+            self.markets = dict(self.replay.markets)
         else:
             self.markets = {s: SyntheticMarket(spec_for(s), seed, i) for i, s in enumerate(symbols)}
         self.replay_start = replay_start
-        self.started = None  # asyncio.Event, made on the loop
+        self.started: asyncio.Event | None = None
+        """Set once trading starts (a replay waits for its first client); made on the loop."""
         self._tasks: list[asyncio.Task] = []
 
     # --- lifecycle (loop thread) ----------------------------------------------------------------------------
@@ -79,12 +81,12 @@ class Exchange:
         if self.replay is None or self.replay_start == "immediate":
             self.started.set()
         for symbol, market in self.markets.items():
+            rate = self.rate_of(symbol)
             if self.replay is not None:
                 coro = self.replay.run(symbol, self)
-            elif self.rate_of(symbol) == "max":
-                coro = self._run_max(market)
             else:
-                coro = self._run_paced(market, float(self.rate_of(symbol)))
+                assert isinstance(market, SyntheticMarket)
+                coro = self._run_max(market) if rate == "max" else self._run_paced(market, float(rate))
             self._tasks.append(asyncio.create_task(coro, name=f"market-{symbol}"))
 
     def stop(self) -> None:
@@ -93,10 +95,12 @@ class Exchange:
 
     def client_connected(self) -> None:
         """A WebSocket client subscribed: a replay waiting for its first client starts now."""
-        self.started.set()
+        if self.started is not None:
+            self.started.set()
 
-    def rate_of(self, symbol: str):
-        rate = self.rate.get(symbol, 10.0) if isinstance(self.rate, dict) else self.rate
+    def rate_of(self, symbol: str) -> float | str:
+        """Taker orders per second of ``symbol``, or "max"."""
+        rate: float | str = self.rate.get(symbol, 10.0) if isinstance(self.rate, dict) else self.rate
         rate = self._rates.get(symbol, rate)
         return "max" if rate == "max" else float(rate)
 
@@ -136,9 +140,10 @@ class Exchange:
                 now = loop.time()
                 next_trade, next_churn, next_depth = now, now, now + 0.1
                 continue
-            ms, out = now_ms(), []
+            ms = now_ms()
+            out: list[str] = []
             if rate != self.rate_of(symbol):
-                rate = self.rate_of(symbol)
+                rate = float(self.rate_of(symbol))  # a regime sets a number: "max" is chosen at start only
                 next_trade = now + timing.expovariate(rate) if rate > 0 else float("inf")
             while next_trade <= now:
                 market.taker_order(ms, out)
@@ -160,7 +165,8 @@ class Exchange:
             if self.paused(symbol):
                 await asyncio.sleep(0.05)
                 continue
-            ms, out = now_ms(), []
+            ms = now_ms()
+            out: list[str] = []
             for _ in range(MAX_BATCH):
                 market.taker_order(ms, out)
             market.commit()

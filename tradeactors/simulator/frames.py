@@ -93,7 +93,7 @@ def text_frames(texts: list[str]) -> list[bytes]:
     several at once, hiding readers that assume otherwise. Over plain TCP ``writelines`` joins them anyway.
     """
     header = _header
-    out = []
+    out: list[bytes] = []
     append = out.append
     for t in texts:
         b = t.encode()

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from . import frames
@@ -36,8 +37,8 @@ class BadStream(ValueError):
 class Subscription:
     """One WebSocket connection and the streams it receives."""
 
-    conn: object
-    """The ``websockets`` ServerConnection."""
+    conn: ServerConnection
+    """The ``websockets`` connection."""
     combined: bool
     """True for ``/stream?streams=...`` (payloads wrapped in ``{"stream":..,"data":..}``), False for ``/ws/...``."""
     streams: dict[tuple[str, str], str] = field(default_factory=dict)

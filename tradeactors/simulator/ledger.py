@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from typing import Any
 from array import array
 
 import numpy as np
@@ -92,7 +93,7 @@ class TradeLedger:
         """Trades at positions ``[lo, hi)`` that exist, at most ``limit``, as REST-style dicts (see above)."""
         with self._lock:
             hi = len(self._time) if hi is None else min(hi, len(self._time))
-            out = []
+            out: list[dict[str, Any]] = []
             for i in range(lo, hi):
                 if limit is not None and len(out) >= limit:
                     break

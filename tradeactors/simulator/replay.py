@@ -50,8 +50,8 @@ def read_capture(path: str):
             continue
         m = _CRYPTOFEED_HTTP.match(line)
         if m and m.group(1).startswith("http"):
-            symbol = re.search(r"symbol=([A-Z0-9]+)", m.group(1)).group(1)
-            yield int(Decimal(m.group(2)) * 10**9), symbol, None, m.group(3)
+            found = re.search(r"symbol=([A-Z0-9]+)", m.group(1))
+            yield int(Decimal(m.group(2)) * 10**9), found.group(1) if found else None, None, m.group(3)
             continue
         m = _CRYPTOFEED_WS.match(line)
         if m:
@@ -80,9 +80,21 @@ class ReplayMarket:
         self.position = 0
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
-        self.book: BookLedger | None = None
-        self.trades: TradeLedger | None = None
+        self._book: BookLedger | None = None
+        self._trades: TradeLedger | None = None
         self._raw_trades: list[tuple] = []
+
+    @property
+    def book(self) -> BookLedger:
+        """The true book at every update id (made by ``finish``)."""
+        assert self._book is not None, "finish() sets up the ledgers"
+        return self._book
+
+    @property
+    def trades(self) -> TradeLedger:
+        """Every aggregate trade (made by ``finish``)."""
+        assert self._trades is not None, "finish() sets up the ledgers"
+        return self._trades
 
     # --- loading --------------------------------------------------------------------------------------------
 
@@ -100,7 +112,7 @@ class ReplayMarket:
             self.events.append((ns, BOOK_TICKER, payload, text))
         elif kind == "trade":
             self._raw_trades.append((ns, len(self.events), orjson.loads(payload)))
-            self.events.append(None)  # placeholder, filled by finish()
+            self.events.append(())  # placeholder, filled by finish()
         elif kind == "aggTrade":
             d = orjson.loads(payload)
             self.events.append((ns, AGG, payload, (units(d["p"]), units(d["q"]), d["f"], d["l"], d["T"], d["m"],
@@ -116,7 +128,7 @@ class ReplayMarket:
                 runs[-1].append((ns, idx, t))
             else:
                 runs.append([(ns, idx, t)])
-        base = self._raw_trades[0][2]["t"] if self._raw_trades else None
+        base = self._raw_trades[0][2]["t"] if self._raw_trades else 0
         for i, run in enumerate(runs):
             ns, idx, last = run[-1]
             first = run[0][2]
@@ -129,19 +141,19 @@ class ReplayMarket:
                        f'"m":{"true" if last["m"] else "false"},"M":true}}')
             self.events[idx] = (ns, AGG, payload, (units(first["p"]), units(q), first["t"], last["t"], last["T"],
                                                    last["m"], a))
-        self.events = [e for e in self.events if e is not None]
+        self.events = [e for e in self.events if e]  # placeholders of trades folded into a run are left empty
         self.events.sort(key=lambda e: e[0])  # stable: same-ns events keep file order
         self.snapshot_index = next((i for i, e in enumerate(self.events) if e[1] == SNAPSHOT), None)
         first_agg = next((e[3][6] for e in self.events if e[1] == AGG), 0)
-        self.trades = TradeLedger(first_agg)
+        self._trades = TradeLedger(first_agg)
         if self.snapshot_body is not None:
             snap = orjson.loads(self.snapshot_body)
             self.bids = {units(p): units(q) for p, q in snap["bids"]}
             self.asks = {units(p): units(q) for p, q in snap["asks"]}
-            self.book = BookLedger(snap["lastUpdateId"], self.bids, self.asks)
+            self._book = BookLedger(snap["lastUpdateId"], self.bids, self.asks)
         else:
             first_u = next((orjson.loads(e[2])["U"] - 1 for e in self.events if e[1] == DEPTH), 0)
-            self.book = BookLedger(first_u, {}, {})
+            self._book = BookLedger(first_u, {}, {})
         self._raw_trades = []
 
     # --- replaying ------------------------------------------------------------------------------------------
@@ -159,7 +171,10 @@ class ReplayMarket:
                     book[pu] = qu
                 else:
                     book.pop(pu, None)
-                uid.append(d["u"]), side.append(s), price.append(pu), qty.append(qu)
+                uid.append(d["u"])
+                side.append(s)
+                price.append(pu)
+                qty.append(qu)
         self.book.extend(uid, side, price, qty, live_bids=self.bids, live_asks=self.asks)
         self.book.set_current(d["u"])
 

@@ -24,7 +24,7 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from websockets.asyncio.server import serve
+from websockets.asyncio.server import Server, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
@@ -66,7 +66,7 @@ class Simulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
-        self._server = None
+        self._server: Server | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ class Simulator:
 
     def stop(self) -> None:
         """Abort every connection, stop the markets and the loop thread, remove a default CA file. Idempotent."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive() and self._loop and self._stopping:
             self._loop.call_soon_threadsafe(self._stopping.set)
             self._thread.join(timeout=15)
         self._remove_ca()
@@ -124,35 +124,37 @@ class Simulator:
         self.stop()
 
     def _run(self, ready: concurrent.futures.Future) -> None:
-        asyncio.set_event_loop(self._loop)
+        loop = self._loop
+        assert loop is not None  # made by start() before the thread
+        asyncio.set_event_loop(loop)
         try:
-            self._loop.run_until_complete(self._main(ready))
+            loop.run_until_complete(self._main(ready))
         except BaseException as exc:  # a bind failure goes back to start()'s caller
             if not ready.done():
                 ready.set_exception(exc)
             else:
                 log.exception("simulator loop failed")
         finally:
-            self._loop.close()
+            loop.close()
 
     async def _main(self, ready: concurrent.futures.Future) -> None:
-        self._stopping = asyncio.Event()
-        self._server = await serve(
+        self._stopping = stopping = asyncio.Event()
+        self._server = server = await serve(
             self._handler, self.host, self.port, process_request=self._process_request, compression=None,
             ssl=self._tls.context if self._tls is not None else None,
             ping_interval=self.ping_interval, ping_timeout=self.pong_timeout, close_timeout=1,
             write_limit=(1 << 20, 256 << 10), max_size=1 << 16, logger=logging.getLogger("tradeactors.simulator.ws"))
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = server.sockets[0].getsockname()[1]
         self.exchange.start()
         ready.set_result(None)
-        await self._stopping.wait()
+        await stopping.wait()
         self.exchange.stop()
-        self._server.close(close_connections=False)
-        for conn in list(self._server.connections):
+        server.close(close_connections=False)
+        for conn in list(server.connections):
             conn.transport.abort()
         try:
             async with asyncio.timeout(5):
-                await self._server.wait_closed()
+                await server.wait_closed()
         except TimeoutError:
             log.warning("simulator connections did not close in time")
         pending = asyncio.all_tasks() - {asyncio.current_task()}
@@ -247,6 +249,7 @@ class Simulator:
             except BaseException as exc:
                 future.set_exception(exc)
 
+        assert self._loop is not None  # running
         self._loop.call_soon_threadsafe(run)
         return future.result(timeout=10)
 
