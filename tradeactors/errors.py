@@ -8,11 +8,15 @@ alone maps each type to a status and an error code (``tradeactors/web/responses.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
+from typing import Any, Final
+
 
 class TradeactorsError(Exception):
     """Base of the domain errors: ``message`` for people, ``details`` (a dict, JSON-ready) for programs."""
 
-    def __init__(self, message: str, **details):
+    def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
@@ -22,7 +26,7 @@ class InvalidParameter(TradeactorsError):
     """A parameter is missing, of the wrong type or outside its range; ``details.field`` names it and the
     message starts with its name, so a caller can point at the offending input without parsing the text."""
 
-    def __init__(self, field: str, message: str, **details):
+    def __init__(self, field: str, message: str, **details: Any) -> None:
         super().__init__(f"{field}: {message}", field=field, **details)
         self.field = field
 
@@ -30,12 +34,18 @@ class InvalidParameter(TradeactorsError):
 class UnknownSymbol(TradeactorsError):
     """The symbol is well formed but not collected; ``details.collected`` lists the ones that are."""
 
-    def __init__(self, symbol: str, known):
+    def __init__(self, symbol: str, known: Iterable[str]) -> None:
         super().__init__(f"symbol {symbol!r} is not collected", symbol=symbol, collected=list(known))
         self.symbol = symbol
 
 
-_NOT_GIVEN = object()
+class _NotGiven(enum.Enum):
+    """The type of ``_NOT_GIVEN``: a one-member enum, so that ``is not _NOT_GIVEN`` narrows the type."""
+
+    NOT_GIVEN = enum.auto()
+
+
+_NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
 """``collecting_since`` left out: the raiser does not know the store (None there means "nothing collected")."""
 
 
@@ -49,9 +59,10 @@ class InsufficientData(TradeactorsError):
     """
 
     def __init__(self, required: int, available: int, what: str = "aggregate trades", *,
-                 collecting_since: int | None = _NOT_GIVEN, estimated_wait_seconds: int | None = None):
+                 collecting_since: int | None | _NotGiven = _NOT_GIVEN,
+                 estimated_wait_seconds: int | None = None) -> None:
         message = f"needs at least {required} {what} in the window, has {available}"
-        details = {"required": int(required), "available": int(available)}
+        details: dict[str, Any] = {"required": int(required), "available": int(available)}
         if collecting_since is not _NOT_GIVEN:
             details.update(collecting_since=collecting_since, estimated_wait_seconds=estimated_wait_seconds)
             if collecting_since is None:

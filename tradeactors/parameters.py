@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tradeactors.analytics.anomalies import MAX_BASELINE_MINUTES
 from tradeactors.analytics.orderflow import MAX_DEPTH_LEVELS
@@ -61,14 +61,21 @@ class Parameter:
     low_open: bool = False
     high_open: bool = False
     default: Any = None
+    """A value of the kind's parsed type (the parsers return it as such), or None."""
     required: bool = False
     example: Any = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
-        if self.kind in ("int", "float") and (self.low is None or self.high is None):
+        if self.kind in ("int", "float"):
+            self._bounds()  # raises unless both are given
+
+    def _bounds(self) -> tuple[int | float, int | float]:
+        """(low, high) of a number, which must have both."""
+        if self.low is None or self.high is None:
             raise ValueError(f"{self.name}: a number needs both bounds")
+        return self.low, self.high
 
     # The messages below are part of the HTTP contract (clients show them): keep their wording.
 
@@ -87,13 +94,13 @@ class Parameter:
             raise UnknownSymbol(symbol, symbols)
         return symbol
 
-    def _parse_int(self, raw: str | None, _symbols) -> int:
-        low, high = self.low, self.high
+    def _parse_int(self, raw: str | None, _symbols: Sequence[str]) -> int:
+        low, high = self._bounds()
         if raw is None or raw == "":
             if self.required:
                 raise InvalidParameter(self.name, f"is required (an integer in {low}..{high})", minimum=low,
                                        maximum=high)
-            return self.default
+            return cast(int, self.default)
         if not INT_RE.match(raw.strip()):
             raise InvalidParameter(self.name, f"must be an integer in {low}..{high}", minimum=low, maximum=high)
         value = int(raw)
@@ -101,44 +108,44 @@ class Parameter:
             raise InvalidParameter(self.name, f"must be in {low}..{high}, got {value}", minimum=low, maximum=high)
         return value
 
-    def _parse_float(self, raw: str | None, _symbols) -> float:
+    def _parse_float(self, raw: str | None, _symbols: Sequence[str]) -> float:
+        low, high = self._bounds()
         left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-        allowed = f"a number in {left}{self.low:g}, {self.high:g}{right}"
+        allowed = f"a number in {left}{low:g}, {high:g}{right}"
         if raw is None or raw == "":
             if self.required:
-                raise InvalidParameter(self.name, f"is required ({allowed})", minimum=self.low, maximum=self.high)
-            return self.default
+                raise InvalidParameter(self.name, f"is required ({allowed})", minimum=low, maximum=high)
+            return cast(float, self.default)
         if not FLOAT_RE.match(raw.strip()):
-            raise InvalidParameter(self.name, f"must be {allowed}", minimum=self.low, maximum=self.high)
+            raise InvalidParameter(self.name, f"must be {allowed}", minimum=low, maximum=high)
         value = float(raw)
-        if (value < self.low or value > self.high or (self.low_open and value == self.low)
-                or (self.high_open and value == self.high)):
-            raise InvalidParameter(self.name, f"must be {allowed}, got {raw.strip()}", minimum=self.low,
-                                   maximum=self.high)
+        if value < low or value > high or (self.low_open and value == low) or (self.high_open and value == high):
+            raise InvalidParameter(self.name, f"must be {allowed}, got {raw.strip()}", minimum=low, maximum=high)
         return value
 
-    def _parse_decimal(self, raw: str | None, _symbols) -> str | None:
+    def _parse_decimal(self, raw: str | None, _symbols: Sequence[str]) -> str | None:
         if raw is None or raw == "":
             if self.required:
                 raise InvalidParameter(self.name, "is required (a decimal number > 0, e.g. 0.5)")
-            return self.default
+            return cast(str | None, self.default)
         text = raw.strip()
         if not FLOAT_RE.match(text) or text.startswith(("-", "+")) or float(text) <= 0:
             raise InvalidParameter(self.name, "must be a decimal number > 0 (e.g. 0.5)")
         return text
 
-    def _parse_cursor(self, raw: str | None, _symbols) -> tuple[int, int] | None:
+    def _parse_cursor(self, raw: str | None, _symbols: Sequence[str]) -> tuple[int, int] | None:
         if not raw:
             if self.required:
                 raise InvalidParameter(self.name, "is required (the next_cursor of a previous page, T:a)")
-            return self.default
+            return cast(tuple[int, int] | None, self.default)
         if not CURSOR_RE.match(raw):
             raise InvalidParameter(self.name, "must be the next_cursor of a previous page (T:a)")
         time_ms, _, trade_id = raw.partition(":")
         return int(time_ms), int(trade_id)  # int() drops the final newline that "$" lets through
 
-    def schema(self) -> dict:
+    def schema(self) -> dict[str, Any]:
         """The JSON Schema of the parameter's value, as clients send it."""
+        schema: dict[str, Any]
         if self.kind == "symbol":
             return dict(SYMBOL_SCHEMA)
         if self.kind == "decimal":
@@ -155,14 +162,15 @@ class Parameter:
         return schema
 
 
-def parse(parameters: Sequence[Parameter], args: Mapping[str, str], symbols: Sequence[str] = ()) -> dict:
+def parse(parameters: Sequence[Parameter], args: Mapping[str, str],
+          symbols: Sequence[str] = ()) -> dict[str, Any]:
     """{name: value} for ``parameters`` read from ``args`` (the query string; a repeated name counts once, as
     ``args.get`` returns it), checked in the order given: a request with several faults gets the first one's
     error, so the order is part of the contract."""
     return {p.name: p.parse(args.get(p.name), symbols) for p in parameters}
 
 
-def defaults(parameters: Sequence[Parameter]) -> dict:
+def defaults(parameters: Sequence[Parameter]) -> dict[str, Any]:
     return {p.name: p.default for p in parameters if not p.required}
 
 

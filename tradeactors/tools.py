@@ -10,13 +10,15 @@ what is available, since when the symbol has been collected and the estimated wa
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from tradeactors import analytics, parameters, storage
 from tradeactors.analytics import TickVolumes
 from tradeactors.errors import InsufficientData
-from tradeactors.records import PriceVolumes
+from tradeactors.records import BookSecond, PriceVolumes, TradeColumns
 from tradeactors.storage import Database
 
 HOUR_MS = 3_600_000
@@ -65,7 +67,7 @@ def insufficient(db: Database, symbol: str, required: int, available: int, start
     return InsufficientData(required, available, what, collecting_since=since, estimated_wait_seconds=wait)
 
 
-def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
+def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int) -> tuple[PriceVolumes, int, TickVolumes]:
     pv = storage.read_price_volumes(db, symbol, start_ms, end_ms)
     if pv is None or pv.trades < MIN_TRADES:
         raise insufficient(db, symbol, MIN_TRADES, 0 if pv is None else pv.trades, start_ms, end_ms)
@@ -73,21 +75,23 @@ def _profile_input(db: Database, symbol: str, start_ms: int, end_ms: int):
     return pv, tick, to_tick_volumes(pv, tick)
 
 
-def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: int, tick_size=None,
-                              value_area_pct=parameters.VALUE_AREA_PCT.default) -> dict:
+def volume_profile_from_store(db: Database, symbol: str, start_ms: int, end_ms: int,
+                              tick_size: str | float | Decimal | None = None,
+                              value_area_pct: float | str | Decimal | Fraction = parameters.VALUE_AREA_PCT.default,
+                              ) -> dict[str, Any]:
     pv, tick, tv = _profile_input(db, symbol, start_ms, end_ms)
     return analytics.volume_profile(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
                                     q_decimals=pv.q_decimals, tick_size=tick_size, value_area_pct=value_area_pct,
                                     min_trades=MIN_TRADES)
 
 
-def volume_profile(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+def volume_profile(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     start = now_ms - params["duration_hours"] * HOUR_MS
     return volume_profile_from_store(db, symbol, start, now_ms, tick_size=params["tick_size"],
                                      value_area_pct=params["value_area_pct"])
 
 
-def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+def liquidity_vacuums(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     start = now_ms - params["duration_hours"] * HOUR_MS
     pv, tick, tv = _profile_input(db, symbol, start, now_ms)
     return analytics.liquidity_vacuums(tv, symbol=symbol, tick=tick, p_decimals=pv.p_decimals,
@@ -96,7 +100,7 @@ def liquidity_vacuums(db: Database, symbol: str, params: dict, now_ms: int) -> d
                                        threshold_ratio=params["threshold_ratio"], min_trades=MIN_TRADES)
 
 
-def _window(db: Database, symbol: str, seconds: int, now_ms: int):
+def _window(db: Database, symbol: str, seconds: int, now_ms: int) -> tuple[int, list[BookSecond], TradeColumns]:
     """The book seconds and trades of the last ``seconds``; at least two book seconds or InsufficientData."""
     start = now_ms - seconds * 1000
     books = storage.read_book_seconds(db, symbol, start // 1000, now_ms // 1000)
@@ -105,20 +109,20 @@ def _window(db: Database, symbol: str, seconds: int, now_ms: int):
     return start, books, storage.read_columns(db, symbol, start, now_ms)
 
 
-def order_flow(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+def order_flow(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     return analytics.order_flow(books, trades, symbol=symbol, window_start_ms=start, window_end_ms=now_ms,
                                 depth_levels=params["depth_levels"])
 
 
-def microstructure_health(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+def microstructure_health(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
     baseline = storage.read_book_seconds(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
     return analytics.microstructure_health(books, baseline, trades, symbol=symbol, now_ms=now_ms,
                                            window_start_ms=start, window_end_ms=now_ms)
 
 
-def market_anomalies(db: Database, symbol: str, params: dict, now_ms: int) -> dict:
+def market_anomalies(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     """Fewer than two book seconds is not an error here: the answer says ``insufficient_data: true``."""
     start = now_ms - params["window_duration_secs"] * 1000
     minutes = params["baseline_minutes"]
@@ -140,7 +144,7 @@ TOOLS = {
 }
 
 
-def run(db: Database, tool: str, symbol: str, params: dict, now_ms: int) -> dict:
+def run(db: Database, tool: str, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
     """``params`` as the API takes them (``parameters.TOOLS``); those left out take the API's defaults."""
     try:
         handler = TOOLS[tool]

@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,8 @@ def anomaly_id(symbol: str, kind: str, timestamp: int, levels: Sequence[str]) ->
     return "anom-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def _anomaly(symbol: str, kind: str, timestamp: int, excess: float, levels: list[str], metadata: dict) -> dict:
+def _anomaly(symbol: str, kind: str, timestamp: int, excess: float, levels: list[str],
+             metadata: dict[str, Any]) -> dict[str, Any]:
     conf = confidence(excess)
     return {
         "anomaly_id": anomaly_id(symbol, kind, timestamp, levels),
@@ -123,7 +125,8 @@ def _best_levels(series: BookSeries, i: int) -> list[str]:
 # --- detectors --------------------------------------------------------------------------------------------
 
 
-def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeColumns | None, symbol: str) -> list:
+def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeColumns | None,
+                   symbol: str) -> list[dict[str, Any]]:
     updates, seconds = window_updates(series)
     if seconds <= 0 or updates <= 0:
         return []
@@ -153,18 +156,19 @@ def _baseline_medians(base: BookSeries | None) -> tuple[float | None, float | No
     return (spread if spread and spread > 0 else None), (depth if depth and depth > 0 else None)
 
 
-def spread_and_depth(series: BookSeries, base: BookSeries | None, symbol: str) -> list:
+def spread_and_depth(series: BookSeries, base: BookSeries | None, symbol: str) -> list[dict[str, Any]]:
     """SpreadBlowout, DepthCollapse and FlashCrashRisk, all against the same baseline medians."""
     median_spread, median_depth = _baseline_medians(base)
-    found = []
+    found: list[dict[str, Any]] = []
     spreads = [series.spread_bps(i) for i in range(len(series))]
-    if median_spread is not None and any(s is not None for s in spreads):
-        i = max((i for i, s in enumerate(spreads) if s is not None), key=lambda i: (spreads[i], -i))
+    quoted = [(i, s) for i, s in enumerate(spreads) if s is not None]
+    if median_spread is not None and quoted:
+        i, widest = max(quoted, key=lambda item: (item[1], -item[0]))
         threshold = SPREAD_BLOWOUT_MULTIPLE * median_spread
-        if spreads[i] > threshold:
-            found.append(_anomaly(symbol, "SpreadBlowout", series.time_ms(i), spreads[i] / threshold,
+        if widest > threshold:
+            found.append(_anomaly(symbol, "SpreadBlowout", series.time_ms(i), widest / threshold,
                                   _best_levels(series, i), {
-                                      "spread_bps": spreads[i], "baseline_median_spread_bps": median_spread,
+                                      "spread_bps": widest, "baseline_median_spread_bps": median_spread,
                                       "spread_multiple": SPREAD_BLOWOUT_MULTIPLE,
                                   }))
     if median_depth is not None:
@@ -204,9 +208,9 @@ def one_second_returns(series: BookSeries) -> list[tuple[int, float]]:
     """(index of the later book second, ln(mid / previous mid)) for book seconds exactly one second apart."""
     out = []
     for i in range(1, len(series)):
-        if series.seconds[i] - series.seconds[i - 1] == 1 and series.two_sided(i) and series.two_sided(i - 1):
-            before, after = series.mid(i - 1), series.mid(i)
-            if before > 0 and after > 0:
+        if series.seconds[i] - series.seconds[i - 1] == 1:
+            before, after = series.mid(i - 1), series.mid(i)  # None unless two-sided
+            if before is not None and after is not None and before > 0 and after > 0:
                 out.append((i, math.log(after / before)))
     return out
 
@@ -214,13 +218,14 @@ def one_second_returns(series: BookSeries) -> list[tuple[int, float]]:
 def observed_tick(books: Sequence[BookSecond]) -> int | None:
     """The smallest gap between adjacent book levels (scaled, common decimals): the finest step seen."""
     bids, asks, _, _ = sides(books)
-    gaps = [np.abs(np.diff(rows[:, 0])) for rows in bids + asks if len(rows) > 1]
-    gaps = np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.int64)
+    per_book = [np.abs(np.diff(rows[:, 0])) for rows in bids + asks if len(rows) > 1]
+    gaps: np.ndarray = np.concatenate(per_book) if per_book else np.zeros(0, dtype=np.int64)
     gaps = gaps[gaps > 0]
     return int(gaps.min()) if len(gaps) else None
 
 
-def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | None, symbol: str) -> list:
+def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | None,
+               symbol: str) -> list[dict[str, Any]]:
     window = one_second_returns(series)
     sample = [r for _, r in one_second_returns(base)] if base is not None else []
     sample += [r for _, r in window]
@@ -229,6 +234,7 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
     returns = np.asarray(sample)
     mad = float(np.median(np.abs(returns - np.median(returns))))
     last_mid = series.mid(window[-1][0])
+    assert last_mid is not None  # one_second_returns pairs only two-sided book seconds
     tick_floor = float(PRICE_JUMP_MIN_SCALE_TICKS * tick) / last_mid if tick is not None else 0.0
     scale = max(MAD_TO_SIGMA * mad, PRICE_JUMP_MIN_SCALE_BPS * 1e-4, tick_floor)
     i, r = max(window, key=lambda item: (abs(item[1]), -item[0]))
@@ -236,7 +242,9 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
     if abs(z) <= PRICE_JUMP_Z:
         return []
     jumps = sum(1 for _, ret in window if abs(ret / scale) > PRICE_JUMP_Z)
-    levels = [fmt_half(series.bid_price[j] + series.ask_price[j], series.price_decimals) for j in (i - 1, i)]
+    before, after = series.mid_twice(i - 1), series.mid_twice(i)
+    assert before is not None and after is not None  # as above: both book seconds of a return are two-sided
+    levels = [fmt_half(twice, series.price_decimals) for twice in (before, after)]
     return [_anomaly(symbol, "PriceJump", series.time_ms(i), abs(z) / PRICE_JUMP_Z, levels, {
         "log_return": r, "robust_z": z, "mad": mad, "scale": scale, "returns_in_sample": len(sample),
         "jumps_in_window": jumps, "z_threshold": PRICE_JUMP_Z, "mad_to_sigma": MAD_TO_SIGMA,
@@ -244,7 +252,7 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
     })]
 
 
-def icebergs(series: BookSeries, trades: TradeColumns | None, symbol: str) -> list:
+def icebergs(series: BookSeries, trades: TradeColumns | None, symbol: str) -> list[dict[str, Any]]:
     if trades is None or len(trades) == 0:
         return []
     # Compare at the finer of the book's and the trades' decimals (they normally agree).
@@ -252,22 +260,24 @@ def icebergs(series: BookSeries, trades: TradeColumns | None, symbol: str) -> li
     q_dec = max(series.qty_decimals, trades.q_decimals)
     book_p, book_q = 10 ** (p_dec - series.price_decimals), 10 ** (q_dec - series.qty_decimals)
     tape = (trades.p * 10 ** (p_dec - trades.p_decimals), trades.q * 10 ** (q_dec - trades.q_decimals))
-    found = []
+    found: list[dict[str, Any]] = []
     for side, prices, quantities, taker_sold in (("bid", series.bid_price, series.bid_qty, True),
                                                  ("ask", series.ask_price, series.ask_qty, False)):
         start = 0
         for end in range(1, len(series) + 1):
-            if end < len(series) and prices[start] is not None and prices[end] == prices[start]:
+            price = prices[start]
+            if end < len(series) and price is not None and prices[end] == price:
                 continue
-            if prices[start] is not None and end - start >= ICEBERG_MIN_SNAPSHOTS:
-                run = (side, start, end - 1, prices[start], taker_sold)
+            if price is not None and end - start >= ICEBERG_MIN_SNAPSHOTS:
+                run = (side, start, end - 1, price, taker_sold)
                 shown = float(np.median(np.asarray(quantities[start:end], dtype=float))) * book_q
                 found.extend(_iceberg_run(series, run, shown, trades, tape, book_p, q_dec, symbol))
             start = end
     return found
 
 
-def _iceberg_run(series, run, shown, trades, tape, book_p, q_dec, symbol) -> list:
+def _iceberg_run(series: BookSeries, run: tuple[str, int, int, int, bool], shown: float, trades: TradeColumns,
+                 tape: tuple[np.ndarray, np.ndarray], book_p: int, q_dec: int, symbol: str) -> list[dict[str, Any]]:
     side, first, last, price, taker_sold = run
     begin, end = series.time_ms(first), series.time_ms(last) + 1000
     trade_p, trade_q = tape
@@ -288,7 +298,7 @@ def _iceberg_run(series, run, shown, trades, tape, book_p, q_dec, symbol) -> lis
 # --- entry point -------------------------------------------------------------------------------------------
 
 
-def _baseline_minutes(value) -> int:
+def _baseline_minutes(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BASELINE_MINUTES:
         raise InvalidParameter("baseline_minutes", f"must be an integer in 1..{MAX_BASELINE_MINUTES}",
                                value=str(value), minimum=1, maximum=MAX_BASELINE_MINUTES)
@@ -297,7 +307,8 @@ def _baseline_minutes(value) -> int:
 
 def detect_market_anomalies(books: Sequence[BookSecond], baseline_books: Sequence[BookSecond],
                             trades: TradeColumns | None, *, symbol: str, now_ms: int, window_start_ms: int,
-                            window_end_ms: int, baseline_minutes: int = 60, tick_size: str | None = None) -> dict:
+                            window_end_ms: int, baseline_minutes: int = 60,
+                            tick_size: str | None = None) -> dict[str, Any]:
     """The /api/market_anomalies response body.
 
     ``books`` and ``trades``: the window's (book seconds sorted by second). ``baseline_books``: those before

@@ -44,19 +44,34 @@ class BookSeries:
     def two_sided(self, i: int) -> bool:
         return self.bid_price[i] is not None and self.ask_price[i] is not None
 
+    def top(self, i: int) -> tuple[int, int, int, int] | None:
+        """(bid price, bid qty, ask price, ask qty) of a two-sided book second; None when a side is empty."""
+        pb, qb, pa, qa = self.bid_price[i], self.bid_qty[i], self.ask_price[i], self.ask_qty[i]
+        if pb is None or qb is None or pa is None or qa is None:
+            return None
+        return pb, qb, pa, qa
+
     def spread(self, i: int) -> int | None:
         """Ask − bid (scaled price); ≤ 0 means a locked or crossed book."""
-        return self.ask_price[i] - self.bid_price[i] if self.two_sided(i) else None
+        bid, ask = self.bid_price[i], self.ask_price[i]
+        return ask - bid if bid is not None and ask is not None else None
 
     def spread_bps(self, i: int) -> float | None:
         """(ask − bid) / mid · 10⁴; None for a one-sided book or a non-positive mid."""
-        if not self.two_sided(i) or self.bid_price[i] + self.ask_price[i] <= 0:
+        bid, ask = self.bid_price[i], self.ask_price[i]
+        if bid is None or ask is None or bid + ask <= 0:
             return None
-        return 2e4 * (self.ask_price[i] - self.bid_price[i]) / (self.bid_price[i] + self.ask_price[i])
+        return 2e4 * (ask - bid) / (bid + ask)
+
+    def mid_twice(self, i: int) -> int | None:
+        """Bid + ask (scaled price, exact): twice the mid; None for a one-sided book."""
+        bid, ask = self.bid_price[i], self.ask_price[i]
+        return bid + ask if bid is not None and ask is not None else None
 
     def mid(self, i: int) -> float | None:
         """The mid in scaled price units (float: used only for returns)."""
-        return (self.bid_price[i] + self.ask_price[i]) / 2 if self.two_sided(i) else None
+        twice = self.mid_twice(i)
+        return twice / 2 if twice is not None else None
 
     def depth(self, i: int) -> int:
         return self.bid_depth[i] + self.ask_depth[i]
@@ -130,11 +145,11 @@ def order_flow_imbalance(series: BookSeries) -> int:
     e = qb·[Pb ≥ Pb'] − qb'·[Pb ≤ Pb'] − qa·[Pa ≤ Pa'] + qa'·[Pa ≥ Pa'] (scaled quantity, exact)."""
     total = 0
     for i in range(1, len(series)):
-        if not (series.two_sided(i) and series.two_sided(i - 1)):
+        now, before = series.top(i), series.top(i - 1)
+        if now is None or before is None:
             continue
-        pb, qb, pa, qa = series.bid_price[i], series.bid_qty[i], series.ask_price[i], series.ask_qty[i]
-        pb0, qb0, pa0, qa0 = (series.bid_price[i - 1], series.bid_qty[i - 1], series.ask_price[i - 1],
-                              series.ask_qty[i - 1])
+        pb, qb, pa, qa = now
+        pb0, qb0, pa0, qa0 = before
         total += qb * (pb >= pb0) - qb0 * (pb <= pb0) - qa * (pa <= pa0) + qa0 * (pa >= pa0)
     return total
 

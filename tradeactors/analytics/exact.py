@@ -9,6 +9,7 @@ value fits and object arrays of Python ints otherwise; callers only ever read th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
@@ -26,13 +27,13 @@ def _safe_in_int64(values: np.ndarray) -> bool:
     return bound * len(values) <= INT64_MAX
 
 
-def fit_int64(values) -> np.ndarray:
+def fit_int64(values: Iterable[int]) -> np.ndarray:
     """Python ints as an int64 array when all fit, else as an object array (exact either way)."""
-    values = list(values)
-    if all(-INT64_MAX - 1 <= v <= INT64_MAX for v in values):
-        return np.array(values, dtype=np.int64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
+    ints = list(values)
+    if all(-INT64_MAX - 1 <= v <= INT64_MAX for v in ints):
+        return np.array(ints, dtype=np.int64)
+    out = np.empty(len(ints), dtype=object)
+    out[:] = ints
     return out
 
 
@@ -92,7 +93,7 @@ def fmt_ratio(value: Fraction | float, decimals: int) -> str:
     return fmt_signed(int(scaled.to_integral_value(ROUND_HALF_EVEN)), decimals)
 
 
-def exact_fraction(value) -> Fraction:
+def exact_fraction(value: int | float | str | Decimal | Fraction) -> Fraction:
     """A parameter as the exact fraction a person meant: 0.7 -> 7/10 (not the binary double's expansion)."""
     if isinstance(value, float):
         return Fraction(repr(value))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ def health_level(overall: float, components: Sequence[float], stale: bool) -> st
 
 def microstructure_health(books: Sequence[BookSecond], baseline_books: Sequence[BookSecond],
                           trades: TradeColumns | None, *, symbol: str, now_ms: int, window_start_ms: int,
-                          window_end_ms: int, min_books: int = 2) -> dict:
+                          window_end_ms: int, min_books: int = 2) -> dict[str, Any]:
     """The get_microstructure_health response body. ``books``: the window's, sorted by second;
     ``baseline_books``: the hour before the window (may be empty). ``trades`` only feed ``trade_count`` in
     the details. Raises InsufficientData with fewer than ``min_books`` (at least 2) book seconds."""
@@ -142,8 +143,8 @@ def microstructure_health(books: Sequence[BookSecond], baseline_books: Sequence[
         "components_detail": {
             "mean_spread": fmt_ratio(mean_spread, p_dec) if mean_spread is not None else None,
             "spread_cv": cv,
-            "crossed_or_locked": any(series.spread(i) is not None and series.spread(i) <= 0
-                                     for i in range(len(series))),
+            "crossed_or_locked": any(spread is not None and spread <= 0
+                                     for spread in map(series.spread, range(len(series)))),
             "one_sided": not all(series.two_sided(i) for i in range(len(series))),
             "depth_last": fmt_signed(depth_last, q_dec),
             "depth_mean": fmt_ratio(depth_mean, q_dec),

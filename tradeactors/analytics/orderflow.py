@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 from tradeactors.analytics.exact import exact_sum, fmt_half, fmt_ratio, fmt_signed
 from tradeactors.analytics.book_series import (
@@ -68,9 +69,9 @@ def time_weighted_mean(values: Sequence[float | None], seconds: Sequence[int]) -
     plain mean when no time passes (or every weighted value is missing)."""
     weighted = total = 0.0
     for i in range(len(values) - 1):
-        dt = seconds[i + 1] - seconds[i]
-        if values[i] is not None and dt > 0:
-            weighted += values[i] * dt
+        value, dt = values[i], seconds[i + 1] - seconds[i]
+        if value is not None and dt > 0:
+            weighted += value * dt
             total += dt
     if total > 0:
         return weighted / total
@@ -79,15 +80,16 @@ def time_weighted_mean(values: Sequence[float | None], seconds: Sequence[int]) -
 
 
 def microprice(series: BookSeries, i: int) -> Fraction | None:
-    if not series.two_sided(i):
+    top = series.top(i)
+    if top is None:
         return None
-    qb, qa = series.bid_qty[i], series.ask_qty[i]
+    pb, qb, pa, qa = top
     if qb + qa <= 0:
         return None
-    return Fraction(series.bid_price[i] * qa + series.ask_price[i] * qb, qb + qa)
+    return Fraction(pb * qa + pa * qb, qb + qa)
 
 
-def _depth_levels(value) -> int:
+def _depth_levels(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DEPTH_LEVELS:
         raise InvalidParameter("depth_levels", f"must be an integer in 1..{MAX_DEPTH_LEVELS}", value=str(value),
                                minimum=1, maximum=MAX_DEPTH_LEVELS)
@@ -96,7 +98,7 @@ def _depth_levels(value) -> int:
 
 def order_flow(books: Sequence[BookSecond], trades: TradeColumns | None, *, symbol: str,
                window_start_ms: int, window_end_ms: int, depth_levels: int = MAX_DEPTH_LEVELS,
-               min_books: int = 2) -> dict:
+               min_books: int = 2) -> dict[str, Any]:
     """The get_order_flow response body. ``books`` (sorted by second) and ``trades`` are those of the window
     ``[window_start_ms, window_end_ms]``. Raises InvalidParameter (``depth_levels``) and InsufficientData (fewer
     than ``min_books`` book seconds, at least 2)."""
@@ -111,7 +113,7 @@ def order_flow(books: Sequence[BookSecond], trades: TradeColumns | None, *, symb
     imbalances = depth_imbalances(series)
     last = len(series) - 1
     window_secs = (window_end_ms - window_start_ms) / 1000
-    mid_twice = series.bid_price[last] + series.ask_price[last] if series.two_sided(last) else None
+    mid_twice = series.mid_twice(last)
     micro = microprice(series, last)
     return {
         "symbol": symbol,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,8 @@ def _quote(ticks: np.ndarray, volume: np.ndarray, tick: int) -> np.ndarray:
 
 def _subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype != object and b.dtype != object:
-        return a - b  # a ≥ b ≥ 0 elementwise: cannot wrap
+        difference: np.ndarray = a - b  # a ≥ b ≥ 0 elementwise: cannot wrap
+        return difference
     return fit_int64(int(x) - int(y) for x, y in zip(a.tolist(), b.tolist()))
 
 
@@ -139,7 +141,9 @@ def merge_tick_volumes(parts: Sequence[TickVolumes]) -> TickVolumes:
         ticks=distinct.astype(np.int64), volume=merged("volume"), buy_volume=merged("buy_volume"),
         sell_volume=merged("sell_volume"), trade_count=merged("trade_count").astype(np.int64),
         quote_volume=merged("quote_volume").astype(object),
-        first_time=min(p.first_time for p in parts), last_time=max(p.last_time for p in parts),
+        # Every part left has trades, hence times: the None checks only tell mypy so.
+        first_time=min(p.first_time for p in parts if p.first_time is not None),
+        last_time=max(p.last_time for p in parts if p.last_time is not None),
         trade_total=sum(p.trade_total for p in parts),
     )
 
@@ -147,7 +151,7 @@ def merge_tick_volumes(parts: Sequence[TickVolumes]) -> TickVolumes:
 # --- stage 2 ---------------------------------------------------------------------------------------------
 
 
-def bin_size_ticks(tick_size, *, tick: int, p_decimals: int) -> int:
+def bin_size_ticks(tick_size: object, *, tick: int, p_decimals: int) -> int:
     """Ticks per bin for a requested bin size (decimal string or number > 0), rounded UP to a whole number of
     exchange ticks (0.015 with tick 0.01 → 2 ticks = 0.02). Raises InvalidParameter on ``tick_size``."""
     if isinstance(tick_size, bool):
@@ -158,7 +162,7 @@ def bin_size_ticks(tick_size, *, tick: int, p_decimals: int) -> int:
         raise InvalidParameter("tick_size", "must be a decimal string or a number > 0", value=str(tick_size))
     if not size.is_finite() or size <= 0:
         raise InvalidParameter("tick_size", "must be a decimal string or a number > 0", value=str(tick_size))
-    scaled = Fraction(size) * 10**p_decimals
+    scaled: Fraction = Fraction(size) * 10**p_decimals
     return max(1, math.ceil(scaled / tick))
 
 
@@ -184,7 +188,8 @@ class Histogram:
         return self.low_tick(i) + self.ticks_per_bin - 1
 
 
-def histogram(tv: TickVolumes, *, tick: int, p_decimals: int, tick_size=None) -> Histogram:
+def histogram(tv: TickVolumes, *, tick: int, p_decimals: int,
+              tick_size: str | float | Decimal | None = None) -> Histogram:
     """Stage 2a: the dense bins (shared by volume_profile and liquidity_vacuums). ``tv`` must be non-empty."""
     low, high = int(tv.ticks[0]), int(tv.ticks[-1])
     if tick_size is None:
@@ -233,7 +238,7 @@ def value_area(volumes: Sequence[int], poc: int, pct: Fraction) -> tuple[int, in
     return lo, hi, accumulated
 
 
-def _value_area_pct(value) -> Fraction:
+def _value_area_pct(value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal, Fraction)):
         raise InvalidParameter("value_area_pct", "must be a number in (0, 1]", value=str(value))
     try:
@@ -246,7 +251,9 @@ def _value_area_pct(value) -> Fraction:
 
 
 def volume_profile(tv: TickVolumes, *, symbol: str, tick: int, p_decimals: int, q_decimals: int,
-                   tick_size=None, value_area_pct=0.70, min_trades: int = DEFAULT_MIN_TRADES) -> dict:
+                   tick_size: str | float | Decimal | None = None,
+                   value_area_pct: float | str | Decimal | Fraction = 0.70,
+                   min_trades: int = DEFAULT_MIN_TRADES) -> dict[str, Any]:
     """Stage 2: the get_volume_profile response body (docs/analytics.md) from per-tick sums.
 
     Raises InvalidParameter (``value_area_pct``, ``tick_size``) and InsufficientData (fewer than ``min_trades``

@@ -10,7 +10,9 @@ the non-empty bins' volumes (the mean of the two middle ones for an even count),
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from tradeactors.analytics.exact import exact_fraction, fmt_half
 from tradeactors.analytics.profile import DEFAULT_MIN_TRADES, TickVolumes, histogram
@@ -35,7 +37,8 @@ def expected_impact(deficit_pct: float) -> str:
     return "Negligible"
 
 
-def _threshold_ratio(value) -> Fraction:
+def _threshold_ratio(value: Any) -> Fraction:
+    # Any: exact_fraction raises TypeError on what is not a number, answered as InvalidParameter below.
     if isinstance(value, bool):
         raise InvalidParameter("threshold_ratio", "must be a number in (0, 1)", value=str(value))
     try:
@@ -69,8 +72,9 @@ def thin_runs(volumes: list[int], counts: list[int], ratio: Fraction) -> tuple[F
 
 
 def liquidity_vacuums(tv: TickVolumes, *, symbol: str, tick: int, p_decimals: int, q_decimals: int,
-                      detection_timestamp: int, tick_size=None, threshold_ratio=0.20,
-                      min_trades: int = DEFAULT_MIN_TRADES) -> dict:
+                      detection_timestamp: int, tick_size: str | float | Decimal | None = None,
+                      threshold_ratio: float | str | Decimal | Fraction = 0.20,
+                      min_trades: int = DEFAULT_MIN_TRADES) -> dict[str, Any]:
     """The get_liquidity_vacuums response body: zones sorted by price, plus the profile facts they rest on.
 
     Raises InvalidParameter (``threshold_ratio``, ``tick_size``) and InsufficientData (< ``min_trades``).

@@ -45,8 +45,9 @@ def create_app(config, service) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        status = exc.code or 500
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+        return error_response(status, code, exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
