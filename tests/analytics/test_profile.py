@@ -97,6 +97,17 @@ def test_a_tick_size_that_would_make_too_many_bins_names_the_limit():
     assert info.value.details["max_bins"] == MAX_BINS
 
 
+@pytest.mark.parametrize("low,high", [(1, 200_000), (3, 2 * MAX_BINS + 1), (MAX_BINS - 1, 3 * MAX_BINS + 7)])
+def test_the_minimum_tick_size_suggested_is_accepted_and_so_is_every_larger_one(low, high):
+    """Bins sit on the absolute grid: the hint must be a size from which every size works, not one that is
+    refused again (ticks 1 and 200000 once suggested 2 ticks, which still makes 100001 bins)."""
+    with pytest.raises(InvalidParameter) as info:
+        profile(trades([low, high], [1, 1]), tick_size=1)
+    minimum = int(info.value.details["minimum"])
+    for size in (minimum, minimum + 1, minimum + 7):
+        assert profile(trades([low, high], [1, 1]), tick_size=size)["bin_count"] <= MAX_BINS
+
+
 @pytest.mark.parametrize("bad", [0, -0.1, 1.01, 2, float("nan"), "x", True])
 def test_value_area_pct_outside_zero_to_one_is_an_invalid_parameter(bad):
     with pytest.raises(InvalidParameter) as info:

@@ -199,10 +199,12 @@ def histogram(tv: TickVolumes, *, tick: int, p_decimals: int,
     first, last = low // tpb, high // tpb
     count = last - first + 1
     if count > MAX_BINS:
+        # Bins sit on the absolute grid, so the count does not fall steadily with the size. From this size on,
+        # every size is accepted: high//b - low//b <= ceil((high - low)/b) <= MAX_BINS - 1.
+        minimum = max(1, math.ceil((high - low) / (MAX_BINS - 1)))
         raise InvalidParameter(
             "tick_size", f"would make {count} bins over this price range; at most {MAX_BINS} are allowed",
-            bins=count, max_bins=MAX_BINS, minimum=format_scaled(math.ceil((high - low + 1) / MAX_BINS) * tick,
-                                                                 p_decimals),
+            bins=count, max_bins=MAX_BINS, minimum=format_scaled(minimum * tick, p_decimals),
         )
     index = tv.ticks // tpb - first
 
