@@ -160,12 +160,14 @@ def spawn_simulator(argv=(), timeout: float = 30.0) -> SimulatorClient:
     TLS is the simulator's default; pass ``--no-tls`` for plaintext."""
     proc = subprocess.Popen([sys.executable, "-m", "tradeactors.simulator", *argv], stdout=subprocess.PIPE,
                             text=True)
-    found: list[re.Match] = []
+    found: list[re.Match[str]] = []
     ready = threading.Event()
+    stdout = proc.stdout
+    assert stdout is not None  # stdout=PIPE
 
-    def pump():
+    def pump() -> None:
         # Keep reading so that a chatty simulator never blocks on a full pipe.
-        for line in proc.stdout:
+        for line in stdout:
             if not found:
                 m = _LISTENING.search(line)
                 if m:
