@@ -1,4 +1,5 @@
-"""Test helpers: wait for a condition with a deadline instead of sleeping and hoping; trades to write."""
+"""Test helpers: wait for a condition with a deadline instead of sleeping and hoping; a clock tests move by hand;
+trades to write."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+class FakeClock:
+    """A ``time.time``-like clock that moves only when a test sets or advances ``now``: minutes, windows and bans
+    pass at once instead of being waited for."""
+
+    def __init__(self, now: float = 1_000_040.0):  # 20 s into a wall-clock minute
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def trades(first, count, t0=BASE_T, step_ms=100):
