@@ -88,8 +88,9 @@ def test_malformed_frames_are_counted_and_skipped(service_factory, sim):
     service = service_factory(**FAST)
     wait_receiving(service)
     kinds = ["truncated", "nonjson", "missing_field"]
-    for i in range(6):  # ~1 % of the frames at 50 trades/s over ~12 s
-        time.sleep(0.3)
+    for i in range(6):  # each among good frames: a dozen trades received between two malformed ones
+        received = stream_status(service)["trades_received"]
+        wait_for(lambda: stream_status(service)["trades_received"] >= received + 12, message="trades between")
         sim.send_malformed("BTCUSDT", kinds[i % 3])
     wait_for(lambda: stream_status(service)["malformed_frames"] == 6, message="6 malformed frames counted")
     assert stream_status(service)["connections"] == 1
@@ -268,7 +269,9 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
     first.start()
     wait_for(lambda: len(storage.trade_ids(first.db, "BTCUSDT")) > 50, timeout=20, message="trades stored")
     first.stop()
-    time.sleep(1.0)  # the market trades on while the service is down: a hole of ~50 trades
+    down_at = int(sim.published_ids("BTCUSDT")[-1])
+    # the market trades on while the service is down: a hole of 50 trades
+    wait_for(lambda: int(sim.published_ids("BTCUSDT")[-1]) >= down_at + 50, message="50 trades while down")
     second = Service(config)
     second.start()
     try:
