@@ -1,5 +1,5 @@
 """Test helpers: wait for a condition with a deadline instead of sleeping and hoping; a clock tests move by hand;
-trades to write."""
+a service's metrics by name; trades to write."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def counter(service, name: str, **labels) -> float:
+    """The service's counter ``tradeactors_<name>`` (e.g. ``counter(service, "gaps_found", symbol="BTCUSDT")``),
+    read through the public ``Metrics.value`` as Prometheus exposes it (``..._total``); 0 before its first count."""
+    return service.metrics.value(f"tradeactors_{name}_total", **labels)
 
 
 def trades(first, count, t0=BASE_T, step_ms=100):

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import counter, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
@@ -51,12 +51,12 @@ def assert_complete(service, sim, symbols=("BTCUSDT",), timeout=30):
 
 
 def gaps_found(service, symbol="BTCUSDT"):
-    return service.metrics.gaps_found.labels(symbol)._value.get()
+    return counter(service, "gaps_found", symbol=symbol)
 
 
 def backfilled(service, symbol="BTCUSDT"):
     """Trades stored from REST: a hole's fill or a reconnection's catch-up."""
-    return service.metrics.trades_backfilled.labels(symbol)._value.get()
+    return counter(service, "trades_backfilled", symbol=symbol)
 
 
 def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
@@ -142,7 +142,7 @@ def test_refused_connections_for_30_seconds(service_factory, sim):
     wait_for(lambda: stream_status(service)["state"] == "reconnecting", message="reconnecting")
     wait_for(lambda: stream_status(service)["state"] == "connected", timeout=45, message="connected after 30 s")
     assert_complete(service, sim)
-    assert service.metrics.connection_failures.labels("BTCUSDT")._value.get() >= 10
+    assert counter(service, "connection_failures", symbol="BTCUSDT") >= 10
 
 
 def last_stored(service, symbol="BTCUSDT") -> int:
@@ -177,7 +177,7 @@ def test_trades_published_while_disconnected_are_stored_though_no_trade_follows(
     assert stream_status(service)["last_trade_id"] < missed  # they did not come over the stream
     assert service.status()["backfill"]["last_catch_up"]["BTCUSDT"]["fetched"] >= 1
     assert service.status()["backfill"]["last_gap"]["BTCUSDT"]["via"] == "catch-up"
-    assert gaps_found(service) == service.metrics.gaps_filled.labels("BTCUSDT")._value.get() >= 1
+    assert gaps_found(service) == counter(service, "gaps_filled", symbol="BTCUSDT") >= 1
 
 
 @pytest.mark.slow
@@ -206,7 +206,7 @@ def test_rate_limited_backfill_honours_retry_after_and_completes(service_factory
     blocked_until = service.ledger.blocked_until
     assert_complete(service, sim)
     assert time.time() >= blocked_until
-    assert sum(service.metrics.value("tradeactors_rest_requests_total", endpoint=endpoint, outcome=str(status))
+    assert sum(counter(service, "rest_requests", endpoint=endpoint, outcome=str(status))
                for endpoint in ("/api/v3/aggTrades", "/api/v3/depth")) >= 1  # counted by outcome
 
 
@@ -214,7 +214,7 @@ def test_storage_failures_lose_nothing_after_recovery(service_factory, sim):
     service = service_factory(**FAST)
     wait_receiving(service)
     service.db.inject_write_failures(3.0, "IO error: No space left on device (injected)")
-    wait_for(lambda: service.metrics.storage_errors._value.get() >= 2, message="failed writes")
+    wait_for(lambda: counter(service, "storage_errors") >= 2, message="failed writes")
     assert service.status()["storage"]["pending_trades"] > 0
     wait_for(lambda: service.status()["storage"]["pending_trades"] == 0, timeout=15, message="recovery")
     assert_complete(service, sim)
@@ -364,7 +364,7 @@ def test_a_real_disk_full_loses_nothing_once_space_is_back(small_tmpfs, sim):
                         fh.write(b"\0" * block)
                 except OSError:
                     pass
-        wait_for(lambda: service.metrics.storage_errors._value.get() >= 2, timeout=30, message="disk-full errors")
+        wait_for(lambda: counter(service, "storage_errors") >= 2, timeout=30, message="disk-full errors")
         assert service.status()["storage"]["pending_trades"] > 0
         filler.unlink()
         assert shutil.disk_usage(small_tmpfs).free > 8 << 20
@@ -380,26 +380,25 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
     first = sim.skip_trade_ids("BTCUSDT", 6)
     wait_for(lambda: service.status()["storage"]["exchange_gaps"]["BTCUSDT"] == [[first, first + 5]], timeout=20,
              message="exchange gap recorded")
-    assert service.metrics.gaps_unfillable.labels("BTCUSDT")._value.get() == 1
+    assert counter(service, "gaps_unfillable", symbol="BTCUSDT") == 1
     assert_complete(service, sim)  # published ids leave the gap out: stored == published, each once
-    requests_before = service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
-                                            outcome="ok")
+    requests_before = counter(service, "rest_requests", endpoint="/api/v3/aggTrades", outcome="ok")
     wait_for(lambda: service.status()["backfill"]["worker_alive"], message="backfill alive")
     service.directory.tell("backfill", HolesFound("BTCUSDT"))
     wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
-    assert service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
-                                 outcome="ok") == requests_before
+    assert counter(service, "rest_requests", endpoint="/api/v3/aggTrades",
+                   outcome="ok") == requests_before
 
 
-@pytest.mark.parametrize("actor,thread", [
-    ("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"), ("depth_snapshots", "DepthSnapshots-worker")])
+@pytest.mark.parametrize("actor,thread", [("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"),
+                                          ("depth_snapshots", "DepthSnapshots-worker")])
 def test_a_thread_that_dies_fails_its_actor_which_is_restarted_and_loses_nothing(service_factory, sim, caplog, actor,
                                                                                  thread):
     service = service_factory(**FAST)
     wait_receiving(service)
     wait_for(lambda: stream_status(service)["book"]["state"] == "synced", message="book synced")
     service.directory.tell(actor, InjectFailure("injected bug in the thread", thread=True))
-    wait_for(lambda: service.metrics.thread_deaths.labels(thread)._value.get() == 1, message=f"{thread} died")
+    wait_for(lambda: counter(service, "thread_deaths", thread=thread) == 1, message=f"{thread} died")
     wait_for(lambda: service.supervisor.status()[actor]["restarts"] == 1, message=f"{actor} restarted")
     wait_for(lambda: service.supervisor.status()[actor]["alive"], message=f"{actor} alive")
     assert any(r.levelname == "ERROR" and f"{thread} died" in r.getMessage() for r in caplog.records)
@@ -423,4 +422,4 @@ def test_broken_rest_answers_during_backfill_are_retried_and_lose_nothing(servic
     wait_for(lambda: sim.state()["rest_faults"] == [], timeout=20, message="the broken answers served")
     assert_complete(service, sim)
     assert service.status()["backfill"]["worker_alive"]
-    assert service.metrics.value("tradeactors_thread_deaths_total", thread="Backfill-worker") == 0
+    assert counter(service, "thread_deaths", thread="Backfill-worker") == 0

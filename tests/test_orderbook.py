@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import service_config
-from tests.helpers import wait_for
+from tests.helpers import counter, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
@@ -131,7 +131,7 @@ def test_rest_failures_during_resync_back_off_then_sync(book_service, sim, statu
     sim.rest_fail(status, 2)
     sim.skip_depth_updates("BTCUSDT", count=2)
     wait_for(lambda: book_status(book_service, "BTCUSDT")["state"] != "synced", message="out of sync")
-    wait_for(lambda: book_service.metrics.depth_snapshot_requests.labels("BTCUSDT", "retry")._value.get() >= 1
+    wait_for(lambda: counter(book_service, "depth_snapshot_requests", symbol="BTCUSDT", outcome="retry") >= 1
              or book_service.ledger.blocked_until > time.time(), timeout=10, message="a failed snapshot request")
     wait_synced(book_service, timeout=30)
     wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
@@ -161,7 +161,7 @@ def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_ser
     wait_for(lambda: storage()["pending_book_seconds"] == 0 and storage()["pending_trades"] == 0, timeout=15,
              message="storage recovered")
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert book_service.metrics.book_seconds_lost.labels(symbol)._value.get() == 0
+        assert counter(book_service, "book_seconds_lost", symbol=symbol) == 0
         snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)
         # Seconds taken while every write failed are stored now (before, they were counted as lost).
         assert len([s for s in snaps if failing_from <= s.second <= failing_to]) >= 1
@@ -339,7 +339,7 @@ def test_a_broken_depth_answer_is_retried_and_the_book_is_recorded(service_facto
     wait_for(lambda: len([s for s in stored_snapshots(service, "BTCUSDT") if s.second > start]) >= 2, timeout=15,
              message="book seconds stored")
     assert sim.state()["rest_faults"] == []  # both broken answers were served
-    assert service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="BTCUSDT", outcome="retry") \
-        + service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="ETHUSDT", outcome="retry") >= 2
+    assert sum(counter(service, "depth_snapshot_requests", symbol=symbol, outcome="retry")
+               for symbol in ("BTCUSDT", "ETHUSDT")) >= 2
     assert service.status()["depth_snapshots"]["worker_alive"]
     assert service.health() == (True, [])
