@@ -5,7 +5,6 @@ import threading
 import pytest
 
 from tests.helpers import FakeClock, wait_for
-from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.rest import RestClient, RestError, WeightLedger, depth_weight
 
 
@@ -48,15 +47,6 @@ def test_acquire_returns_false_when_stopped_while_waiting():
 
 def test_depth_weights_follow_binance():
     assert [depth_weight(n) for n in (1, 100, 101, 500, 1000, 5000)] == [5, 5, 25, 25, 50, 250]
-
-
-def test_sliding_window_limits_connection_attempts():
-    clock = FakeClock(0.0)
-    limit = SlidingWindowLimit(3, 300, clock=clock)
-    assert [limit.reserve() for _ in range(3)] == [0, 0, 0]
-    assert limit.reserve() == pytest.approx(300)
-    clock.now = 300.0
-    assert limit.reserve() == 0
 
 
 def test_client_fetches_agg_trades_and_reads_the_weight_header(sim):
