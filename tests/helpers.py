@@ -1,11 +1,21 @@
 """Test helpers: wait for a condition with a deadline instead of sleeping and hoping; a clock tests move by hand;
-a service's metrics by name; trades to write."""
+a service's metrics by name; the CLI as a process; trades to write."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 from tradeactors.protocol import AggTrade
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository (bin/, etc/): where CLI processes run."""
 
 BASE_T = 1_723_161_254_000
 """A trade time (ms) to build test trades around."""
@@ -43,3 +53,43 @@ def counter(service, name: str, **labels) -> float:
 def trades(first, count, t0=BASE_T, step_ms=100):
     return [AggTrade(a, f"{60000 + a % 7}.01000000", "0.00100000", a, a, t0 + (a - first) * step_ms, a % 2 == 0)
             for a in range(first, first + count)]
+
+
+def run_cli(*args, env=None, timeout=30):
+    """``python -m tradeactors *args`` run to completion from the repository, output captured."""
+    return subprocess.run([sys.executable, "-m", "tradeactors", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+class Process:
+    """A CLI process whose stdout is collected line by line in the background."""
+
+    def __init__(self, *args, env=None):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tradeactors", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                                     env={**os.environ, **(env or {})})
+        self.lines: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def find(self, pattern: str, timeout: float = 30) -> re.Match:
+        regex = re.compile(pattern)
+
+        def search():
+            return next((m for line in list(self.lines) if (m := regex.search(line))), None)
+
+        return wait_for(search, timeout=timeout, message=f"log line {pattern!r}")
+
+    def terminate(self, timeout: float = 10) -> tuple[int, float]:
+        began = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        return code, time.monotonic() - began
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.test_cli import run_cli
+from tests.helpers import run_cli
 
 
 def bench(*args, timeout=120) -> dict:

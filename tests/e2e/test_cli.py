@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import wait_for
+from tests.helpers import ROOT, Process, run_cli, wait_for
 from tradeactors import storage
 from tradeactors.simulator import SimulatorClient
 from tradeactors.storage import Database
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "tradeactors", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
 
 
 @pytest.mark.parametrize("args,key", [
@@ -56,40 +45,6 @@ def test_bin_launcher_runs_the_same_cli():
     result = subprocess.run([str(ROOT / "bin" / "tradeactors"), "--version"], capture_output=True, text=True,
                             env={**os.environ, "PYTHON": sys.executable}, timeout=30)
     assert result.returncode == 0 and result.stdout.startswith("tradeactors ")
-
-
-class Process:
-    """A CLI process whose stdout is collected line by line in the background."""
-
-    def __init__(self, *args, env=None):
-        self.proc = subprocess.Popen([sys.executable, "-m", "tradeactors", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                                     env={**os.environ, **(env or {})})
-        self.lines: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def find(self, pattern: str, timeout: float = 30) -> re.Match:
-        regex = re.compile(pattern)
-
-        def search():
-            return next((m for line in list(self.lines) if (m := regex.search(line))), None)
-
-        return wait_for(search, timeout=timeout, message=f"log line {pattern!r}")
-
-    def terminate(self, timeout: float = 10) -> tuple[int, float]:
-        began = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
-        return code, time.monotonic() - began
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def api_trades(api, symbol):

@@ -19,13 +19,12 @@ import numpy as np
 import pytest
 import requests
 
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 from tradeactors import storage
 from tradeactors.storage import Database
 
 pytest.importorskip("supervisor", reason="pip install supervisor (see .ci/run)")
 
-ROOT = Path(__file__).resolve().parent.parent
 PROGRAM_FILE = ROOT / "etc" / "supervisord" / "tradeactors.conf"
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 

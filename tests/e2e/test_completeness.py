@@ -285,7 +285,7 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
 def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, sim):
     import requests
 
-    from tests.test_cli import Process
+    from tests.helpers import Process
     from tradeactors.storage import Database
 
     args = ["start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0",
