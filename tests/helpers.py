@@ -3,6 +3,7 @@ a service's metrics by name; the CLI as a process; trades to write."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -59,6 +60,13 @@ def run_cli(*args, env=None, timeout=30):
     """``python -m tradeactors *args`` run to completion from the repository, output captured."""
     return subprocess.run([sys.executable, "-m", "tradeactors", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+def bench(*args, timeout=120) -> dict:
+    """``tradeactors bench *args`` through the CLI: it must exit 0; returns its last line, the JSON result."""
+    done = run_cli("bench", *args, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 class Process:

@@ -1,4 +1,4 @@
-"""The simulator benchmark runs end to end and ends with its JSON line (figures are not asserted here)."""
+"""`tradeactors bench simulator` runs end to end and ends with its JSON line (figures are not asserted here)."""
 import json
 
 from tradeactors.bench import simulator as bench

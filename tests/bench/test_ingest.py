@@ -1,20 +1,12 @@
-"""Every benchmark runs end to end through the CLI on tiny settings and ends with its JSON line. Figures are not
-asserted here (the benchmarks measure them, see BENCHMARKS.md); what is: nothing lost or duplicated, and the
-fields BENCHMARKS.md documents are present."""
+"""`tradeactors bench ingest` (throughput, realistic load, burst) end to end through the CLI on tiny settings,
+ending with its JSON line. Figures are not asserted here (the benchmarks measure them, see BENCHMARKS.md); what
+is: nothing lost or duplicated, and the fields BENCHMARKS.md documents are present."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.helpers import run_cli
-
-
-def bench(*args, timeout=120) -> dict:
-    done = run_cli("bench", *args, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+from tests.helpers import bench
 
 
 def test_ingest_throughput_over_tls_and_plaintext_loses_nothing():
@@ -49,15 +41,3 @@ def test_ingest_burst_reports_receive_lag_against_a_bare_loop():
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert 0 < result["lag_ms_p50"] <= result["lag_ms_p99"] <= result["lag_ms_max"]
     assert result["baseline_lag_ms_p99"] > 0 and result["book_samples"] >= 4
-
-
-def test_book_benchmark():
-    result = bench("book", "--seconds", "0.3")
-    assert result["bench"] == "book" and result["ratio"] > 0
-
-
-def test_query_benchmark():
-    result = bench("query", "--hours", "1", "--runs", "1")
-    # the benchmark itself checks that both layouts answer with the same trade count
-    assert result["bench"] == "query" and result["hours"] == 1 and result["trades"] > 0
-    assert result["seconds"] > 0 and result["baseline_seconds"] > 0 and result["bytes_per_trade"] > 0
