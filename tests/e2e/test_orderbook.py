@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import service_config
-from tests.helpers import counter, wait_for
+from tests.helpers import FakeClock, counter, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
@@ -44,7 +44,10 @@ def stored_snapshots(service, symbol):
 
 def test_replayed_capture_matches_every_recorded_book_ticker(tmp_path):
     replay = sorted(str(p) for p in CAPTURE.glob("spot_*.gz"))
-    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=25.0, tls=True)
+    # ~11 minutes of recording in ~13 s. The replay starts with the first connection (BTCUSDT's), so ETHUSDT misses
+    # its first moments, and their bookTicker checks, in proportion to the speed: at 50x ~2110 of the 2128 checks
+    # remain (at 100x ~2070, too close to the bound below on a busy machine).
+    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=50.0, tls=True)
     sim.start()
     service = Service(service_config(tmp_path, sim, **FAST))
     observed = {"BTCUSDT": [], "ETHUSDT": []}
@@ -224,12 +227,29 @@ def test_a_resync_storm_of_many_symbols_stays_under_half_the_weight_budget(tmp_p
     symbols = [f"SYM{i}USDT" for i in range(12)]
     storm = Simulator(symbols=symbols, rate=5.0, seed=9, weight_budget=100, tls=True)
     storm.start()
-    # depth limit 100 costs 5: the service may spend 50 a minute, 10 snapshots; 12 books must wait a minute
+    # depth limit 100 costs 5: the service may spend 50 a minute, exchangeInfo (20) and 6 snapshots; the other 6
+    # books must wait for a later minute. Both weight ledgers, the service's and the exchange's, read one fake
+    # clock that the test moves a minute on once the service has spent its share: minutes pass in a second, not
+    # at the wall clock's pace (up to a minute's wait). Every request comes from the DepthSnapshotActor's one
+    # worker, one at a time, so when it waits for the next minute none is in flight: moving the clock cannot
+    # split a request across two minutes.
+    clock = FakeClock()
+    storm.exchange.weights.clock = clock
     service = Service(service_config(tmp_path, storm, depth_limit=100, rest_weight_budget=100, **FAST))
+    service.ledger.clock = clock
     service.start()
     try:
-        wait_synced(service, symbols, timeout=130)
+        minutes = 0
+        while not all(book_status(service, s)["state"] == "synced" for s in symbols):
+            assert minutes < 10, "the books did not sync within 10 minutes of weight"
+            # no request of weight 5 fits in a minute with more than 45 spent: the service waits for the next
+            wait_for(lambda: all(book_status(service, s)["state"] == "synced" for s in symbols)
+                     or service.ledger.used > 45, timeout=30, message="books synced or the minute's weight spent")
+            if service.ledger.used > 45:
+                clock.now += 60
+                minutes += 1
         state = storm.state()
+        assert minutes >= 1  # 12 books did not fit in one minute
         assert state["weight_used_max"] <= 50
         assert service.ledger.blocked_until == 0  # never answered 429/418
         assert all(book_status(service, s)["counters"]["snapshots_received"] >= 1 for s in symbols)
