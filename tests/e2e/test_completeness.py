@@ -60,7 +60,9 @@ def backfilled(service, symbol="BTCUSDT"):
 
 
 def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
-    service = service_factory(**FAST)
+    # No connection lives long enough to reset the backoff (HEALTHY_SECONDS): a short ceiling keeps the 20
+    # reconnections from waiting 0.5 s each (the drop's moment, not the backoff, is what this test varies).
+    service = service_factory(backoff_initial=0.02, backoff_max=0.1)
     rng = random.Random(20)
     for _ in range(20):
         wait_receiving(service)
@@ -134,13 +136,15 @@ def test_lifetime_expiry_is_replaced_before_the_server_closes(tmp_path):
 
 
 @pytest.mark.slow
-def test_refused_connections_for_30_seconds(service_factory, sim):
-    service = service_factory(backoff_initial=0.1, backoff_max=2)
+def test_refused_connections_for_seconds_are_retried_with_backoff_and_lose_nothing(service_factory, sim):
+    # 6 s of refusals with the backoff doubling from 0.05 s to at most 0.3 s: about twenty refused attempts, each
+    # one counted (the same path as Binance refusing for minutes, where only the number of attempts grows)
+    service = service_factory(backoff_initial=0.05, backoff_max=0.3)
     wait_receiving(service)
-    sim.refuse_connections(30)
+    sim.refuse_connections(6)
     sim.drop_connections("BTCUSDT")
     wait_for(lambda: stream_status(service)["state"] == "reconnecting", message="reconnecting")
-    wait_for(lambda: stream_status(service)["state"] == "connected", timeout=45, message="connected after 30 s")
+    wait_for(lambda: stream_status(service)["state"] == "connected", timeout=20, message="connected after 6 s")
     assert_complete(service, sim)
     assert counter(service, "connection_failures", symbol="BTCUSDT") >= 10
 
@@ -181,15 +185,20 @@ def test_trades_published_while_disconnected_are_stored_though_no_trade_follows(
 
 
 @pytest.mark.slow
-def test_while_the_stream_is_down_the_store_keeps_up_from_rest(service_factory, sim):
-    service = service_factory(backoff_initial=0.5, backoff_max=2)
+def test_while_the_stream_is_down_the_store_keeps_up_from_rest(service_factory, sim, monkeypatch):
+    from tradeactors.actors import reader
+
+    # Catch-ups run before reconnection attempts, at most every CATCH_UP_WHILE_DOWN_SECONDS (10 s; 2 s here, so
+    # that the second catch-up comes after ~100 trades at 50/s rather than after ~500).
+    monkeypatch.setattr(reader, "CATCH_UP_WHILE_DOWN_SECONDS", 2.0)
+    service = service_factory(backoff_initial=0.1, backoff_max=0.5)
     wait_receiving(service)
     sim.refuse_connections(40)
     assert sim.drop_connections("BTCUSDT") == 1
     at_drop = int(sim.published_ids("BTCUSDT")[-1])
-    # Catch-ups run before reconnection attempts, at most every CATCH_UP_WHILE_DOWN_SECONDS (10 s): within ~12 s
-    # the store holds trades published well after the drop, while the WebSocket is still refused.
-    wait_for(lambda: last_stored(service) >= at_drop + 100, timeout=25, message="stored beyond the drop")
+    # Within a few seconds the store holds trades published well after the drop, while the WebSocket is still
+    # refused.
+    wait_for(lambda: last_stored(service) >= at_drop + 100, timeout=15, message="stored beyond the drop")
     assert stream_status(service)["state"] == "reconnecting"
     assert stream_status(service)["last_trade_id"] <= at_drop
     sim.pause("BTCUSDT")
