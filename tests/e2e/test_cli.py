@@ -54,7 +54,7 @@ def api_trades(api, symbol):
 
 
 def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(tmp_path):
-    demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "40")
+    demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "100")
     try:
         sim_ws, sim_rest, ca = demo.find(r"exchange simulator at (\S+) \(REST (\S+), CA (\S+)\)").groups()
         assert sim_ws.startswith("wss://127.0.0.1:") and sim_rest.startswith("https://127.0.0.1:")  # TLS by default
