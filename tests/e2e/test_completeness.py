@@ -18,7 +18,9 @@ from tradeactors import storage
 from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
 
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
+"""Reconnect soon, and flush the buffer every 0.25 s (1 s by default): what a test waits for, stored ids or stored
+book seconds, is written sooner, through the same path."""
 
 
 def stream_status(service, symbol="BTCUSDT"):

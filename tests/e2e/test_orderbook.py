@@ -17,7 +17,9 @@ from tradeactors.service import Service
 from tradeactors.simulator import Simulator, captures
 
 CAPTURE = captures.data_dir() / captures.CAPTURE_2024
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
+"""Reconnect soon, and flush the buffer every 0.25 s (1 s by default): what a test waits for, stored ids or stored
+book seconds, is written sooner, through the same path."""
 
 
 def book_status(service, symbol):
@@ -333,7 +335,7 @@ def test_a_lagging_book_still_stores_each_second_under_its_exchange_time(book_se
         def hold_once(_u, _bid, _ask):
             if not held:
                 held.append(time.time())
-                time.sleep(2.5)
+                time.sleep(2.5)  # the fault itself, not a wait: the actor is held up while the market moves
 
         book_service.ask("stream:BTCUSDT", WatchBook(hold_once))
         wait_for(lambda: held, timeout=10, message="the book held up")
