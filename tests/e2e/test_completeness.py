@@ -83,7 +83,7 @@ def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
 def test_a_stall_longer_than_the_watchdog_reconnects_and_fills(service_factory, sim):
     service = service_factory(stream_timeout=1, **FAST)
     wait_receiving(service)
-    sim.stall(3, "BTCUSDT")
+    sim.stall(2, "BTCUSDT")  # twice the watchdog's 1 s
     wait_for(lambda: stream_status(service)["connections"] >= 2, timeout=10, message="watchdog reconnect")
     assert_complete(service, sim)
 
@@ -301,7 +301,8 @@ def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, si
 
     args = ["start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0",
             "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--ca-file", sim.ca_file]
-    env = {"TRADEACTORS_BACKOFF_INITIAL": "0.05", "TRADEACTORS_BACKOFF_MAX": "0.5"}
+    env = {"TRADEACTORS_BACKOFF_INITIAL": "0.05", "TRADEACTORS_BACKOFF_MAX": "0.5",
+           "TRADEACTORS_FLUSH_INTERVAL": "0.25"}  # as FAST: the 3 batches it waits for come in 0.75 s, not 3 s
 
     def status(api):
         return requests.get(f"{api}/api/status", timeout=5).json()

@@ -133,7 +133,7 @@ def test_skipped_update_ids_resync_that_symbol_only(book_service, sim):
 @pytest.mark.parametrize("status", [429, 418, 500, 503])
 def test_rest_failures_during_resync_back_off_then_sync(book_service, sim, status):
     wait_synced(book_service)
-    sim.rest_fail(status, 2)
+    sim.rest_fail(status, 1)  # the resync's first snapshot request fails; a retry (1-2 s later) gets through
     sim.skip_depth_updates("BTCUSDT", count=2)
     wait_for(lambda: book_status(book_service, "BTCUSDT")["state"] != "synced", message="out of sync")
     wait_for(lambda: counter(book_service, "depth_snapshot_requests", symbol="BTCUSDT", outcome="retry") >= 1
