@@ -42,7 +42,8 @@ class Supervisord:
         self.data = tmp_path / "data"
         ini = tmp_path / "tradeactors.ini"
         ini.write_text(f"[service]\nsymbols = {','.join(SYMBOLS)}\ndata_dir = {self.data}\nws_url = {sim.ws_url}\n"
-                       f"rest_url = {sim.rest_url}\nca_file = {sim.ca_file}\nhttp = 127.0.0.1:0\n[stream]\nbackoff_max = 2\n")
+                       f"rest_url = {sim.rest_url}\nca_file = {sim.ca_file}\nhttp = 127.0.0.1:0\n"
+                       "[stream]\nbackoff_max = 2\n")
         program = shipped_program()
         assert program["command"].startswith("/opt/tradeactors/bin/tradeactors start --config ")
         program.pop("user")
