@@ -94,7 +94,8 @@ def test_malformed_frames_are_counted_and_skipped(service_factory, sim):
     kinds = ["truncated", "nonjson", "missing_field"]
     for i in range(6):  # each among good frames: a dozen trades received between two malformed ones
         received = stream_status(service)["trades_received"]
-        wait_for(lambda: stream_status(service)["trades_received"] >= received + 12, message="trades between")
+        wait_for(lambda received=received: stream_status(service)["trades_received"] >= received + 12,
+                 message="trades between")
         sim.send_malformed("BTCUSDT", kinds[i % 3])
     wait_for(lambda: stream_status(service)["malformed_frames"] == 6, message="6 malformed frames counted")
     assert stream_status(service)["connections"] == 1

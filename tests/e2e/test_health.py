@@ -38,7 +38,7 @@ def test_a_stream_that_cannot_connect_turns_health_503_after_the_alert_delay_and
         code, reasons = health(service)
         return (code, reasons) if code == 503 and all(any(r.startswith(s) for r in reasons) for s in streams) else None
 
-    code, reasons = wait_for(unhealthy_naming_both, timeout=10, message="503 naming both streams while refused")
+    _, reasons = wait_for(unhealthy_naming_both, timeout=10, message="503 naming both streams while refused")
     assert all(r.startswith(streams) for r in reasons), reasons
     assert metric(service, "tradeactors_health_ok") == 0
     assert metric(service, "tradeactors_stream_down_seconds", symbol="BTCUSDT") > 1.5
