@@ -4,21 +4,12 @@ import threading
 
 import pytest
 
-from tests.helpers import wait_for
-from tradeactors.connlimit import SlidingWindowLimit
+from tests.helpers import FakeClock, wait_for
 from tradeactors.rest import RestClient, RestError, WeightLedger, depth_weight
 
 
-class Clock:
-    def __init__(self, now=1_000_020.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def test_ledger_spends_at_most_half_the_budget_per_minute():
-    clock = Clock()
+    clock = FakeClock()
     ledger = WeightLedger(6000, clock=clock)
     spent = 0
     while ledger.reserve(4) == 0:
@@ -31,14 +22,14 @@ def test_ledger_spends_at_most_half_the_budget_per_minute():
 
 
 def test_ledger_takes_the_servers_count_when_it_is_higher():
-    clock = Clock()
+    clock = FakeClock()
     ledger = WeightLedger(6000, clock=clock)
     ledger.observe(2990)
     assert ledger.reserve(4) == 0 and ledger.reserve(10) > 0
 
 
 def test_retry_after_holds_every_request():
-    clock = Clock()
+    clock = FakeClock()
     ledger = WeightLedger(6000, clock=clock)
     ledger.block(30)
     assert ledger.reserve(1) == pytest.approx(30)
@@ -56,15 +47,6 @@ def test_acquire_returns_false_when_stopped_while_waiting():
 
 def test_depth_weights_follow_binance():
     assert [depth_weight(n) for n in (1, 100, 101, 500, 1000, 5000)] == [5, 5, 25, 25, 50, 250]
-
-
-def test_sliding_window_limits_connection_attempts():
-    clock = Clock(0.0)
-    limit = SlidingWindowLimit(3, 300, clock=clock)
-    assert [limit.reserve() for _ in range(3)] == [0, 0, 0]
-    assert limit.reserve() == pytest.approx(300)
-    clock.now = 300.0
-    assert limit.reserve() == 0
 
 
 def test_client_fetches_agg_trades_and_reads_the_weight_header(sim):

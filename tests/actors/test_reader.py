@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import make_simulator, service_config
-from tests.helpers import wait_for
+from tests.helpers import counter, wait_for
 from tradeactors.service import Service
 
 
@@ -91,4 +91,4 @@ def test_a_silent_connection_that_still_answers_pings_is_replaced(run_service):
              message="receiving")
     sim.stall(4.0, "BTCUSDT")  # pings go on, data does not
     wait_for(lambda: stream(service)["connections"] >= 2, timeout=10, message="a new connection")
-    assert service.metrics.value("tradeactors_connection_failures_total", symbol="BTCUSDT") >= 1
+    assert counter(service, "connection_failures", symbol="BTCUSDT") >= 1

@@ -57,15 +57,25 @@ def test_stall_sends_nothing_but_keeps_the_connection_and_the_market_going(make_
     assert follow == list(range(data["a"] + 1, data["a"] + 6))
 
 
+def _handshake_accepted(sim) -> bool:
+    try:
+        open_ws(sim, "/ws/btcusdt@aggTrade").close()
+    except websocket.WebSocketBadStatusException as err:
+        assert err.status_code == 503
+        return False
+    return True
+
+
 @BOTH
 def test_refused_handshakes_get_503_until_the_time_is_up(sim):
+    began = time.monotonic()  # before the refusal starts: it ends 0.5 s after a later moment
     sim.refuse_connections(0.5)
     with pytest.raises(websocket.WebSocketBadStatusException) as err:
         open_ws(sim, "/ws/btcusdt@aggTrade")
     assert err.value.status_code == 503
     assert rest_get(sim, "/api/v3/ping").status_code == 200
-    time.sleep(0.6)
-    open_ws(sim, "/ws/btcusdt@aggTrade").close()
+    wait_for(lambda: _handshake_accepted(sim), timeout=5, interval=0.05, message="handshakes accepted again")
+    assert time.monotonic() - began >= 0.5  # not one accepted before the time was up
 
 
 @BOTH
@@ -137,10 +147,12 @@ def test_rest_fails_with_the_chosen_status_for_a_while(sim, status):
 
 def test_pause_stops_the_market_and_resume_restarts_it(sim):
     wait_for(lambda: len(sim.published_ids("BTCUSDT")) > 0)
-    sim.pause("BTCUSDT")
-    time.sleep(0.05)
+    sim.pause("BTCUSDT")  # runs in the market's event loop: once it returns, no BTCUSDT step follows
     n, uid = len(sim.published_ids("BTCUSDT")), sim.current_update_id("BTCUSDT")
-    time.sleep(0.3)
+    # Proving an absence needs time to pass: ETHUSDT trades on at the same rate, so 15 ETH trades (~0.3 s) are
+    # time in which an unpaused BTCUSDT would have traded too.
+    eth = len(sim.published_ids("ETHUSDT"))
+    wait_for(lambda: len(sim.published_ids("ETHUSDT")) >= eth + 15, message="ETHUSDT trading on")
     assert (len(sim.published_ids("BTCUSDT")), sim.current_update_id("BTCUSDT")) == (n, uid)
     sim.resume("BTCUSDT")
     wait_for(lambda: len(sim.published_ids("BTCUSDT")) > n)
@@ -159,13 +171,9 @@ def test_skipped_trade_ids_are_never_sent_nor_served_by_rest():
     from tradeactors.simulator import Simulator
 
     with Simulator(symbols=["BTCUSDT"], rate=200.0, seed=5) as sim:
-        deadline = time.monotonic() + 10
-        while len(sim.published_ids("BTCUSDT")) < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: len(sim.published_ids("BTCUSDT")) >= 5, message="5 trades")
         first = sim.skip_trade_ids("BTCUSDT", 7)
-        while (len(sim.published_ids("BTCUSDT")) == 0 or sim.published_ids("BTCUSDT")[-1] < first + 20) \
-                and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: sim.published_ids("BTCUSDT")[-1] >= first + 20, message="20 ids past the skipped ones")
         ids = sim.published_ids("BTCUSDT").tolist()
         assert first - 1 in ids and first + 7 in ids
         assert not set(range(first, first + 7)) & set(ids)
@@ -178,10 +186,8 @@ def test_stale_depth_snapshot_is_older_than_the_current_book():
     from tradeactors.simulator import Simulator
 
     with Simulator(symbols=["BTCUSDT"], rate=50.0, seed=5) as sim:
-        deadline = time.monotonic() + 10
-        while sim.current_update_id("BTCUSDT") < sim.exchange.markets["BTCUSDT"].book.first_update_id + 200 \
-                and time.monotonic() < deadline:
-            time.sleep(0.01)
+        first_update_id = sim.exchange.markets["BTCUSDT"].book.first_update_id
+        wait_for(lambda: sim.current_update_id("BTCUSDT") >= first_update_id + 200, message="200 book updates")
         sim.stale_depth("BTCUSDT", updates_behind=100, count=1)
         stale = requests.get(f"{sim.rest_url}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}, timeout=5).json()
         current = sim.current_update_id("BTCUSDT")  # read after: the book only moves forward

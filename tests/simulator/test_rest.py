@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from tests.helpers import FakeClock
+
 from .conftest import BOTH, rest_get, wait_for
 
 get = rest_get
@@ -95,22 +97,30 @@ def test_agg_trades_by_time_window(make_sim):
     assert r.status_code == 400 and r.json()["code"] == -1127
 
 
-def _away_from_minute_end():
-    # The ledger resets on the wall-clock minute: keep the test's requests inside one minute.
-    if time.time() % 60 > 55:
-        time.sleep(60 - time.time() % 60 + 0.1)
-
-
 @BOTH
 def test_spent_budget_gives_429_with_retry_after_then_418_ban(sim):
+    clock = FakeClock()  # 20 s into a minute, and it stays there: the ledger's minute cannot end mid-test
+    sim.exchange.weights.clock = clock
     sim.set_weight_budget(10)
-    _away_from_minute_end()
     assert get(sim, "/api/v3/aggTrades", symbol="BTCUSDT").status_code == 200
     assert get(sim, "/api/v3/aggTrades", symbol="BTCUSDT").status_code == 200
     limited = get(sim, "/api/v3/aggTrades", symbol="BTCUSDT", limit=5)
     assert limited.status_code == 429 and limited.headers["X-MBX-USED-WEIGHT-1M"] == "8"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Retry-After"] == "40"  # to the next minute
     banned = get(sim, "/api/v3/ping")
-    assert banned.status_code == 418 and int(banned.headers["Retry-After"]) > 60
+    assert banned.status_code == 418 and banned.headers["Retry-After"] == "120"
+    clock.now += 60  # the ban outlives the minute
+    assert get(sim, "/api/v3/ping").status_code == 418
     sim.set_weight_budget(6000)
     assert get(sim, "/api/v3/ping").status_code == 200
+
+
+def test_the_budget_comes_back_with_the_next_minute(make_sim):
+    sim = make_sim(symbols=["BTCUSDT"])
+    clock = FakeClock()  # 20 s into a minute
+    sim.exchange.weights.clock = clock
+    sim.set_weight_budget(8)
+    assert [get(sim, "/api/v3/aggTrades", symbol="BTCUSDT").status_code for _ in range(2)] == [200, 200]
+    clock.now += 40  # the next minute, before any 429
+    r = get(sim, "/api/v3/aggTrades", symbol="BTCUSDT")
+    assert r.status_code == 200 and r.headers["X-MBX-USED-WEIGHT-1M"] == "4"

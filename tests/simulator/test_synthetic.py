@@ -1,7 +1,6 @@
-"""The synthetic market without sockets: book shape, trades, update ids and the ground-truth ledgers."""
+"""The synthetic market without sockets: book shape, trades, update ids, depth diffs that rebuild its true book."""
 from decimal import Decimal
 
-from tradeactors.simulator.ledger import BookLedger
 from tradeactors.simulator.symbols import spec_for, units
 from tradeactors.simulator.synthetic import SyntheticMarket
 import json
@@ -65,20 +64,6 @@ def test_depth_diffs_chain_and_rebuild_the_true_book():
         true_bids, true_asks = market.book.book_at(diff["u"])
         assert sorted(book[0].items(), key=lambda x: -Decimal(x[0])) == true_bids
         assert sorted(book[1].items(), key=lambda x: Decimal(x[0])) == true_asks
-
-
-def test_book_ledger_answers_any_past_update_id_across_checkpoints():
-    BookLedger.CHECKPOINT, saved = 500, BookLedger.CHECKPOINT
-    try:
-        market = SyntheticMarket(spec_for("BTCUSDT"), seed=2)
-        history = {}
-        for _ in range(40):
-            run(market, 30)
-            history[market.uid] = market.snapshot(10_000)
-        for uid, (_, bids, asks) in history.items():
-            assert market.book.book_at(uid) == ([tuple(x) for x in bids], [tuple(x) for x in asks])
-    finally:
-        BookLedger.CHECKPOINT = saved
 
 
 def test_a_jump_moves_the_price():

@@ -1,4 +1,7 @@
-"""Binance's request-weight limit, as a pure ledger (the clock is passed in, so tests need no waiting).
+"""Binance's request-weight limit, as a pure ledger.
+
+Its clock is injectable: ``clock`` (``time.time`` by default) is read when a charge passes no ``now``, so a test
+hands the ledger its own clock and moves minutes and bans forward instead of waiting for them.
 
 Per wall-clock minute (like Binance: the counter resets when the UTC minute changes) requests spend weight from a
 budget. A request that would go over it is refused with 429 and ``Retry-After`` = seconds to the next minute; a
@@ -8,6 +11,7 @@ carries ``X-MBX-USED-WEIGHT-1M``.
 from __future__ import annotations
 
 import math
+import time
 from typing import NamedTuple
 
 
@@ -21,8 +25,10 @@ class Verdict(NamedTuple):
 
 
 class WeightLedger:
-    def __init__(self, budget: int = 6000, ban_seconds: float = 120.0) -> None:
+    def __init__(self, budget: int = 6000, ban_seconds: float = 120.0, clock=time.time) -> None:
         self.budget = budget
+        self.clock = clock
+        """Wall-clock seconds (minutes are UTC minutes of it): replaced by tests that drive time themselves."""
         self.ban_seconds = ban_seconds
         self.used = 0
         self.max_used = 0
@@ -37,7 +43,10 @@ class WeightLedger:
         self._limited = False
         self._banned_until = 0.0
 
-    def charge(self, weight: int, now: float) -> Verdict:
+    def charge(self, weight: int, now: float | None = None) -> Verdict:
+        """Spend ``weight`` at ``now`` (default: the ledger's clock) or refuse it."""
+        if now is None:
+            now = self.clock()
         minute = int(now // 60)
         if minute != self._minute:
             self._minute, self.used, self._limited = minute, 0, False

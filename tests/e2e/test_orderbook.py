@@ -10,14 +10,16 @@ import pytest
 import requests
 
 from tests.conftest import service_config
-from tests.helpers import wait_for
+from tests.helpers import FakeClock, counter, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator, captures
 
 CAPTURE = captures.data_dir() / captures.CAPTURE_2024
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
+"""Reconnect soon, and flush the buffer every 0.25 s (1 s by default): what a test waits for, stored ids or stored
+book seconds, is written sooner, through the same path."""
 
 
 def book_status(service, symbol):
@@ -44,7 +46,10 @@ def stored_snapshots(service, symbol):
 
 def test_replayed_capture_matches_every_recorded_book_ticker(tmp_path):
     replay = sorted(str(p) for p in CAPTURE.glob("spot_*.gz"))
-    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=25.0, tls=True)
+    # ~11 minutes of recording in ~13 s. The replay starts with the first connection (BTCUSDT's), so ETHUSDT misses
+    # its first moments, and their bookTicker checks, in proportion to the speed: at 50x ~2110 of the 2128 checks
+    # remain (at 100x ~2070, too close to the bound below on a busy machine).
+    sim = Simulator(symbols=["BTCUSDT", "ETHUSDT"], replay=replay, replay_speed=50.0, tls=True)
     sim.start()
     service = Service(service_config(tmp_path, sim, **FAST))
     observed = {"BTCUSDT": [], "ETHUSDT": []}
@@ -128,10 +133,10 @@ def test_skipped_update_ids_resync_that_symbol_only(book_service, sim):
 @pytest.mark.parametrize("status", [429, 418, 500, 503])
 def test_rest_failures_during_resync_back_off_then_sync(book_service, sim, status):
     wait_synced(book_service)
-    sim.rest_fail(status, 2)
+    sim.rest_fail(status, 1)  # the resync's first snapshot request fails; a retry (1-2 s later) gets through
     sim.skip_depth_updates("BTCUSDT", count=2)
     wait_for(lambda: book_status(book_service, "BTCUSDT")["state"] != "synced", message="out of sync")
-    wait_for(lambda: book_service.metrics.depth_snapshot_requests.labels("BTCUSDT", "retry")._value.get() >= 1
+    wait_for(lambda: counter(book_service, "depth_snapshot_requests", symbol="BTCUSDT", outcome="retry") >= 1
              or book_service.ledger.blocked_until > time.time(), timeout=10, message="a failed snapshot request")
     wait_synced(book_service, timeout=30)
     wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
@@ -161,7 +166,7 @@ def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_ser
     wait_for(lambda: storage()["pending_book_seconds"] == 0 and storage()["pending_trades"] == 0, timeout=15,
              message="storage recovered")
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert book_service.metrics.book_seconds_lost.labels(symbol)._value.get() == 0
+        assert counter(book_service, "book_seconds_lost", symbol=symbol) == 0
         snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)
         # Seconds taken while every write failed are stored now (before, they were counted as lost).
         assert len([s for s in snaps if failing_from <= s.second <= failing_to]) >= 1
@@ -224,12 +229,29 @@ def test_a_resync_storm_of_many_symbols_stays_under_half_the_weight_budget(tmp_p
     symbols = [f"SYM{i}USDT" for i in range(12)]
     storm = Simulator(symbols=symbols, rate=5.0, seed=9, weight_budget=100, tls=True)
     storm.start()
-    # depth limit 100 costs 5: the service may spend 50 a minute, 10 snapshots; 12 books must wait a minute
+    # depth limit 100 costs 5: the service may spend 50 a minute, exchangeInfo (20) and 6 snapshots; the other 6
+    # books must wait for a later minute. Both weight ledgers, the service's and the exchange's, read one fake
+    # clock that the test moves a minute on once the service has spent its share: minutes pass in a second, not
+    # at the wall clock's pace (up to a minute's wait). Every request comes from the DepthSnapshotActor's one
+    # worker, one at a time, so when it waits for the next minute none is in flight: moving the clock cannot
+    # split a request across two minutes.
+    clock = FakeClock()
+    storm.exchange.weights.clock = clock
     service = Service(service_config(tmp_path, storm, depth_limit=100, rest_weight_budget=100, **FAST))
+    service.ledger.clock = clock
     service.start()
     try:
-        wait_synced(service, symbols, timeout=130)
+        minutes = 0
+        while not all(book_status(service, s)["state"] == "synced" for s in symbols):
+            assert minutes < 10, "the books did not sync within 10 minutes of weight"
+            # no request of weight 5 fits in a minute with more than 45 spent: the service waits for the next
+            wait_for(lambda: all(book_status(service, s)["state"] == "synced" for s in symbols)
+                     or service.ledger.used > 45, timeout=30, message="books synced or the minute's weight spent")
+            if service.ledger.used > 45:
+                clock.now += 60
+                minutes += 1
         state = storm.state()
+        assert minutes >= 1  # 12 books did not fit in one minute
         assert state["weight_used_max"] <= 50
         assert service.ledger.blocked_until == 0  # never answered 429/418
         assert all(book_status(service, s)["counters"]["snapshots_received"] >= 1 for s in symbols)
@@ -313,7 +335,7 @@ def test_a_lagging_book_still_stores_each_second_under_its_exchange_time(book_se
         def hold_once(_u, _bid, _ask):
             if not held:
                 held.append(time.time())
-                time.sleep(2.5)
+                time.sleep(2.5)  # the fault itself, not a wait: the actor is held up while the market moves
 
         book_service.ask("stream:BTCUSDT", WatchBook(hold_once))
         wait_for(lambda: held, timeout=10, message="the book held up")
@@ -339,7 +361,7 @@ def test_a_broken_depth_answer_is_retried_and_the_book_is_recorded(service_facto
     wait_for(lambda: len([s for s in stored_snapshots(service, "BTCUSDT") if s.second > start]) >= 2, timeout=15,
              message="book seconds stored")
     assert sim.state()["rest_faults"] == []  # both broken answers were served
-    assert service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="BTCUSDT", outcome="retry") \
-        + service.metrics.value("tradeactors_depth_snapshot_requests_total", symbol="ETHUSDT", outcome="retry") >= 2
+    assert sum(counter(service, "depth_snapshot_requests", symbol=symbol, outcome="retry")
+               for symbol in ("BTCUSDT", "ETHUSDT")) >= 2
     assert service.status()["depth_snapshots"]["worker_alive"]
     assert service.health() == (True, [])

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import wait_for
+from tests.helpers import ROOT, Process, run_cli, wait_for
 from tradeactors import storage
 from tradeactors.simulator import SimulatorClient
 from tradeactors.storage import Database
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "tradeactors", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
 
 
 @pytest.mark.parametrize("args,key", [
@@ -58,40 +47,6 @@ def test_bin_launcher_runs_the_same_cli():
     assert result.returncode == 0 and result.stdout.startswith("tradeactors ")
 
 
-class Process:
-    """A CLI process whose stdout is collected line by line in the background."""
-
-    def __init__(self, *args, env=None):
-        self.proc = subprocess.Popen([sys.executable, "-m", "tradeactors", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                                     env={**os.environ, **(env or {})})
-        self.lines: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def find(self, pattern: str, timeout: float = 30) -> re.Match:
-        regex = re.compile(pattern)
-
-        def search():
-            return next((m for line in list(self.lines) if (m := regex.search(line))), None)
-
-        return wait_for(search, timeout=timeout, message=f"log line {pattern!r}")
-
-    def terminate(self, timeout: float = 10) -> tuple[int, float]:
-        began = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
-        return code, time.monotonic() - began
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def api_trades(api, symbol):
     now = int(time.time() * 1000)
     params = {"symbol": symbol, "start": now - 3_600_000, "end": now + 60_000, "limit": 10000}
@@ -99,7 +54,7 @@ def api_trades(api, symbol):
 
 
 def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(tmp_path):
-    demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "40")
+    demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "100")
     try:
         sim_ws, sim_rest, ca = demo.find(r"exchange simulator at (\S+) \(REST (\S+), CA (\S+)\)").groups()
         assert sim_ws.startswith("wss://127.0.0.1:") and sim_rest.startswith("https://127.0.0.1:")  # TLS by default

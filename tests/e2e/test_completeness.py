@@ -13,12 +13,14 @@ import time
 import numpy as np
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import counter, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
 
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5}
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
+"""Reconnect soon, and flush the buffer every 0.25 s (1 s by default): what a test waits for, stored ids or stored
+book seconds, is written sooner, through the same path."""
 
 
 def stream_status(service, symbol="BTCUSDT"):
@@ -51,16 +53,18 @@ def assert_complete(service, sim, symbols=("BTCUSDT",), timeout=30):
 
 
 def gaps_found(service, symbol="BTCUSDT"):
-    return service.metrics.gaps_found.labels(symbol)._value.get()
+    return counter(service, "gaps_found", symbol=symbol)
 
 
 def backfilled(service, symbol="BTCUSDT"):
     """Trades stored from REST: a hole's fill or a reconnection's catch-up."""
-    return service.metrics.trades_backfilled.labels(symbol)._value.get()
+    return counter(service, "trades_backfilled", symbol=symbol)
 
 
 def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
-    service = service_factory(**FAST)
+    # No connection lives long enough to reset the backoff (HEALTHY_SECONDS): a short ceiling keeps the 20
+    # reconnections from waiting 0.5 s each (the drop's moment, not the backoff, is what this test varies).
+    service = service_factory(backoff_initial=0.02, backoff_max=0.1)
     rng = random.Random(20)
     for _ in range(20):
         wait_receiving(service)
@@ -79,7 +83,7 @@ def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
 def test_a_stall_longer_than_the_watchdog_reconnects_and_fills(service_factory, sim):
     service = service_factory(stream_timeout=1, **FAST)
     wait_receiving(service)
-    sim.stall(3, "BTCUSDT")
+    sim.stall(2, "BTCUSDT")  # twice the watchdog's 1 s
     wait_for(lambda: stream_status(service)["connections"] >= 2, timeout=10, message="watchdog reconnect")
     assert_complete(service, sim)
 
@@ -88,8 +92,10 @@ def test_malformed_frames_are_counted_and_skipped(service_factory, sim):
     service = service_factory(**FAST)
     wait_receiving(service)
     kinds = ["truncated", "nonjson", "missing_field"]
-    for i in range(6):  # ~1 % of the frames at 50 trades/s over ~12 s
-        time.sleep(0.3)
+    for i in range(6):  # each among good frames: a dozen trades received between two malformed ones
+        received = stream_status(service)["trades_received"]
+        wait_for(lambda received=received: stream_status(service)["trades_received"] >= received + 12,
+                 message="trades between")
         sim.send_malformed("BTCUSDT", kinds[i % 3])
     wait_for(lambda: stream_status(service)["malformed_frames"] == 6, message="6 malformed frames counted")
     assert stream_status(service)["connections"] == 1
@@ -133,15 +139,17 @@ def test_lifetime_expiry_is_replaced_before_the_server_closes(tmp_path):
 
 
 @pytest.mark.slow
-def test_refused_connections_for_30_seconds(service_factory, sim):
-    service = service_factory(backoff_initial=0.1, backoff_max=2)
+def test_refused_connections_for_seconds_are_retried_with_backoff_and_lose_nothing(service_factory, sim):
+    # 6 s of refusals with the backoff doubling from 0.05 s to at most 0.3 s: about twenty refused attempts, each
+    # one counted (the same path as Binance refusing for minutes, where only the number of attempts grows)
+    service = service_factory(backoff_initial=0.05, backoff_max=0.3)
     wait_receiving(service)
-    sim.refuse_connections(30)
+    sim.refuse_connections(6)
     sim.drop_connections("BTCUSDT")
     wait_for(lambda: stream_status(service)["state"] == "reconnecting", message="reconnecting")
-    wait_for(lambda: stream_status(service)["state"] == "connected", timeout=45, message="connected after 30 s")
+    wait_for(lambda: stream_status(service)["state"] == "connected", timeout=20, message="connected after 6 s")
     assert_complete(service, sim)
-    assert service.metrics.connection_failures.labels("BTCUSDT")._value.get() >= 10
+    assert counter(service, "connection_failures", symbol="BTCUSDT") >= 10
 
 
 def last_stored(service, symbol="BTCUSDT") -> int:
@@ -176,19 +184,24 @@ def test_trades_published_while_disconnected_are_stored_though_no_trade_follows(
     assert stream_status(service)["last_trade_id"] < missed  # they did not come over the stream
     assert service.status()["backfill"]["last_catch_up"]["BTCUSDT"]["fetched"] >= 1
     assert service.status()["backfill"]["last_gap"]["BTCUSDT"]["via"] == "catch-up"
-    assert gaps_found(service) == service.metrics.gaps_filled.labels("BTCUSDT")._value.get() >= 1
+    assert gaps_found(service) == counter(service, "gaps_filled", symbol="BTCUSDT") >= 1
 
 
 @pytest.mark.slow
-def test_while_the_stream_is_down_the_store_keeps_up_from_rest(service_factory, sim):
-    service = service_factory(backoff_initial=0.5, backoff_max=2)
+def test_while_the_stream_is_down_the_store_keeps_up_from_rest(service_factory, sim, monkeypatch):
+    from tradeactors.actors import reader
+
+    # Catch-ups run before reconnection attempts, at most every CATCH_UP_WHILE_DOWN_SECONDS (10 s; 2 s here, so
+    # that the second catch-up comes after ~100 trades at 50/s rather than after ~500).
+    monkeypatch.setattr(reader, "CATCH_UP_WHILE_DOWN_SECONDS", 2.0)
+    service = service_factory(backoff_initial=0.1, backoff_max=0.5)
     wait_receiving(service)
     sim.refuse_connections(40)
     assert sim.drop_connections("BTCUSDT") == 1
     at_drop = int(sim.published_ids("BTCUSDT")[-1])
-    # Catch-ups run before reconnection attempts, at most every CATCH_UP_WHILE_DOWN_SECONDS (10 s): within ~12 s
-    # the store holds trades published well after the drop, while the WebSocket is still refused.
-    wait_for(lambda: last_stored(service) >= at_drop + 100, timeout=25, message="stored beyond the drop")
+    # Within a few seconds the store holds trades published well after the drop, while the WebSocket is still
+    # refused.
+    wait_for(lambda: last_stored(service) >= at_drop + 100, timeout=15, message="stored beyond the drop")
     assert stream_status(service)["state"] == "reconnecting"
     assert stream_status(service)["last_trade_id"] <= at_drop
     sim.pause("BTCUSDT")
@@ -205,7 +218,7 @@ def test_rate_limited_backfill_honours_retry_after_and_completes(service_factory
     blocked_until = service.ledger.blocked_until
     assert_complete(service, sim)
     assert time.time() >= blocked_until
-    assert sum(service.metrics.value("tradeactors_rest_requests_total", endpoint=endpoint, outcome=str(status))
+    assert sum(counter(service, "rest_requests", endpoint=endpoint, outcome=str(status))
                for endpoint in ("/api/v3/aggTrades", "/api/v3/depth")) >= 1  # counted by outcome
 
 
@@ -213,7 +226,7 @@ def test_storage_failures_lose_nothing_after_recovery(service_factory, sim):
     service = service_factory(**FAST)
     wait_receiving(service)
     service.db.inject_write_failures(3.0, "IO error: No space left on device (injected)")
-    wait_for(lambda: service.metrics.storage_errors._value.get() >= 2, message="failed writes")
+    wait_for(lambda: counter(service, "storage_errors") >= 2, message="failed writes")
     assert service.status()["storage"]["pending_trades"] > 0
     wait_for(lambda: service.status()["storage"]["pending_trades"] == 0, timeout=15, message="recovery")
     assert_complete(service, sim)
@@ -268,7 +281,9 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
     first.start()
     wait_for(lambda: len(storage.trade_ids(first.db, "BTCUSDT")) > 50, timeout=20, message="trades stored")
     first.stop()
-    time.sleep(1.0)  # the market trades on while the service is down: a hole of ~50 trades
+    down_at = int(sim.published_ids("BTCUSDT")[-1])
+    # the market trades on while the service is down: a hole of 50 trades
+    wait_for(lambda: int(sim.published_ids("BTCUSDT")[-1]) >= down_at + 50, message="50 trades while down")
     second = Service(config)
     second.start()
     try:
@@ -282,12 +297,13 @@ def test_stored_ids_survive_restart_and_the_hole_is_filled(tmp_path, sim):
 def test_kill_9_mid_ingest_then_restart_fills_the_hole_exactly_once(tmp_path, sim):
     import requests
 
-    from tests.test_cli import Process
+    from tests.helpers import Process
     from tradeactors.storage import Database
 
     args = ["start", "--symbols", "BTCUSDT", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0",
             "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--ca-file", sim.ca_file]
-    env = {"TRADEACTORS_BACKOFF_INITIAL": "0.05", "TRADEACTORS_BACKOFF_MAX": "0.5"}
+    env = {"TRADEACTORS_BACKOFF_INITIAL": "0.05", "TRADEACTORS_BACKOFF_MAX": "0.5",
+           "TRADEACTORS_FLUSH_INTERVAL": "0.25"}  # as FAST: the 3 batches it waits for come in 0.75 s, not 3 s
 
     def status(api):
         return requests.get(f"{api}/api/status", timeout=5).json()
@@ -361,7 +377,7 @@ def test_a_real_disk_full_loses_nothing_once_space_is_back(small_tmpfs, sim):
                         fh.write(b"\0" * block)
                 except OSError:
                     pass
-        wait_for(lambda: service.metrics.storage_errors._value.get() >= 2, timeout=30, message="disk-full errors")
+        wait_for(lambda: counter(service, "storage_errors") >= 2, timeout=30, message="disk-full errors")
         assert service.status()["storage"]["pending_trades"] > 0
         filler.unlink()
         assert shutil.disk_usage(small_tmpfs).free > 8 << 20
@@ -377,26 +393,25 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
     first = sim.skip_trade_ids("BTCUSDT", 6)
     wait_for(lambda: service.status()["storage"]["exchange_gaps"]["BTCUSDT"] == [[first, first + 5]], timeout=20,
              message="exchange gap recorded")
-    assert service.metrics.gaps_unfillable.labels("BTCUSDT")._value.get() == 1
+    assert counter(service, "gaps_unfillable", symbol="BTCUSDT") == 1
     assert_complete(service, sim)  # published ids leave the gap out: stored == published, each once
-    requests_before = service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
-                                            outcome="ok")
+    requests_before = counter(service, "rest_requests", endpoint="/api/v3/aggTrades", outcome="ok")
     wait_for(lambda: service.status()["backfill"]["worker_alive"], message="backfill alive")
     service.directory.tell("backfill", HolesFound("BTCUSDT"))
     wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
-    assert service.metrics.value("tradeactors_rest_requests_total", endpoint="/api/v3/aggTrades",
-                                 outcome="ok") == requests_before
+    assert counter(service, "rest_requests", endpoint="/api/v3/aggTrades",
+                   outcome="ok") == requests_before
 
 
-@pytest.mark.parametrize("actor,thread", [
-    ("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"), ("depth_snapshots", "DepthSnapshots-worker")])
+@pytest.mark.parametrize("actor,thread", [("stream:BTCUSDT", "Reader-BTCUSDT"), ("backfill", "Backfill-worker"),
+                                          ("depth_snapshots", "DepthSnapshots-worker")])
 def test_a_thread_that_dies_fails_its_actor_which_is_restarted_and_loses_nothing(service_factory, sim, caplog, actor,
                                                                                  thread):
     service = service_factory(**FAST)
     wait_receiving(service)
     wait_for(lambda: stream_status(service)["book"]["state"] == "synced", message="book synced")
     service.directory.tell(actor, InjectFailure("injected bug in the thread", thread=True))
-    wait_for(lambda: service.metrics.thread_deaths.labels(thread)._value.get() == 1, message=f"{thread} died")
+    wait_for(lambda: counter(service, "thread_deaths", thread=thread) == 1, message=f"{thread} died")
     wait_for(lambda: service.supervisor.status()[actor]["restarts"] == 1, message=f"{actor} restarted")
     wait_for(lambda: service.supervisor.status()[actor]["alive"], message=f"{actor} alive")
     assert any(r.levelname == "ERROR" and f"{thread} died" in r.getMessage() for r in caplog.records)
@@ -420,4 +435,4 @@ def test_broken_rest_answers_during_backfill_are_retried_and_lose_nothing(servic
     wait_for(lambda: sim.state()["rest_faults"] == [], timeout=20, message="the broken answers served")
     assert_complete(service, sim)
     assert service.status()["backfill"]["worker_alive"]
-    assert service.metrics.value("tradeactors_thread_deaths_total", thread="Backfill-worker") == 0
+    assert counter(service, "thread_deaths", thread="Backfill-worker") == 0

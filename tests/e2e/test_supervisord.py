@@ -19,13 +19,12 @@ import numpy as np
 import pytest
 import requests
 
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 from tradeactors import storage
 from tradeactors.storage import Database
 
 pytest.importorskip("supervisor", reason="pip install supervisor (see .ci/run)")
 
-ROOT = Path(__file__).resolve().parent.parent
 PROGRAM_FILE = ROOT / "etc" / "supervisord" / "tradeactors.conf"
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
@@ -43,7 +42,8 @@ class Supervisord:
         self.data = tmp_path / "data"
         ini = tmp_path / "tradeactors.ini"
         ini.write_text(f"[service]\nsymbols = {','.join(SYMBOLS)}\ndata_dir = {self.data}\nws_url = {sim.ws_url}\n"
-                       f"rest_url = {sim.rest_url}\nca_file = {sim.ca_file}\nhttp = 127.0.0.1:0\n[stream]\nbackoff_max = 2\n")
+                       f"rest_url = {sim.rest_url}\nca_file = {sim.ca_file}\nhttp = 127.0.0.1:0\n"
+                       "[stream]\nbackoff_max = 2\n")
         program = shipped_program()
         assert program["command"].startswith("/opt/tradeactors/bin/tradeactors start --config ")
         program.pop("user")
