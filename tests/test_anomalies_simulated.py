@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tradeactors import analytics
-from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.protocol import AggTrade
+from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.simulator.symbols import spec_for
 from tradeactors.simulator.synthetic import SyntheticMarket
 
@@ -22,7 +22,8 @@ BASE_MS = 1_723_161_600_000
 
 
 def scaled(levels):
-    return np.array([[int(p.replace(".", "")), int(q.replace(".", ""))] for p, q in levels], dtype=np.int64).reshape(-1, 2)
+    rows = [[int(p.replace(".", "")), int(q.replace(".", ""))] for p, q in levels]
+    return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def run_market(seconds: int, rate: float = 50.0, seed: int = 1, change_at: int | None = None,
@@ -58,7 +59,7 @@ def test_ten_minutes_of_a_steady_synthetic_market_produce_no_anomaly():
         window = [s for s in snapshots if start_s <= s.second < start_s + 60]
         baseline = [s for s in snapshots if s.second < start_s]
         start_ms, end_ms = start_s * 1000, (start_s + 60) * 1000 - 1
-        in_window = (trades.T >= start_ms) & (trades.T <= end_ms)
+        in_window = (start_ms <= trades.T) & (end_ms >= trades.T)
         result = analytics.detect_market_anomalies(
             window, baseline, trades.select(in_window), symbol="BTCUSDT", now_ms=end_ms, window_start_ms=start_ms,
             window_end_ms=end_ms, baseline_minutes=60, tick_size="0.01000000")
@@ -71,7 +72,7 @@ def detected(snapshots, trades, start_s: int, seconds: int = 60, tick_size: str 
     window = [s for s in snapshots if start_s <= s.second < start_s + seconds]
     baseline = [s for s in snapshots if s.second < start_s]
     start_ms, end_ms = start_s * 1000, (start_s + seconds) * 1000 - 1
-    in_window = (trades.T >= start_ms) & (trades.T <= end_ms)
+    in_window = (start_ms <= trades.T) & (end_ms >= trades.T)
     result = analytics.detect_market_anomalies(window, baseline, trades.select(in_window), symbol=window[0].symbol,
                                                now_ms=end_ms, window_start_ms=start_ms, window_end_ms=end_ms,
                                                baseline_minutes=60, tick_size=tick_size)

@@ -149,15 +149,15 @@ def test_random_diffs_leave_the_same_levels_as_a_decimal_reference(diffs, n):
             wire.append(levels)
         book.apply(wire[0], wire[1], update_id)
 
-        def expected(index: int, count: int) -> list[tuple[str, str]]:
+        def expected(index: int, count: int, pd: int = price_decimals, qd: int = qty_decimals) -> list[tuple[str, str]]:
             prices = sorted(reference[index], reverse=index == 0)[:count]
-            return [(_text(p, price_decimals), _text(reference[index][p], qty_decimals)) for p in prices]
+            return [(_text(p, pd), _text(reference[index][p], qd)) for p in prices]
 
         assert book.top(n) == (expected(0, n), expected(1, n))
         assert book.best_bid() == (expected(0, 1) or [None])[0]
         assert book.best_ask() == (expected(1, 1) or [None])[0]
         assert len(book) == len(reference[0]) + len(reference[1])
-        bids, asks, pd, qd = book.top_scaled(n)
+        bids, _asks, pd, qd = book.top_scaled(n)
         assert [[Decimal(int(p)).scaleb(-pd), Decimal(int(q)).scaleb(-qd)] for p, q in bids] == \
             [[Decimal(p), Decimal(q)] for p, q in expected(0, n)]
 

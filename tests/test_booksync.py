@@ -413,7 +413,7 @@ def test_replay_2024_best_bid_and_ask_match_every_bookticker_with_the_last_appli
 
 
 def test_replay_2024_applies_every_diff_after_the_snapshot_without_a_resync(replayed_2024):
-    for symbol, (sync, events, _, _, items) in replayed_2024.items():
+    for _symbol, (sync, events, _, _, items) in replayed_2024.items():
         frames = sum(1 for kind, raw in items if kind == "frame" and b"@depth" in raw[:40])
         assert sync.state == "synced" and sync.counters["resyncs"] == 0
         assert sync.counters["diffs_applied"] + sync.counters["diffs_dropped"] == frames
@@ -421,7 +421,7 @@ def test_replay_2024_applies_every_diff_after_the_snapshot_without_a_resync(repl
 
 
 def test_replay_2024_btc_buffers_the_diff_that_arrives_before_the_snapshot(replayed_2024):
-    sync, events, _, _, items = replayed_2024["btcusdt"]
+    _sync, events, _, _, items = replayed_2024["btcusdt"]
     kinds = [kind for kind, _ in items]
     before = [protocol.parse_frame(raw) for kind, raw in items[:kinds.index("snapshot")] if kind == "frame"]
     covering = [d for d in before if type(d) is DepthUpdate and d.U <= 50093239219 <= d.u]

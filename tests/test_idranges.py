@@ -1,4 +1,7 @@
-from hypothesis import given, strategies as st
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradeactors.idranges import IdRanges
 
@@ -34,7 +37,7 @@ def test_behaves_like_a_set(values):
     assert all((v in r) == (v in expected) for v in range(-1, 202))
     ranges = list(r)
     assert all(lo <= hi for lo, hi in ranges)
-    assert all(a[1] + 1 < b[0] for a, b in zip(ranges, ranges[1:]))  # disjoint and not adjacent
+    assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(ranges))  # disjoint and not adjacent
     if expected:
         holes = {v for lo, hi in r.holes() for v in range(lo, hi + 1)}
         assert holes == set(range(min(expected), max(expected) + 1)) - expected

@@ -8,12 +8,12 @@ AGG = ('{"e":"aggTrade","E":1499405254326,"s":"BTCUSDT","a":26129,"p":"0.0163310
 
 
 def test_combined_aggtrade_frame_keeps_the_exact_strings():
-    trade = protocol.parse_frame('{"stream":"btcusdt@aggTrade","data":%s}' % AGG)
+    trade = protocol.parse_frame(f'{{"stream":"btcusdt@aggTrade","data":{AGG}}}')
     assert trade == AggTrade(26129, "0.01633102", "4.70443515", 27781, 27783, 1499405254324, True)
 
 
 def test_raw_payload_parses_the_same_as_the_envelope():
-    assert protocol.parse_frame(AGG) == protocol.parse_frame('{"stream":"x","data":%s}' % AGG)
+    assert protocol.parse_frame(AGG) == protocol.parse_frame(f'{{"stream":"x","data":{AGG}}}')
 
 
 def test_depth_update():

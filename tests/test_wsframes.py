@@ -3,10 +3,17 @@
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradeactors.wsframes import (
-    OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT, FrameSplitter, ProtocolError,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_TEXT,
+    FrameSplitter,
+    ProtocolError,
 )
 
 
@@ -28,7 +35,7 @@ def frame(opcode, payload, fin=True, mask=None):
 
 def split_everywhere(data, cuts):
     splitter, out, pos = FrameSplitter(), [], 0
-    for cut in sorted(set(cuts)) + [len(data)]:
+    for cut in [*sorted(set(cuts)), len(data)]:
         out += splitter.feed(data[pos:cut])
         pos = cut
     return out

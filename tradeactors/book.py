@@ -49,7 +49,7 @@ class _Unusual(Exception):
 class OrderBook:
     """A local order book with exact levels (integer counts at one decimal scale; per side a dict and a heap)."""
 
-    __slots__ = ("update_id", "keep_unknown", "_levels", "_heaps", "_bound", "_known", "_pd", "_qd", "_zero")
+    __slots__ = ("_bound", "_heaps", "_known", "_levels", "_pd", "_qd", "_zero", "keep_unknown", "update_id")
 
     def __init__(self, update_id: int = 0, price_decimals: int = 0, qty_decimals: int = 0):
         self.update_id = update_id

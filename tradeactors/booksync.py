@@ -99,7 +99,7 @@ class BookSync:
             self._buffer.append(diff)
             return self._sync(snapshot)
         buffer = self._buffer
-        if buffer and diff.U != buffer[-1].u + 1:
+        if buffer and buffer[-1].u + 1 != diff.U:
             if diff.u <= buffer[-1].u:
                 self.counters["diffs_dropped"] += 1
                 return []
@@ -155,7 +155,7 @@ class BookSync:
         if diff.u <= book.update_id:
             self.counters["diffs_dropped"] += 1  # a duplicate frame or reconnect overlap, not a gap
             return []
-        if diff.U != book.update_id + 1:
+        if book.update_id + 1 != diff.U:
             events = self._resync(f"gap: expected U={book.update_id + 1}, got U={diff.U} u={diff.u}")
             self._buffer.append(diff)
             return events
@@ -188,7 +188,7 @@ class BookSync:
         if not buffer:
             self._snapshot = book  # the first diff after it will be checked
             return events
-        if buffer[0].U > last_update_id + 1:
+        if last_update_id + 1 < buffer[0].U:
             # Binance: "if lastUpdateId < the first buffered U, fetch again". At lastUpdateId == U - 1 the
             # snapshot is still continued without a gap, so it is used.
             self.counters["snapshots_rejected"] += 1
@@ -213,7 +213,7 @@ class BookSync:
             return []
         self._snapshot = None
         diffs = [diff for diff in self._buffer if diff.u > last_update_id]
-        if diffs and diffs[0].U > last_update_id + 1 or not diffs and last_update_id != book.update_id:
+        if (diffs and last_update_id + 1 < diffs[0].U) or (not diffs and last_update_id != book.update_id):
             self.counters["snapshots_rejected"] += 1
             return [self._request("snapshot older than the first buffered diff")]
         for diff in diffs:

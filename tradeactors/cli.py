@@ -11,7 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from tradeactors import __version__, config as configuration, logsetup
+from tradeactors import __version__, logsetup
+from tradeactors import config as configuration
 
 log = logging.getLogger("tradeactors")
 

@@ -21,9 +21,9 @@ import re
 import ssl
 import tempfile
 import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tradeactors import tls

@@ -59,7 +59,7 @@ class InsufficientData(TradeactorsError):
     """
 
     def __init__(self, required: int, available: int, what: str = "aggregate trades", *,
-                 collecting_since: int | None | _NotGiven = _NOT_GIVEN,
+                 collecting_since: int | _NotGiven | None = _NOT_GIVEN,
                  estimated_wait_seconds: int | None = None) -> None:
         message = f"needs at least {required} {what} in the window, has {available}"
         details: dict[str, Any] = {"required": int(required), "available": int(available)}

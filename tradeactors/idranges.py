@@ -8,7 +8,7 @@ a handful of ranges however many trades are stored.
 from __future__ import annotations
 
 import bisect
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 class IdRanges:

@@ -98,7 +98,7 @@ def _aggtrade(d: dict[str, Any]) -> AggTrade:
 
 def _depth(d: dict[str, Any]) -> DepthUpdate:
     U, u, bids, asks = d["U"], d["u"], d["b"], d["a"]
-    if not (type(U) is int and type(u) is int and U <= u and type(bids) is list and type(asks) is list):
+    if not (type(U) is int and type(u) is int and u >= U and type(bids) is list and type(asks) is list):
         raise MalformedFrame("depthUpdate field of the wrong type or value")
     for side in (bids, asks):
         for level in side:

@@ -101,7 +101,8 @@ class WeightLedger:
 class RestError(Exception):
     """A REST call failed. ``retryable`` tells whether trying again later can help."""
 
-    def __init__(self, message: str, status: int | None = None, retryable: bool = True, retry_after: float | None = None):
+    def __init__(self, message: str, status: int | None = None, retryable: bool = True,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.retryable = retryable

@@ -11,8 +11,9 @@ everything in reverse order. Start order, in one place:
 8. StreamActor per symbol -- WebSocket connection and local order book
 9. HTTP server   -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds and its last book second), depth snapshots, cleanup,
-backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop.
+Stop is the reverse: HTTP, streams (each hands over what it holds and its last book second), depth snapshots,
+cleanup, backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal
+handling: SIGTERM/SIGINT request an orderly stop.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from tradeactors import tls
 from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
+from tradeactors.actors.depth_snapshots import DepthSnapshotActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import Analyze, GetBook, GetStatus, QueryBookSeconds, QueryTrades
 from tradeactors.actors.query import QueryActor, TradePage
-from tradeactors.actors.depth_snapshots import DepthSnapshotActor
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor

@@ -93,7 +93,8 @@ def test_too_many_restarts_in_the_window_escalate():
     for _ in range(3):
         restarts = sup.status()["a"]["restarts"]
         directory.tell("a", "crash")
-        wait_for(lambda: sup.status()["a"]["restarts"] > restarts or escalated.is_set(), message="restart")
+        wait_for(lambda before=restarts: sup.status()["a"]["restarts"] > before or escalated.is_set(),
+                 message="restart")
     assert escalated.wait(5)
     assert "restarts within" in sup.escalated
     sup.stop()

@@ -8,8 +8,8 @@ import pytest
 from tests.analytics.builders import SYMBOL, snapshot
 from tradeactors.analytics import detect_market_anomalies
 from tradeactors.analytics.anomalies import confidence, severity
-from tradeactors.records import TradeColumns
 from tradeactors.errors import InvalidParameter
+from tradeactors.records import TradeColumns
 
 START = 1_000_000  # unix seconds of the first synthetic snapshot
 BASELINE_SECS = 3600

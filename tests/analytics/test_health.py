@@ -18,8 +18,8 @@ NOW = 200_000
 
 def steady(seconds, spread=1, depth=1000, updates_per_second=10, first_update=0):
     """A book that never changes except for its update id: bid 100.00, ask 100.00 + spread ticks."""
-    return [snapshot(s, [(10000, depth)], [(10000 + spread, depth)], first_update + updates_per_second * (s - seconds[0]))
-            for s in seconds]
+    return [snapshot(s, [(10000, depth)], [(10000 + spread, depth)],
+                     first_update + updates_per_second * (s - seconds[0])) for s in seconds]
 
 
 def health(window, baseline=(), now_ms=NOW) -> dict:

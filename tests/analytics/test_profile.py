@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.analytics.builders import SYMBOL, trades
+from tradeactors import errors
 from tradeactors.analytics import (
     InsufficientData,
     merge_tick_volumes,
@@ -19,9 +20,8 @@ from tradeactors.analytics import (
     volume_profile,
 )
 from tradeactors.analytics.profile import MAX_BINS, TickVolumes
-from tradeactors.records import TradeColumns
-from tradeactors import errors
 from tradeactors.errors import InvalidParameter
+from tradeactors.records import TradeColumns
 
 CBOT = {110: 10, 109: 50, 108: 80, 107: 90, 106: 150, 105: 70, 104: 60, 103: 20, 102: 15, 101: 10}
 
@@ -202,7 +202,7 @@ def reference(chunk: TradeColumns, tick: int, pct: Fraction) -> tuple[int, int, 
     ticks = [p // tick for p in chunk.p.tolist()]
     tpb = max(10, math.ceil((max(ticks) - min(ticks)) / 100))
     first, last = min(ticks) // tpb, max(ticks) // tpb
-    volume = {k: 0 for k in range(first, last + 1)}
+    volume = dict.fromkeys(range(first, last + 1), 0)
     for t, q in zip(ticks, chunk.q.tolist()):
         volume[t // tpb] += q
     bins = list(volume.values())

@@ -43,7 +43,7 @@ def assert_complete(service, sim, symbols=("BTCUSDT",), timeout=30):
         published = np.asarray(sim.published_ids(symbol))  # ids that exist: an exchange gap is left out
         last = int(published[-1])
 
-        def caught_up():
+        def caught_up(symbol=symbol, last=last, published=published):
             stored = storage.trade_ids(service.db, symbol)
             return len(stored) and stored[-1] == last and len(stored) == (published >= stored[0]).sum()
 
@@ -73,7 +73,8 @@ def test_twenty_forced_disconnects_at_random_moments(service_factory, sim):
         assert sim.drop_connections("BTCUSDT") == 1
         # Frames read from the dropped socket can still arrive after the drop: wait for the new connection, so
         # that each of the 20 drops hits a live connection.
-        wait_for(lambda: stream_status(service)["connections"] > connections, timeout=20, message="reconnected")
+        wait_for(lambda before=connections: stream_status(service)["connections"] > before, timeout=20,
+                 message="reconnected")
     assert_complete(service, sim, ("BTCUSDT", "ETHUSDT"))
     assert stream_status(service)["connections"] >= 21
     # what was published while disconnected came from REST (counted just after the write that completed the ids)
@@ -267,7 +268,7 @@ def test_retention_deletes_exactly_what_is_older_than_the_cutoff_while_a_query_r
     cutoff = (now - 7 * day) // 1000 * 1000
     remaining = storage.trade_ids(service.db, "ETHUSDT", 0, now - 2 * day).tolist()
     assert 0 < len(remaining) < len(old)
-    assert remaining == [t.a for t in old if t.T >= cutoff]
+    assert remaining == [t.a for t in old if cutoff <= t.T]
     assert kept["ETHUSDT"] == remaining[0]
     assert len(results["query"].trades) in (len(old), len(remaining))  # it saw one consistent state
 

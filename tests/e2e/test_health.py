@@ -53,7 +53,7 @@ def test_a_stream_that_cannot_connect_turns_health_503_after_the_alert_delay_and
 def test_a_book_that_cannot_sync_turns_health_503_and_recovers(service_factory, sim):
     sim.rest_fail(503, 2.5)  # longer than the alert delay, with room to see the 503
     service = service_factory(book_unsynced_alert=1.0, **FAST)
-    code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
+    _code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
                              message="503 while REST fails")
     assert any(r.startswith("book BTCUSDT: not synced for") and "buffering" in r for r in reasons), reasons
     assert metric(service, "tradeactors_book_unsynced_seconds", symbol="BTCUSDT") > 1.0
@@ -66,7 +66,7 @@ def test_an_actor_whose_thread_died_is_unhealthy_until_it_is_restarted(service_f
     wait_for(lambda: health(service)[0] == 200, message="healthy")
     service.supervisor.backoff_initial = 1.5  # keep the dead actor down long enough to look at it
     service.directory.tell("backfill", InjectFailure("injected bug", thread=True))
-    code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
+    _code, reasons = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(health(service)), timeout=10,
                              message="503 while the backfill actor is down")
     assert any("backfill" in r for r in reasons), reasons
     assert metric(service, "tradeactors_thread_deaths_total", thread="Backfill-worker") == 1

@@ -344,7 +344,7 @@ def test_a_lagging_book_still_stores_each_second_under_its_exchange_time(book_se
                  timeout=20, message="stored seconds after the lag")
     finally:
         watcher.close()
-    snaps = [s for s in stored_snapshots(book_service, "BTCUSDT")]
+    snaps = list(stored_snapshots(book_service, "BTCUSDT"))
     lagged = [s for s in snaps if lag_start <= s.second <= lag_start + 2]
     assert len(lagged) >= 2  # the seconds during the hold-up were stored once the actor caught up
     assert assert_rows_are_the_last_diff_of_their_exchange_second(snaps, watcher) >= 4

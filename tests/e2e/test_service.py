@@ -115,7 +115,8 @@ def test_too_many_restarts_stop_the_service_with_exit_code_1(service_factory):
     for _ in range(6):
         restarts = service.supervisor.status()["buffer"]["restarts"]
         service.directory.tell("buffer", InjectFailure())
-        wait_for(lambda: service.supervisor.status()["buffer"]["restarts"] > restarts or service.supervisor.escalated,
+        wait_for(lambda before=restarts: service.supervisor.status()["buffer"]["restarts"] > before
+                 or service.supervisor.escalated,
                  message="restart or escalation")
         if service.supervisor.escalated:
             break

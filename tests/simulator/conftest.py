@@ -17,8 +17,8 @@ import requests
 import websocket
 
 from tests.helpers import wait_for  # noqa: F401 - re-exported for the simulator tests
-
 from tradeactors.simulator import Simulator
+
 
 def pytest_collection_modifyitems(items):
     # A hung socket read must fail one test, not the whole run (setup.cfg's global timeout is 300 s).
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.timeout(60))
 
 
-FAST = dict(ping_interval=20.0, pong_timeout=20.0, shutdown_grace=0.5)
+FAST = {"ping_interval": 20.0, "pong_timeout": 20.0, "shutdown_grace": 0.5}
 
 BOTH = pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
 """Run a test over TLS and over plaintext (direct parametrization overrides the ``tls`` fixture)."""

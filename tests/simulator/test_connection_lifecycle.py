@@ -1,4 +1,5 @@
 """Pings, pong timeout, connection lifetime and serverShutdown, with short timings."""
+import itertools
 import json
 import time
 
@@ -16,7 +17,7 @@ def test_pings_arrive_at_the_configured_interval(make_sim):
             opcode, _ = ws.recv_data_frame(control_frame=True)  # answers each ping with a pong
             if opcode == websocket.ABNF.OPCODE_PING:
                 times.append(time.monotonic())
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(0.2 < g < 0.6 for g in gaps), gaps
         assert sim.connection_count() == 1
     finally:

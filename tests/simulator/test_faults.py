@@ -193,5 +193,5 @@ def test_stale_depth_snapshot_is_older_than_the_current_book():
         current = sim.current_update_id("BTCUSDT")  # read after: the book only moves forward
         fresh = requests.get(f"{sim.rest_url}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}, timeout=5).json()
         assert stale["lastUpdateId"] <= current - 100 < current <= fresh["lastUpdateId"]
-        bids, asks = sim.book_at("BTCUSDT", stale["lastUpdateId"], depth=5)
+        bids, _asks = sim.book_at("BTCUSDT", stale["lastUpdateId"], depth=5)
         assert [tuple(b) for b in stale["bids"]] == bids

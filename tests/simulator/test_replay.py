@@ -1,5 +1,6 @@
 """Replay of the 2024 hftbacktest capture (and the small 2021 cryptofeed one) against independent clients."""
 import gzip
+import itertools
 import json
 import time
 from decimal import Decimal
@@ -65,7 +66,7 @@ def test_trades_become_contiguous_aggtrades_that_sum_exactly_to_the_raw_trades(b
     assert [a["a"] for a in aggs] == list(range(aggs[0]["a"], aggs[0]["a"] + len(aggs)))
     assert aggs[0]["f"] == raw[0]["t"] and aggs[-1]["l"] == raw[-1]["t"]
     by_id = {t["t"]: t for t in raw}
-    for prev, a in zip(aggs, aggs[1:]):
+    for prev, a in itertools.pairwise(aggs):
         assert a["f"] == prev["l"] + 1
     for a in aggs:
         run = [by_id[i] for i in range(a["f"], a["l"] + 1)]

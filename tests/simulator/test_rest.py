@@ -92,7 +92,7 @@ def test_agg_trades_by_time_window(make_sim):
     got = get(sim, "/api/v3/aggTrades", symbol="BTCUSDT", startTime=start, endTime=end, limit=1000).json()
     assert got == [t for t in truth if start <= t["T"] <= end][:1000]
     only_start = get(sim, "/api/v3/aggTrades", symbol="BTCUSDT", startTime=start).json()
-    assert only_start[0] == [t for t in truth if t["T"] >= start][0]
+    assert only_start[0] == next(t for t in truth if t["T"] >= start)
     r = get(sim, "/api/v3/aggTrades", symbol="BTCUSDT", startTime=0, endTime=3_600_001)
     assert r.status_code == 400 and r.json()["code"] == -1127
 

@@ -1,4 +1,5 @@
 """WebSocket streams over a real socket: paths, envelopes, payload fields, id continuity, depth chaining."""
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -33,7 +34,7 @@ def test_combined_path_wraps_payloads_in_stream_envelopes(sim, connect):
 def test_aggtrade_ids_and_raw_trade_ids_are_contiguous(sim, connect):
     r = connect(sim, "/ws/btcusdt@aggTrade")
     trades = [r.json() for _ in range(60)]
-    for prev, t in zip(trades, trades[1:]):
+    for prev, t in itertools.pairwise(trades):
         assert t["a"] == prev["a"] + 1 and t["f"] == prev["l"] + 1
     truth = {t["a"]: t for t in sim.published_trades("BTCUSDT")}
     assert all({k: t[k] for k in "apqflTm"} == {k: truth[t["a"]][k] for k in "apqflTm"} for t in trades)
@@ -59,7 +60,7 @@ def test_depth_updates_chain_and_rebuild_the_true_book_from_a_rest_snapshot(sim,
     for _ in range(15):
         diffs.append(r.json())
     bids, asks = dict(snap["bids"]), dict(snap["asks"])
-    for prev, d in zip(diffs, diffs[1:]):
+    for prev, d in itertools.pairwise(diffs):
         assert d["e"] == "depthUpdate" and "pu" not in d and d["U"] == prev["u"] + 1
     for d in diffs:
         for book, key in ((bids, "b"), (asks, "a")):

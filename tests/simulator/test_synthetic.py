@@ -1,9 +1,10 @@
 """The synthetic market without sockets: book shape, trades, update ids, depth diffs that rebuild its true book."""
+import itertools
+import json
 from decimal import Decimal
 
 from tradeactors.simulator.symbols import spec_for, units
 from tradeactors.simulator.synthetic import SyntheticMarket
-import json
 
 
 def run(market, orders, now=1_700_000_000_000):
@@ -34,7 +35,7 @@ def test_trades_have_contiguous_ids_and_raw_id_ranges_on_the_grids():
     market = SyntheticMarket(spec_for("ETHUSDT"), seed=1)
     trades = run(market, 3000)
     assert [t["a"] for t in trades] == list(range(trades[0]["a"], trades[0]["a"] + len(trades)))
-    for prev, t in zip(trades, trades[1:]):
+    for prev, t in itertools.pairwise(trades):
         assert t["f"] == prev["l"] + 1 and t["l"] >= t["f"]
     spec = market.spec
     assert all(units(t["p"]) % spec.tick == 0 and units(t["q"]) % spec.step == 0 and units(t["q"]) > 0

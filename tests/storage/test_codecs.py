@@ -1,12 +1,13 @@
 """Trade chunk values and trade keys: exact round trips, the format bytes, chunks that never span a second."""
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradeactors import decimals
+from tradeactors.protocol import AggTrade
 from tradeactors.records import TradeColumns
 from tradeactors.storage import codecs, keys
-from tradeactors.protocol import AggTrade
 
 
 def trade(a, p="61234.56000000", q="0.01230000", T=1_723_161_254_324, m=True):
@@ -14,7 +15,8 @@ def trade(a, p="61234.56000000", q="0.01230000", T=1_723_161_254_324, m=True):
 
 
 def test_columnar_round_trip_is_exact():
-    trades = [trade(1), trade(2, "0.00000001", "92233720.36854775", T=1_723_161_254_999, m=False), trade(3, "7.00000000")]
+    trades = [trade(1), trade(2, "0.00000001", "92233720.36854775", T=1_723_161_254_999, m=False),
+              trade(3, "7.00000000")]
     value = codecs.encode_trades(trades)
     assert value[0] == codecs.TRADES_COLUMNAR
     assert codecs.decode_trades(value).trades() == trades

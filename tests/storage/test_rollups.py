@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradeactors import storage
 from tradeactors.protocol import AggTrade
@@ -14,8 +15,9 @@ BASE = 1_723_161_240_000  # a whole minute
 
 def random_trades(rng, n, span_ms):
     times = np.sort(rng.integers(0, span_ms, n)) + BASE
-    return [AggTrade(i + 1, f"{60000 + int(rng.integers(-50, 50)) / 100:.8f}", f"{int(rng.integers(1, 10**6)) / 10**5:.8f}",
-                     i + 1, i + 1, int(times[i]), bool(rng.integers(0, 2))) for i in range(n)]
+    return [AggTrade(i + 1, f"{60000 + int(rng.integers(-50, 50)) / 100:.8f}",
+                     f"{int(rng.integers(1, 10**6)) / 10**5:.8f}", i + 1, i + 1, int(times[i]),
+                     bool(rng.integers(0, 2))) for i in range(n)]
 
 
 def raw_price_volumes(trades, start, end):

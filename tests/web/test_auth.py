@@ -40,7 +40,7 @@ def test_every_api_path_and_metrics_refuse_requests_without_the_token(secured):
     standin, client = secured
     paths = protected_paths(client.application)
     assert "/metrics" in paths and "/api/status" in paths and "/api/openapi.json" in paths
-    for path in paths + ["/api/does-not-exist", "/api"]:
+    for path in [*paths, "/api/does-not-exist", "/api"]:
         for headers in BAD_HEADERS:
             response = client.get(path, headers=headers)
             assert response.status_code == 401, (path, headers)
@@ -50,7 +50,7 @@ def test_every_api_path_and_metrics_refuse_requests_without_the_token(secured):
 
 
 def test_every_api_path_and_metrics_answer_with_the_token(secured):
-    standin, client = secured
+    _standin, client = secured
     for path in protected_paths(client.application):
         response = client.get(path, headers=GOOD)
         assert response.status_code not in (401, 403), path

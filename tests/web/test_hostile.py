@@ -9,7 +9,8 @@ import urllib.parse
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tradeactors.errors import Unavailable
 from tradeactors.web import create_app

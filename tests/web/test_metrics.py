@@ -46,7 +46,7 @@ def test_metrics_are_prometheus_text_that_prometheus_client_parses(client, stand
 def test_trade_counters_move_as_the_simulator_publishes(service_factory):
     service = service_factory()
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        wait_for(lambda: sample(service, "tradeactors_trades_stored_total", symbol=symbol) >= 20, timeout=15,
+        wait_for(lambda s=symbol: sample(service, "tradeactors_trades_stored_total", symbol=s) >= 20, timeout=15,
                  message=f"20 stored {symbol} trades")
     received = sample(service, "tradeactors_trades_received_total", symbol="BTCUSDT")
     stored = sample(service, "tradeactors_trades_stored_total", symbol="BTCUSDT")

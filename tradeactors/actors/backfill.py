@@ -46,7 +46,7 @@ class BackfillWorker(RestWorker):
         super().__init__(directory, rest, metrics, backoff_initial, backoff_max)
         self.symbols = list(symbols)
         self.woken = threading.Event()
-        self.filled: dict[str, int] = {s: 0 for s in self.symbols}
+        self.filled: dict[str, int] = dict.fromkeys(self.symbols, 0)
         self.last_gap: dict[str, dict] = {}
         self.caught_up: dict[str, dict] = {}
         self._catch_ups: dict[str, CatchUp] = {}

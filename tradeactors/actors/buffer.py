@@ -43,9 +43,9 @@ class BufferActor(Actor):
         self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
         self.books: dict[str, list] = {symbol: [] for symbol in config.symbols}
         now = time.monotonic()
-        self.last_trade_at = {symbol: now for symbol in config.symbols}
-        self.warned_at = {symbol: 0.0 for symbol in config.symbols}
-        self.received_since_summary = {symbol: 0 for symbol in config.symbols}
+        self.last_trade_at = dict.fromkeys(config.symbols, now)
+        self.warned_at = dict.fromkeys(config.symbols, 0.0)
+        self.received_since_summary = dict.fromkeys(config.symbols, 0)
         self.summary_at = now
         self._ticker: Ticker | None = None
 

@@ -8,11 +8,12 @@ At start it also fetches, once, the exchangeInfo filters (tick and step sizes) o
 the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): analytics then know the tick even
 after a restart without network.
 
-Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask). ``ThreadDied`` and
-``InjectFailure`` (tell): see ``worker.py``.
-Tells: ``DepthSnapshotFetched`` to ``stream:<symbol>``; at every start ``DepthSnapshotRequestsLost`` to every StreamActor (a
-restart loses the queue, and requests told while it restarted were dropped: books still waiting ask again). REST failures back off 1 s doubling to 60 s with jitter
-(429/418 Retry-After is held by the ledger); the symbol stays queued until it succeeds or the actor stops.
+Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask).
+``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
+Tells: ``DepthSnapshotFetched`` to ``stream:<symbol>``; at every start ``DepthSnapshotRequestsLost`` to every
+StreamActor (a restart loses the queue, and requests told while it restarted were dropped: books still waiting
+ask again). REST failures back off 1 s doubling to 60 s with jitter (429/418 Retry-After is held by the ledger);
+the symbol stays queued until it succeeds or the actor stops.
 on_start: starts the worker, tells ``DepthSnapshotRequestsLost``. on_stop/on_failure: stops the worker.
 """
 
@@ -23,15 +24,18 @@ import logging
 import threading
 import time
 
-from tradeactors.actors.directory import Directory
 from tradeactors.actors.base import handles
+from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    DepthSnapshotFetched, DepthSnapshotRequestsLost, FetchDepthSnapshot, StoreSymbolInfo,
+    DepthSnapshotFetched,
+    DepthSnapshotRequestsLost,
+    FetchDepthSnapshot,
+    StoreSymbolInfo,
 )
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
-from tradeactors.storage import Database, load_symbol_info
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, RestError
+from tradeactors.storage import Database, load_symbol_info
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tradeactors.records import BookSecond
 from tradeactors.protocol import AggTrade, DepthUpdate
+from tradeactors.records import BookSecond
 
 
 class Trades(NamedTuple):

@@ -226,7 +226,7 @@ class StreamReader:
         messages = 0
         if size:
             for opcode, payload in conn.splitter.feed(bytes(view[:size])):
-                if opcode == OP_TEXT or opcode == OP_BINARY:
+                if opcode in (OP_TEXT, OP_BINARY):
                     messages += 1
                     self._on_frame(payload, draining)
                 elif opcode == OP_PING:

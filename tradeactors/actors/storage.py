@@ -22,8 +22,16 @@ from __future__ import annotations
 from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    DeleteBefore, GetHoles, GetLastId, GetStatus, HolesFound, RecordExchangeGap, RetryPending, StoreBookSeconds,
-    StoreSymbolInfo, StoreTrades,
+    DeleteBefore,
+    GetHoles,
+    GetLastId,
+    GetStatus,
+    HolesFound,
+    RecordExchangeGap,
+    RetryPending,
+    StoreBookSeconds,
+    StoreSymbolInfo,
+    StoreTrades,
 )
 from tradeactors.actors.ticker import Ticker
 from tradeactors.metrics import Metrics

@@ -21,9 +21,10 @@ the row before it holds. A second during which the book lost its sync is never s
 ``book_seconds_skipped``); a diff that opens a gap closes nothing.
 
 Messages: ``Depth``, ``DepthSnapshotFetched``, ``ConnectionLost`` (tells, see above);
-``DepthSnapshotRequestsLost`` (tell, from a (re)started DepthSnapshotActor): ask again if one is awaited; ``GetBook`` (ask) -> live top levels,
-update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` / ``WatchTrades`` (asks): diagnostic
-observers of every applied diff / every hand-over of live trades (the latter in the reader's thread);
+``DepthSnapshotRequestsLost`` (tell, from a (re)started DepthSnapshotActor): ask again if one is awaited;
+``GetBook`` (ask) -> live top levels, update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` /
+``WatchTrades`` (asks): diagnostic observers of every applied diff / every hand-over of live trades (the latter
+in the reader's thread);
 ``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted; ``InjectFailure`` (tell):
 raises, or with ``thread=True`` makes the reader raise.
 Tells: ``Trades`` and ``BookSecondClosed`` to the BufferActor, ``FetchDepthSnapshot`` to the DepthSnapshotActor.
@@ -40,18 +41,27 @@ import threading
 import time
 from typing import Any
 
-from tradeactors.actors.directory import Directory
 from tradeactors.actors.base import Actor, handles
+from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
-    BookSecondClosed, ConnectionLost, Depth, DepthSnapshotFetched, DepthSnapshotRequestsLost, FetchDepthSnapshot,
-    GetBook, GetStatus, InjectFailure, WatchBook, WatchTrades,
+    BookSecondClosed,
+    ConnectionLost,
+    Depth,
+    DepthSnapshotFetched,
+    DepthSnapshotRequestsLost,
+    FetchDepthSnapshot,
+    GetBook,
+    GetStatus,
+    InjectFailure,
+    WatchBook,
+    WatchTrades,
 )
 from tradeactors.actors.reader import StreamReader
 from tradeactors.booksync import Applied, BookSync, Event, NeedSnapshot, Resync, Synced
-from tradeactors.records import BookSecond
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
+from tradeactors.records import BookSecond
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +184,7 @@ class StreamActor(Actor):
         book = self.sync.book
         if book is not None:  # synced
             # A diff that continues the chain in a later second closes the open one: no diff of it can follow.
-            if self.open_second is not None and second > self.open_second and update.U == book.update_id + 1:
+            if self.open_second is not None and second > self.open_second and book.update_id + 1 == update.U:
                 self._close_second()
         elif second != self._unsynced_second:
             self._unsynced_second = second

@@ -1,9 +1,9 @@
 """Actors that own one worker thread for blocking REST I/O, which must never run inside ``on_receive``.
 
 ``RestWorker`` is the worker's REST side (client, stop event, retries with backoff). ``WorkerThreadActor``
-runs a worker: subclasses set ``self.worker`` (an object with ``run()`` and ``stop()``) and ``thread_name``. on_start starts
-the worker's thread; on_stop and on_failure stop it and wait for it (an in-flight request finishes or times
-out first).
+runs a worker: subclasses set ``self.worker`` (an object with ``run()`` and ``stop()``) and ``thread_name``.
+on_start starts the worker's thread; on_stop and on_failure stop it and wait for it (an in-flight request finishes
+or times out first).
 
 A worker's network failures are ``RestError``s, retried inside it. Any other exception ends the thread loudly:
 it is logged, counted (``thread_deaths``) and the actor is told ``ThreadDied``, on which it raises, so that the
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pykka
 import tenacity

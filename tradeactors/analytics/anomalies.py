@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from tradeactors.analytics.exact import exact_sum, fmt_half
 from tradeactors.analytics.book_series import (
     BASELINE_MIN_SNAPSHOTS,
     DEPTH_LEVELS,
@@ -44,9 +43,10 @@ from tradeactors.analytics.book_series import (
     window_duration_secs,
     window_updates,
 )
+from tradeactors.analytics.exact import exact_sum, fmt_half
 from tradeactors.decimals import format_scaled
-from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.errors import InvalidParameter
+from tradeactors.records import BookSecond, TradeColumns
 
 QUOTE_STUFFING_MIN_RATE = 500.0
 QUOTE_STUFFING_BASELINE_MULTIPLE = 5.0
@@ -281,7 +281,7 @@ def _iceberg_run(series: BookSeries, run: tuple[str, int, int, int, bool], shown
     side, first, last, price, taker_sold = run
     begin, end = series.time_ms(first), series.time_ms(last) + 1000
     trade_p, trade_q = tape
-    mask = (trade_p == price * book_p) & (trades.m == taker_sold) & (trades.T >= begin) & (trades.T < end)
+    mask = (trade_p == price * book_p) & (trades.m == taker_sold) & (begin <= trades.T) & (end > trades.T)
     executed = exact_sum(trade_q[mask])
     if shown <= 0 or executed <= ICEBERG_VOLUME_MULTIPLE * shown:
         return []

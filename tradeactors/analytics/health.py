@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from tradeactors.analytics.exact import fmt_ratio, fmt_signed
 from tradeactors.analytics.book_series import (
     DEPTH_LEVELS,
     BookSeries,
@@ -30,6 +29,7 @@ from tradeactors.analytics.book_series import (
     window_duration_secs,
     window_updates,
 )
+from tradeactors.analytics.exact import fmt_ratio, fmt_signed
 from tradeactors.errors import InsufficientData
 from tradeactors.records import BookSecond, TradeColumns
 

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from tradeactors.analytics.exact import exact_sum, fmt_half, fmt_ratio, fmt_signed
 from tradeactors.analytics.book_series import (
     BookSeries,
     book_series,
@@ -25,8 +24,9 @@ from tradeactors.analytics.book_series import (
     order_flow_imbalance,
     window_duration_secs,
 )
-from tradeactors.records import BookSecond, TradeColumns
+from tradeactors.analytics.exact import exact_sum, fmt_half, fmt_ratio, fmt_signed
 from tradeactors.errors import InsufficientData, InvalidParameter
+from tradeactors.records import BookSecond, TradeColumns
 
 MAX_DEPTH_LEVELS = 20
 STRONG_BUY_RATIO = 2.0

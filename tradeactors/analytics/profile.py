@@ -30,8 +30,8 @@ import numpy as np
 
 from tradeactors.analytics.exact import exact_fraction, fit_int64, fmt_half, sums_at
 from tradeactors.decimals import format_scaled
-from tradeactors.records import TradeColumns
 from tradeactors.errors import InsufficientData, InvalidParameter
+from tradeactors.records import TradeColumns
 
 DEFAULT_MIN_TRADES = 1000
 MIN_TICKS_PER_BIN = 10
@@ -159,7 +159,7 @@ def bin_size_ticks(tick_size: object, *, tick: int, p_decimals: int) -> int:
     try:
         size = Decimal(repr(tick_size) if isinstance(tick_size, float) else str(tick_size).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidParameter("tick_size", "must be a decimal string or a number > 0", value=str(tick_size))
+        raise InvalidParameter("tick_size", "must be a decimal string or a number > 0", value=str(tick_size)) from None
     if not size.is_finite() or size <= 0:
         raise InvalidParameter("tick_size", "must be a decimal string or a number > 0", value=str(tick_size))
     scaled: Fraction = Fraction(size) * 10**p_decimals
@@ -246,7 +246,7 @@ def _value_area_pct(value: object) -> Fraction:
     try:
         pct = exact_fraction(value)
     except (ValueError, ZeroDivisionError):
-        raise InvalidParameter("value_area_pct", "must be a number in (0, 1]", value=str(value))
+        raise InvalidParameter("value_area_pct", "must be a number in (0, 1]", value=str(value)) from None
     if not 0 < pct <= 1:
         raise InvalidParameter("value_area_pct", "must be in (0, 1]", value=str(value), minimum=0, maximum=1)
     return pct

@@ -40,11 +40,11 @@ def expected_impact(deficit_pct: float) -> str:
 def _threshold_ratio(value: Any) -> Fraction:
     # Any: exact_fraction raises TypeError on what is not a number, answered as InvalidParameter below.
     if isinstance(value, bool):
-        raise InvalidParameter("threshold_ratio", "must be a number in (0, 1)", value=str(value))
+        raise InvalidParameter("threshold_ratio", "must be a number in (0, 1)", value=str(value)) from None
     try:
         ratio = exact_fraction(value)
     except (TypeError, ValueError, ZeroDivisionError):
-        raise InvalidParameter("threshold_ratio", "must be a number in (0, 1)", value=str(value))
+        raise InvalidParameter("threshold_ratio", "must be a number in (0, 1)", value=str(value)) from None
     if not 0 < ratio < 1:
         raise InvalidParameter("threshold_ratio", "must be in (0, 1)", value=str(value), minimum=0, maximum=1)
     return ratio

@@ -102,7 +102,8 @@ def book_time(snapshot: dict, frames: list[bytes], seconds: float) -> tuple[int,
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tradeactors bench book", description=__doc__.splitlines()[0].replace("``", ""))
+    parser = argparse.ArgumentParser(
+        prog="tradeactors bench book", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement (default 5)")
     parser.add_argument("--data", default=os.path.normpath(CAPTURE), help="the 2024 capture folder")
     args = parser.parse_args(argv)

@@ -34,7 +34,8 @@ import numpy as np
 import orjson
 import websocket
 
-from tradeactors import config as configuration, logsetup, storage
+from tradeactors import config as configuration
+from tradeactors import logsetup, storage
 from tradeactors.actors.messages import WatchTrades
 from tradeactors.service import Service
 from tradeactors.simulator import spawn_simulator
@@ -165,8 +166,8 @@ def completeness(service, sim, symbols) -> tuple[int, int, int]:
         expected = published[published >= ids[0]] if len(ids) else published
         unique = np.unique(ids)
         duplicated += int(len(ids) - len(unique))
-        lost += int(len(np.setdiff1d(expected, unique, assume_unique=True)))
-        stored += int(len(unique))
+        lost += len(np.setdiff1d(expected, unique, assume_unique=True))
+        stored += len(unique)
     return stored, lost, duplicated
 
 
@@ -196,7 +197,7 @@ def throughput_once(args, transport: str) -> dict:
             done = time.perf_counter()
             times1 = os.times()
             stored, lost, duplicated = completeness(service, sim, symbols)
-            backfilled = sum(int(service.metrics.trades_backfilled.labels(s)._value.get()) for s in symbols)
+            backfilled = sum(int(service.metrics.value("tradeactors_trades_backfilled_total", symbol=s)) for s in symbols)
             service.stop()
         elapsed = done - began
         pipeline_tps = (stored - backfilled) / elapsed
@@ -335,7 +336,8 @@ def burst(args) -> dict:
 
 
 def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="tradeactors bench ingest", description=__doc__.splitlines()[0].replace("``", ""))
+    parser = argparse.ArgumentParser(
+        prog="tradeactors bench ingest", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--symbols", type=int, default=1, choices=range(1, len(SYMBOLS) + 1), metavar="N")
     parser.add_argument("--seconds", type=float, default=None,
                         help="publishing time: per throughput measurement (default 5), or of --burst (default 30)")

@@ -13,9 +13,6 @@ Last line: one JSON object (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import argparse
 import json
 import resource
@@ -24,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -100,7 +99,8 @@ def seeds_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
     p, q = np.array(prices), np.array(qtys)
     hist, edges = np.histogram(p, bins=100, weights=q)
     poc = int(np.argmax(hist))
-    return {"trade_count": len(p), "total_volume": float(q.sum()), "point_of_control": (edges[poc] + edges[poc + 1]) / 2}
+    return {"trade_count": len(p), "total_volume": float(q.sum()),
+            "point_of_control": (edges[poc] + edges[poc + 1]) / 2}
 
 
 def our_volume_profile(db: Database, start_ms: int, end_ms: int) -> dict:
@@ -126,7 +126,8 @@ def disk_bytes(db: Database, cfs) -> int:
 
 
 def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="tradeactors bench query", description=__doc__.splitlines()[0].replace("``", ""))
+    parser = argparse.ArgumentParser(
+        prog="tradeactors bench query", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--hours", type=int, default=24, choices=range(1, 169), metavar="H",
                         help="hours of history at 100 trades/s (1..168)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of our query (median reported)")

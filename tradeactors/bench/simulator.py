@@ -111,7 +111,8 @@ def websocket_client_loop(url: str, seconds: float, context=None) -> tuple[int, 
 
 
 def run(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="tradeactors bench simulator", description=__doc__.splitlines()[0].replace("``", ""))
+    p = argparse.ArgumentParser(
+        prog="tradeactors bench simulator", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--symbol", default="BTCUSDT")
     p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
@@ -134,7 +135,8 @@ def run(argv=None) -> int:
     finally:
         client.close()
     print(f"bar: >= 100,000 frames/s to one loopback client: {'met' if fps >= 100_000 else 'NOT met'}")
-    print(json.dumps({"bench": "simulator", "transport": "tls" if args.tls else "plain", "frames": frames, "seconds": round(elapsed, 3),
+    print(json.dumps({"bench": "simulator", "transport": "tls" if args.tls else "plain", "frames": frames,
+                      "seconds": round(elapsed, 3),
                       "frames_per_s": round(fps), "bytes_per_s": round(nbytes / elapsed),
                       "websocket_client_frames": wc_frames,
                       "websocket_client_frames_per_s": round(wc_fps), "trades_generated": trades,

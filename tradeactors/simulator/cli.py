@@ -42,7 +42,8 @@ def _positive(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tradeactors simulate", description="Binance spot market-data simulator on loopback")
+    p = argparse.ArgumentParser(prog="tradeactors simulate",
+                                description="Binance spot market-data simulator on loopback")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
     p.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"], help="comma separated")

@@ -12,8 +12,9 @@ Faults: ``drop`` (symbol), ``stall`` (seconds, symbol), ``refuse`` (seconds), ``
 ``skip_depth`` (symbol, count), ``duplicate`` (symbol, stream), ``shutdown`` (symbol), ``rest_fail`` (status,
 seconds), ``rest`` (kind = truncate / reset / nonjson, count, path: the next REST replies broken),
 ``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls:
-``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id``
-(symbol), ``connections`` (symbol).
+``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump).
+Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id`` (symbol),
+``connections`` (symbol).
 """
 from __future__ import annotations
 

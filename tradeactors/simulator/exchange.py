@@ -31,8 +31,8 @@ from . import frames
 from .hub import Hub
 from .replay import ReplayMarket, ReplaySession
 from .restfaults import RestFaults
-from .synthetic import SyntheticMarket
 from .symbols import spec_for
+from .synthetic import SyntheticMarket
 from .weights import WeightLedger
 
 log = logging.getLogger(__name__)

@@ -222,6 +222,12 @@ class Hub:
         return len(subs)
 
 
-def _close_soon(conn, reason: str) -> None:
+_closing: set[asyncio.Future[None]] = set()
+"""Close handshakes under way: the loop keeps only weak references to tasks, so they are held here until done."""
+
+
+def _close_soon(conn: ServerConnection, reason: str) -> None:
     if conn.protocol.state is State.OPEN:
-        asyncio.ensure_future(conn.close(1000, reason))
+        task = asyncio.ensure_future(conn.close(1000, reason))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)

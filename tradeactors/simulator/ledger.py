@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Any
 from array import array
+from typing import Any
 
 import numpy as np
 

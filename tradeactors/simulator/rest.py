@@ -152,11 +152,11 @@ def handle(exchange, method: str, path: str, query: dict) -> tuple[int, list[tup
     if now < until:
         retry = [("Retry-After", str(max(1, round(until - now))))] if status in (418, 429) else []
         code, msg = FAILURE_BODIES.get(status, (-1001, "Internal error; unable to process your request."))
-        return status, retry + [("X-MBX-USED-WEIGHT-1M", str(exchange.weights.used))], _error(code, msg)
+        return status, [*retry, ("X-MBX-USED-WEIGHT-1M", str(exchange.weights.used))], _error(code, msg)
     verdict = exchange.weights.charge(_weight(path, query))  # at the ledger's own clock (tests drive it)
     headers = [("X-MBX-USED-WEIGHT-1M", str(verdict.used))]
     if verdict.status != 200:
-        return verdict.status, headers + [("Retry-After", str(verdict.retry_after))], \
+        return verdict.status, [*headers, ("Retry-After", str(verdict.retry_after))], \
             _error(*FAILURE_BODIES[verdict.status])
     if method != "GET":
         return 405, headers, _error(-1000, f"{method} is not allowed here")

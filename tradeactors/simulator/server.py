@@ -89,7 +89,7 @@ class Simulator:
             raise RuntimeError("no CA: the simulator runs without TLS or is not started")
         return client_context(self.ca_file)
 
-    def start(self) -> "Simulator":
+    def start(self) -> Simulator:
         """Bind and start trading; returns once the port listens. Raises OSError if the port is taken."""
         if self._thread is not None:
             return self
@@ -117,7 +117,7 @@ class Simulator:
         if self._tls is not None:
             self._tls.close()
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -57,7 +57,7 @@ KNOWN = {
     "BNBUSDT": _spec("BNBUSDT", "BNB", "USDT", "550", "0.1", "0.001", "1.5"),
     "SOLUSDT": _spec("SOLUSDT", "SOL", "USDT", "150", "0.01", "0.001", "5"),
 }
-DEFAULT = dict(price="1.0", tick="0.0001", step="0.1", mean_qty="200")
+DEFAULT = {"price": "1.0", "tick": "0.0001", "step": "0.1", "mean_qty": "200"}
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL")
 
 

@@ -33,7 +33,7 @@ class WeightLedger:
         self.used = 0
         self.max_used = 0
         """The most weight spent in any one minute so far (what a client's pacing is judged by)."""
-        self._minute = None
+        self._minute: int | None = None
         self._limited = False
         self._banned_until = 0.0
 

@@ -9,12 +9,21 @@
 
 from tradeactors.storage.database import Database, StorageError
 from tradeactors.storage.reader import (
-    first_trade_time, load_exchange_gaps, load_id_ranges, load_symbol_info, read_book_seconds, read_chunks, read_columns,
-    read_price_volumes, read_trades, trade_ids,
+    first_trade_time,
+    load_exchange_gaps,
+    load_id_ranges,
+    load_symbol_info,
+    read_book_seconds,
+    read_chunks,
+    read_columns,
+    read_price_volumes,
+    read_trades,
+    trade_ids,
 )
 from tradeactors.storage.writer import TradeWriter, compact_trades_before
 
 __all__ = [
-    "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "load_exchange_gaps", "load_id_ranges", "load_symbol_info",
-    "read_book_seconds", "read_chunks", "read_columns", "read_price_volumes", "read_trades", "trade_ids",
+    "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "load_exchange_gaps",
+    "load_id_ranges", "load_symbol_info", "read_book_seconds", "read_chunks", "read_columns", "read_price_volumes",
+    "read_trades", "trade_ids",
 ]

@@ -11,6 +11,7 @@ Each value starts with a format byte, so that the format can evolve; a reader re
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import msgpack
@@ -37,7 +38,7 @@ def second_spans(times: np.ndarray) -> list[tuple[int, int]]:
         return []
     starts = (np.flatnonzero(np.diff(times // 1000)) + 1).tolist()
     bounds = [0, *starts, len(times)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def _delta(values: np.ndarray) -> bytes:

@@ -15,8 +15,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import rocksdict
 
@@ -112,7 +112,8 @@ class Database:
             raise StorageError("database is closed")
         return cf
 
-    def write(self, puts: dict[str, list[tuple[bytes, bytes]]], deletes: dict[str, list[tuple[bytes, bytes]]] | None = None) -> None:
+    def write(self, puts: dict[str, list[tuple[bytes, bytes]]],
+              deletes: dict[str, list[tuple[bytes, bytes]]] | None = None) -> None:
         """Apply puts and range deletes ([begin, end) per column family) as one atomic WriteBatch."""
         with self._lock:
             if self._db is None:

@@ -33,7 +33,7 @@ def _decode_in_range(value: bytes, start_ms: int, end_ms: int) -> TradeColumns |
     """The chunk's trades with start_ms <= T <= end_ms, or None if it has none."""
     chunk = codecs.decode_trades(value)
     if chunk.T.min() < start_ms or chunk.T.max() > end_ms:
-        mask = (chunk.T >= start_ms) & (chunk.T <= end_ms)
+        mask = (start_ms <= chunk.T) & (end_ms >= chunk.T)
         if not mask.any():
             return None
         chunk = chunk.select(mask)

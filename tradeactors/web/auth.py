@@ -19,7 +19,7 @@ UNAUTHORIZED = ("unauthorized", "missing or invalid bearer token")
 
 
 def protected(path: str) -> bool:
-    return path.startswith("/api/") or path == "/api" or path == "/metrics" or path.startswith("/metrics/")
+    return path.startswith(("/api/", "/metrics/")) or path == "/api" or path == "/metrics"
 
 
 def install(app: Flask, token: str) -> None:
