@@ -197,7 +197,8 @@ def throughput_once(args, transport: str) -> dict:
             done = time.perf_counter()
             times1 = os.times()
             stored, lost, duplicated = completeness(service, sim, symbols)
-            backfilled = sum(int(service.metrics.value("tradeactors_trades_backfilled_total", symbol=s)) for s in symbols)
+            backfilled = sum(int(service.metrics.value("tradeactors_trades_backfilled_total", symbol=s))
+                             for s in symbols)
             service.stop()
         elapsed = done - began
         pipeline_tps = (stored - backfilled) / elapsed
