@@ -24,7 +24,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from tradeactors._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

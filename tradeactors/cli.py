@@ -11,8 +11,9 @@ import logging
 import sys
 from pathlib import Path
 
-from tradeactors import __version__, logsetup
 from tradeactors import config as configuration
+from tradeactors import logsetup
+from tradeactors._version import __version__
 
 log = logging.getLogger("tradeactors")
 

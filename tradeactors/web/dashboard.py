@@ -21,7 +21,8 @@ import time
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from tradeactors import __version__, parameters
+from tradeactors import parameters
+from tradeactors._version import __version__
 from tradeactors.web.responses import json_response
 
 bp = Blueprint("dashboard", __name__)

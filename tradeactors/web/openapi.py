@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from tradeactors import __version__, parameters
+from tradeactors import parameters
+from tradeactors._version import __version__
 from tradeactors.errors import InsufficientData, InvalidParameter, Unavailable, UnknownSymbol
 from tradeactors.parameters import MAX_BOOK_SECONDS, MAX_WINDOW_HOURS, MAX_WINDOW_MS, RECENT_LOG_RECORDS
 from tradeactors.web.responses import ERRORS as ERROR_STATUS
