@@ -226,9 +226,10 @@ def test_rate_limited_backfill_honours_retry_after_and_completes(service_factory
 def test_storage_failures_lose_nothing_after_recovery(service_factory, sim):
     service = service_factory(**FAST)
     wait_receiving(service)
-    service.db.inject_write_failures(3.0, "IO error: No space left on device (injected)")
+    service.db.inject_write_failures(3600, "IO error: No space left on device (injected)")
     wait_for(lambda: counter(service, "storage_errors") >= 2, message="failed writes")
-    assert service.status()["storage"]["pending_trades"] > 0
+    assert service.status()["storage"]["pending_trades"] > 0  # the disk is still full: kept in memory
+    service.db.inject_write_failures(0)
     wait_for(lambda: service.status()["storage"]["pending_trades"] == 0, timeout=15, message="recovery")
     assert_complete(service, sim)
     assert gaps_found(service) == 0  # kept in memory: nothing had to come from REST

@@ -158,10 +158,11 @@ def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_ser
     wait_synced(book_service)
     wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
     failing_from = int(time.time()) + 1
-    book_service.db.inject_write_failures(3.0)
-    wait_for(lambda: book_service.status()["storage"]["pending_book_seconds"] >= 4, timeout=10,
+    book_service.db.inject_write_failures(3600)  # until the test has seen the failed seconds kept
+    wait_for(lambda: book_service.status()["storage"]["pending_book_seconds"] >= 4, timeout=30,
              message="failed snapshot writes kept")
     failing_to = int(time.time()) - 1
+    book_service.db.inject_write_failures(0)
     storage = lambda: book_service.status()["storage"]  # noqa: E731
     wait_for(lambda: storage()["pending_book_seconds"] == 0 and storage()["pending_trades"] == 0, timeout=15,
              message="storage recovered")
