@@ -18,6 +18,8 @@ from tradeactors._version import __version__
 log = logging.getLogger("tradeactors")
 
 BENCHMARKS = ("simulator", "ingest", "book", "query")
+SUBPROGRAMS = {"mcp": "tradeactors.mcp.cli", "export": "tradeactors.export.cli"}
+"""Subcommands with options of their own: each module's ``main(argv)`` parses them and returns the exit code."""
 EXIT_CONFIG = 2
 """Bad configuration or command line: supervisord goes FATAL instead of restarting in a loop."""
 
@@ -51,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default); --no-tls: plaintext ws:// and http://")
 
     sub.add_parser("simulate", help="run the exchange simulator alone (see `tradeactors simulate --help`)",
+                   add_help=False)
+    sub.add_parser("mcp", help="serve the analytics to assistants over MCP (see `tradeactors mcp --help`)",
+                   add_help=False)
+    sub.add_parser("export", help="export trades or book seconds to Parquet or CSV (see `tradeactors export --help`)",
                    add_help=False)
 
     bench = sub.add_parser("bench", help="run a benchmark", add_help=False)
@@ -116,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         from tradeactors.simulator import main as simulate
 
         return simulate(argv[1:])
+    if argv and argv[0] in SUBPROGRAMS:
+        module = importlib.import_module(SUBPROGRAMS[argv[0]])
+        return module.main(argv[1:])
     if argv and argv[0] == "bench" and len(argv) > 1 and argv[1] in BENCHMARKS:
         module = importlib.import_module(f"tradeactors.bench.{argv[1]}")
         return module.run(argv[2:])
