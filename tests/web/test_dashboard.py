@@ -68,13 +68,14 @@ def test_a_dropped_symbol_shows_reconnecting_then_healthy_again(page, service_fa
     }""", timeout=15_000)
     assert page.locator('#actors li[data-actor="stream:BTCUSDT"]').count() == 1
 
-    sim.refuse_connections(8)
+    sim.refuse_connections(600)  # until the page has shown the outage (ended below, not by a clock)
     sim.drop_connections("BTCUSDT")
-    page.wait_for_selector(row("BTCUSDT", "reconnecting"), timeout=6_000)
+    page.wait_for_selector(row("BTCUSDT", "reconnecting"), timeout=10_000)
     assert page.locator(row("ETHUSDT", "connected")).count() == 1
     assert page.locator("#overall").text_content() == "degraded"
-    page.wait_for_function("() => document.querySelector('#logs').textContent.includes('BTCUSDT')", timeout=6_000)
+    page.wait_for_function("() => document.querySelector('#logs').textContent.includes('BTCUSDT')", timeout=10_000)
     screenshot(page, "dashboard-reconnecting.png")
+    sim.refuse_connections(0)
 
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=30_000)
     # The hole left by the outage is filled from REST and shown as the symbol's last gap.
@@ -87,13 +88,14 @@ def test_a_stream_down_past_its_alert_delay_shows_unhealthy_with_the_reason(page
     service = service_factory(backoff_initial=0.2, backoff_max=1, stream_down_alert=2)
     page.goto(f"{service.http.url}/")
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
-    sim.refuse_connections(8)
+    sim.refuse_connections(600)  # until the page has shown the outage (ended below, not by a clock)
     sim.drop_connections("BTCUSDT")
-    page.wait_for_selector(row("BTCUSDT", "down"), timeout=10_000)
-    page.wait_for_function("() => document.querySelector('#overall').textContent === 'unhealthy'", timeout=5_000)
+    page.wait_for_selector(row("BTCUSDT", "down"), timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#overall').textContent === 'unhealthy'", timeout=10_000)
     reasons = page.locator("#health-reasons").text_content()
     assert "stream BTCUSDT: not connected for" in reasons and "ETHUSDT" not in reasons
     screenshot(page, "dashboard-stream-down.png")
+    sim.refuse_connections(0)
     page.wait_for_function("() => document.querySelector('#overall').textContent === 'healthy'", timeout=30_000)
     assert page.locator("#health-reasons").is_hidden()
     assert page.errors == []

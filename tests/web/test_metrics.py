@@ -66,10 +66,11 @@ def test_dropped_and_refused_connections_show_as_reconnects_and_failures(service
     failures = sample(service, "tradeactors_connection_failures_total", symbol="BTCUSDT")
     eth_reconnects = sample(service, "tradeactors_reconnects_total", symbol="ETHUSDT")
 
-    sim.refuse_connections(1.5)
+    sim.refuse_connections(600)  # until a refused attempt is counted (ended below, not by a clock)
     sim.drop_connections("BTCUSDT")
     wait_for(lambda: sample(service, "tradeactors_connection_failures_total", symbol="BTCUSDT") > failures,
              timeout=15, message="connection failures to grow")
+    sim.refuse_connections(0)
     wait_for(lambda: sample(service, "tradeactors_reconnects_total", symbol="BTCUSDT") > reconnects, timeout=15,
              message="reconnects to grow")
     assert sample(service, "tradeactors_reconnects_total", symbol="ETHUSDT") == eth_reconnects
