@@ -12,11 +12,13 @@ compared in constant time, and says nothing about why, as the service's API does
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+import signal
 import socket
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import anyio
@@ -135,10 +137,19 @@ def listen_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}{MCP_PATH}" if ":" in host else f"http://{host}:{port}{MCP_PATH}"
 
 
+class _Uvicorn(uvicorn.Server):
+    """uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process would die by the signal;
+    ``serve_http`` handles the signals itself instead, and an orderly stop exits 0 as the service's does."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve_http(app: ASGIApp, sock: socket.socket, on_ready: Callable[[], None]) -> None:
-    """Serve ``app`` on ``sock`` until SIGTERM or SIGINT (uvicorn's own handlers: an orderly stop); ``on_ready``
+    """Serve ``app`` on ``sock`` until SIGTERM or SIGINT, then stop in order (open requests finish); ``on_ready``
     is called once uvicorn has started the app and accepts connections."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    server = _Uvicorn(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
 
     async def announce() -> None:
         while not server.started and not server.should_exit:
@@ -146,7 +157,15 @@ async def serve_http(app: ASGIApp, sock: socket.socket, on_ready: Callable[[], N
         if server.started:
             on_ready()
 
+    async def stop_on_signal() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("received %s: stopping", signal.Signals(signum).name)
+                server.should_exit = True
+                return
+
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(announce)
+        tasks.start_soon(stop_on_signal)
         await server.serve(sockets=[sock])
         tasks.cancel_scope.cancel()
