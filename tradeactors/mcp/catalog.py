@@ -127,7 +127,7 @@ def allowed(p: Parameter) -> str:
     if p.kind == "decimal":
         return 'a decimal number > 0 as a string, e.g. "0.5"'
     if p.kind == "cursor":
-        return "the next_cursor string of the previous page"
+        return "a string T:a, as next_cursor gave it"
     return "e.g. BTCUSDT"
 
 
