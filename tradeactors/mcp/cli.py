@@ -21,7 +21,6 @@ import anyio
 
 from tradeactors import config as configuration
 from tradeactors import logsetup
-from tradeactors.mcp import server as mcpserver
 from tradeactors.mcp.upstream import DEFAULT_TIMEOUT, Upstream, base_url
 
 log = logging.getLogger("tradeactors.mcp")
@@ -67,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--http", metavar="HOST:PORT", help="the running service's API address (default: the "
                         f"usual settings, else {configuration.SCHEMA['http'].default})")
     parser.add_argument("--listen", metavar="[HOST:]PORT", help="serve MCP over streamable HTTP at "
-                        f"http://HOST:PORT{mcpserver.MCP_PATH} (HOST defaults to 127.0.0.1) instead of stdio")
+                        "http://HOST:PORT/mcp (HOST defaults to 127.0.0.1) instead of stdio")
     parser.add_argument("--tool-prefix", metavar="PREFIX", default="", help="prefix every tool name, e.g. "
                         "binance_ for binance_get_volume_profile (letters, digits, _ - .)")
     parser.add_argument("--timeout", metavar="SECONDS", default=str(DEFAULT_TIMEOUT),
@@ -123,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("mcp", "httpx2", "uvicorn", "sse_starlette"):
         logging.getLogger(chatty).setLevel(logging.DEBUG if cfg.log_level == "DEBUG" else logging.WARNING)
     url = base_url(*cfg.http)
+    # The SDK takes seconds to import: a bad option or setting is reported before that.
+    from tradeactors.mcp import server as mcpserver
+
     if options["listen"] is None:
-        return anyio.run(_stdio, url, cfg.api_token, options["timeout"], args.tool_prefix)
+        return anyio.run(mcpserver.run_stdio, Upstream(url, cfg.api_token, options["timeout"]), args.tool_prefix)
     host, port = options["listen"]
     try:
         sock = mcpserver.bind(host, port)
@@ -133,32 +135,5 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     if not cfg.api_token and not _loopback(host):
         log.warning("listening on %s without api_token: anyone who reaches it can call the tools", host)
-    return anyio.run(_http, url, cfg.api_token, options["timeout"], args.tool_prefix, host, sock)
-
-
-async def _stdio(url: str, token: str, timeout: float, prefix: str) -> int:
-    upstream = Upstream(url, token, timeout)
-    log.info("serving MCP over stdio for the service at %s", url)
-    try:
-        await mcpserver.serve_stdio(mcpserver.build(upstream, prefix))
-    finally:
-        await upstream.aclose()
-    return 0
-
-
-async def _http(url: str, token: str, timeout: float, prefix: str, host: str, sock: Any) -> int:
-    upstream = Upstream(url, token, timeout)
-    app = mcpserver.http_app(mcpserver.build(upstream, prefix), host, token)
-    where = mcpserver.listen_url(sock)
-
-    def ready() -> None:
-        log.info("serving MCP over streamable HTTP at %s for the service at %s%s", where, url,
-                 " (bearer token required)" if token else "")
-
-    try:
-        await mcpserver.serve_http(app, sock, ready)
-    finally:
-        await upstream.aclose()
-        sock.close()
-    log.info("stopped")
-    return 0
+    upstream = Upstream(url, cfg.api_token, options["timeout"])
+    return anyio.run(mcpserver.run_http, upstream, args.tool_prefix, host, sock, cfg.api_token)

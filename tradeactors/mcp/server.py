@@ -32,7 +32,7 @@ from tradeactors.mcp.answers import ToolFailure
 from tradeactors.mcp.catalog import TOOLS, Tool
 from tradeactors.mcp.upstream import Upstream
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tradeactors.mcp")
 
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
@@ -169,3 +169,30 @@ async def serve_http(app: ASGIApp, sock: socket.socket, on_ready: Callable[[], N
         tasks.start_soon(stop_on_signal)
         await server.serve(sockets=[sock])
         tasks.cancel_scope.cancel()
+
+
+async def run_stdio(upstream: Upstream, prefix: str) -> int:
+    """``tradeactors mcp`` on stdio: until the client closes stdin; exit code 0."""
+    log.info("serving MCP over stdio for the service at %s", upstream.url)
+    try:
+        await serve_stdio(build(upstream, prefix))
+    finally:
+        await upstream.aclose()
+    return 0
+
+
+async def run_http(upstream: Upstream, prefix: str, host: str, sock: socket.socket, token: str) -> int:
+    """``tradeactors mcp --listen``: streamable HTTP on ``sock`` until SIGTERM or SIGINT; exit code 0."""
+    where = listen_url(sock)
+
+    def ready() -> None:
+        log.info("serving MCP over streamable HTTP at %s for the service at %s%s", where, upstream.url,
+                 " (bearer token required)" if token else "")
+
+    try:
+        await serve_http(http_app(build(upstream, prefix), host, token), sock, ready)
+    finally:
+        await upstream.aclose()
+        sock.close()
+    log.info("stopped")
+    return 0
