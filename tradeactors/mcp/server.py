@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import anyio
-import mcp_types as types
 import uvicorn
+from mcp import types
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
 
