@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.helpers import counter, wait_for
+from tests.helpers import counter, storage_status, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import HolesFound, InjectFailure, QueryTrades
 from tradeactors.simulator import Simulator
@@ -228,9 +228,9 @@ def test_storage_failures_lose_nothing_after_recovery(service_factory, sim):
     wait_receiving(service)
     service.db.inject_write_failures(3600, "IO error: No space left on device (injected)")
     wait_for(lambda: counter(service, "storage_errors") >= 2, message="failed writes")
-    assert service.status()["storage"]["pending_trades"] > 0  # the disk is still full: kept in memory
+    assert storage_status(service)["pending_trades"] > 0  # the disk is still full: kept in memory
     service.db.inject_write_failures(0)
-    wait_for(lambda: service.status()["storage"]["pending_trades"] == 0, timeout=15, message="recovery")
+    wait_for(lambda: storage_status(service)["pending_trades"] == 0, timeout=15, message="recovery")
     assert_complete(service, sim)
     assert gaps_found(service) == 0  # kept in memory: nothing had to come from REST
 
@@ -380,10 +380,10 @@ def test_a_real_disk_full_loses_nothing_once_space_is_back(small_tmpfs, sim):
                 except OSError:
                     pass
         wait_for(lambda: counter(service, "storage_errors") >= 2, timeout=30, message="disk-full errors")
-        assert service.status()["storage"]["pending_trades"] > 0
+        assert storage_status(service)["pending_trades"] > 0
         filler.unlink()
         assert shutil.disk_usage(small_tmpfs).free > 8 << 20
-        wait_for(lambda: service.status()["storage"]["pending_trades"] == 0, timeout=30, message="recovery")
+        wait_for(lambda: storage_status(service)["pending_trades"] == 0, timeout=30, message="recovery")
         assert_complete(service, sim)
     finally:
         service.stop()
@@ -393,14 +393,14 @@ def test_ids_rest_confirms_missing_are_an_exchange_gap_not_retried_forever(servi
     service = service_factory(**FAST)
     wait_receiving(service)
     first = sim.skip_trade_ids("BTCUSDT", 6)
-    wait_for(lambda: service.status()["storage"]["exchange_gaps"]["BTCUSDT"] == [[first, first + 5]], timeout=20,
+    wait_for(lambda: storage_status(service)["exchange_gaps"]["BTCUSDT"] == [[first, first + 5]], timeout=20,
              message="exchange gap recorded")
     assert counter(service, "gaps_unfillable", symbol="BTCUSDT") == 1
     assert_complete(service, sim)  # published ids leave the gap out: stored == published, each once
     requests_before = counter(service, "rest_requests", endpoint="/api/v3/aggTrades", outcome="ok")
     wait_for(lambda: service.status()["backfill"]["worker_alive"], message="backfill alive")
     service.directory.tell("backfill", HolesFound("BTCUSDT"))
-    wait_for(lambda: not service.status()["storage"]["holes"]["BTCUSDT"], message="no holes")
+    wait_for(lambda: not storage_status(service)["holes"]["BTCUSDT"], message="no holes")
     assert counter(service, "rest_requests", endpoint="/api/v3/aggTrades",
                    outcome="ok") == requests_before
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import service_config
-from tests.helpers import FakeClock, counter, wait_for
+from tests.helpers import FakeClock, counter, storage_status, wait_for
 from tradeactors import storage
 from tradeactors.actors.messages import WatchBook
 from tradeactors.service import Service
@@ -159,13 +159,12 @@ def test_snapshots_whose_write_failed_are_written_once_storage_recovers(book_ser
     wait_for(lambda: stored_snapshots(book_service, "BTCUSDT"), timeout=10, message="a snapshot")
     failing_from = int(time.time()) + 1
     book_service.db.inject_write_failures(3600)  # until the test has seen the failed seconds kept
-    wait_for(lambda: book_service.status()["storage"]["pending_book_seconds"] >= 4, timeout=30,
+    wait_for(lambda: storage_status(book_service)["pending_book_seconds"] >= 4, timeout=30,
              message="failed snapshot writes kept")
     failing_to = int(time.time()) - 1
     book_service.db.inject_write_failures(0)
-    storage = lambda: book_service.status()["storage"]  # noqa: E731
-    wait_for(lambda: storage()["pending_book_seconds"] == 0 and storage()["pending_trades"] == 0, timeout=15,
-             message="storage recovered")
+    wait_for(lambda: (lambda part: part["pending_book_seconds"] == 0 and part["pending_trades"] == 0)(
+        storage_status(book_service)), timeout=15, message="storage recovered")
     for symbol in ("BTCUSDT", "ETHUSDT"):
         assert counter(book_service, "book_seconds_lost", symbol=symbol) == 0
         snaps = assert_snapshots_equal_true_book(book_service, sim, symbol)

@@ -9,7 +9,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import BASE_T, trades
+from tests.helpers import BASE_T, storage_status, trades
 from tradeactors import storage
 from tradeactors.protocol import AggTrade
 from tradeactors.storage import Database, keys
@@ -196,7 +196,7 @@ def test_paging_the_running_service_never_skips_a_trade_over_http_or_the_python_
         writer.write("BTCUSDT", batch)
     db.close()
     service = service_factory()
-    wait_for(lambda: service.status()["storage"]["stored_ids"]["BTCUSDT"][-1][1] >= 100_000_000, timeout=20,
+    wait_for(lambda: storage_status(service)["stored_ids"]["BTCUSDT"][-1][1] >= 100_000_000, timeout=20,
              message="live BTCUSDT trades stored")
     start, end = t0 - 10_000, t0 + 10_000
 
