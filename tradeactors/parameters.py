@@ -1,8 +1,8 @@
 """The API's parameters, written once: name, kind, range, default, whether required, and what they mean.
 
 The HTTP views parse their query strings with these tables, ``web/openapi.py`` documents them from the same
-tables, and ``tools.py`` takes the analytics defaults from them; a front end to come (an MCP server offering the
-same five analytics tools) is meant to read them too, which is why nothing here imports Flask. ``schema()`` gives
+tables, ``tools.py`` takes the analytics defaults from them, and the MCP server (``mcp/catalog.py``) builds its
+tools' input schemas and checks their arguments with them, which is why nothing here imports Flask. ``schema()`` gives
 a parameter's JSON Schema, the form both OpenAPI and MCP tool descriptions use.
 
 Parsing is strict: a value is never clamped or guessed; anything outside the range raises
