@@ -2,8 +2,8 @@
 
 They are raised by the pure analytics, ``tools.py``, the QueryActor and the service facade, and reach in-process
 callers unchanged (``service.ask("query", Analyze(...))`` raises them). They know nothing of HTTP: the web layer
-alone maps each type to a status and an error code (``tradeactors/web/responses.py``), so that a future front end
-(an MCP server) can map the same errors its own way and the pure code never depends on the transport.
+alone maps each type to a status and an error code (``tradeactors/web/responses.py``), and the MCP server turns
+those answers into tool errors (``mcp/answers.py``): the pure code never depends on a transport.
 """
 
 from __future__ import annotations
