@@ -43,8 +43,8 @@ def by_pandas(source, **options) -> list[tuple]:
     frame = pd.read_parquet(source, **options)
     times = (frame["time"].dt.tz_convert("UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     return [(int(a), format(p, "f"), format(q, "f"), int(f), int(last), int(t), bool(m), s)
-            for a, p, q, f, last, t, m, s in zip(frame["agg_id"], frame["price"], frame["quantity"], frame["first_id"], frame["last_id"], times,
-                frame["is_buyer_maker"], frame["side"])]
+            for a, p, q, f, last, t, m, s in zip(frame["agg_id"], frame["price"], frame["quantity"], frame["first_id"],
+                                                 frame["last_id"], times, frame["is_buyer_maker"], frame["side"])]
 
 
 def by_polars(path) -> list[tuple]:
