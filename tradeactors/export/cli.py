@@ -174,7 +174,7 @@ def write_export(request: Request, source: Any, sink: Any) -> int:
             return csvfile.write_trades(sink, source.trade_batches(symbol, start, end), request.layout)
         if request.http:
             source.download_trades_parquet(symbol, start, end, sink)
-            return -1
+            return 0  # counted from the file's footer once it is closed
         scale = source.trade_scale(symbol, start, end) or arrow.Scale(0, 0)
         schema = arrow.trade_schema(symbol, scale, start, end)
         batches = (arrow.trade_batch(c, schema, scale) for c in source.trade_batches(symbol, start, end) if len(c))
@@ -199,6 +199,14 @@ def _last(counts: Iterator[int]) -> int:
     return rows
 
 
+def _complete_parquet(path: Path) -> int:
+    """The rows of a written Parquet file, read from its footer: a file cut short (a download broken off) has
+    none and raises instead of being renamed into place."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
 def _open_source(request: Request) -> Any:
     from tradeactors.export.sources import Api, DataDir
 
@@ -218,6 +226,8 @@ def export(request: Request) -> int:
         try:
             with handle:
                 rows = write_export(request, source, handle)
+            if request.format == "parquet":
+                rows = _complete_parquet(Path(handle.name))
             os.replace(handle.name, request.out)
         except BaseException:
             Path(handle.name).unlink(missing_ok=True)
@@ -242,6 +252,5 @@ def main(argv: list[str]) -> int:
         print(f"tradeactors export: failed, nothing written: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     size = request.out.stat().st_size
-    counted = f"{rows:,} rows" if rows >= 0 else "the service's file"
-    print(f"exported {counted} ({request.what} of {request.symbol}) to {request.out}: {size:,} bytes")
+    print(f"exported {rows:,} rows ({request.what} of {request.symbol}) to {request.out}: {size:,} bytes")
     return EXIT_OK
