@@ -17,7 +17,7 @@ from tradeactors._version import __version__
 
 log = logging.getLogger("tradeactors")
 
-BENCHMARKS = ("simulator", "ingest", "book", "query")
+BENCHMARKS = ("simulator", "ingest", "book", "query", "export")
 SUBPROGRAMS = {"mcp": "tradeactors.mcp.cli", "export": "tradeactors.export.cli"}
 """Subcommands with options of their own: each module's ``main(argv)`` parses them and returns the exit code."""
 EXIT_CONFIG = 2

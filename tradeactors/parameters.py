@@ -213,6 +213,9 @@ TRADES = (
     Parameter("limit", "int", "trades per page", low=1, high=10000, default=1000),
     Parameter("cursor", "cursor", "next_cursor of the previous page"),
 )
+TRADES_PARQUET = TRADES[:3]
+"""``/api/trades.parquet``: the window of ``/api/trades`` (the same parameters, the same 7-day limit); the file
+holds all of it, so ``limit`` and ``cursor`` do not apply (the view rejects them rather than ignore them)."""
 ORDERBOOK_L1 = (SYMBOL,)
 ORDERBOOK_L2 = (SYMBOL, Parameter("depth", "int", "levels per side", low=1, high=5000, default=20))
 BOOK_SECONDS = (
@@ -227,6 +230,7 @@ RECENT_LOGS = (Parameter("limit", "int", "records to return (the newest)", low=1
 
 ENDPOINTS: dict[str, tuple[Parameter, ...]] = {
     "/api/trades": TRADES,
+    "/api/trades.parquet": TRADES_PARQUET,
     "/api/orderbook/l1": ORDERBOOK_L1,
     "/api/orderbook/l2": ORDERBOOK_L2,
     "/api/snapshots": BOOK_SECONDS,

@@ -32,7 +32,15 @@ from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.depth_snapshots import DepthSnapshotActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import Analyze, GetBook, GetStatus, QueryBookSeconds, QueryTrades
+from tradeactors.actors.messages import (
+    Analyze,
+    GetBook,
+    GetStatus,
+    QueryBookSeconds,
+    QueryTradeBatch,
+    QueryTradeDecimals,
+    QueryTrades,
+)
 from tradeactors.actors.query import QueryActor, TradePage
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
@@ -152,6 +160,14 @@ class Service:
     def query_trades(self, symbol: str, start_ms: int, end_ms: int, limit: int | None = None,
                      after: tuple[int, int] | None = None) -> TradePage:
         return self.ask("query", QueryTrades(symbol, start_ms, end_ms, limit, after))
+
+    def trade_decimals(self, symbol: str, start_ms: int, end_ms: int) -> tuple[int, int] | None:
+        """The widest (price, quantity) decimals of the stored trades in [start_ms, end_ms], None if none."""
+        return self.ask("query", QueryTradeDecimals(symbol, start_ms, end_ms))
+
+    def trade_batch(self, symbol: str, start_ms: int, end_ms: int, min_rows: int):
+        """(``records.TradeColumns`` of whole seconds from start_ms on, in id order; next start ms or None)."""
+        return self.ask("query", QueryTradeBatch(symbol, start_ms, end_ms, min_rows))
 
     def status(self) -> dict:
         """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""

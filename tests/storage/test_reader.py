@@ -179,6 +179,47 @@ def test_property_pages_hold_every_id_in_range_exactly_once_in_id_order(case, wi
             db.close()
 
 
+@settings(max_examples=40, deadline=None)
+@given(case=live_and_backfilled(), window=st.tuples(st.integers(0, 100), st.integers(0, 100)))
+def test_property_trade_batches_cut_between_seconds_hold_every_id_once_in_id_order(case, window):
+    """``read_trade_batch`` (exports): consecutive batches of whole seconds, backfilled chunks included, give
+    the range's ids in order, whatever the batch size."""
+    writes, id_times = case
+    lo, hi = sorted(i * (len(id_times) - 1) // 100 for i in window)
+    start, end = id_times[lo][1], id_times[hi][1]
+    expected = [a for a, t in id_times if start <= t <= end]
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(f"{folder}/analytics")
+        try:
+            writer = storage.TradeWriter(db, ["BTCUSDT"])
+            for batch in writes:
+                writer.write("BTCUSDT", batch)
+            for min_rows in range(1, len(expected) + 2):
+                got, begin = [], start
+                while begin is not None:
+                    columns, begin = storage.read_trade_batch(db, "BTCUSDT", begin, end, min_rows)
+                    assert begin is None or len(columns) >= min_rows
+                    got += columns.a.tolist()
+                assert got == expected, min_rows
+            assert storage.trade_decimals(db, "BTCUSDT", start, end) == (8, 8)
+        finally:
+            db.close()
+
+
+def test_a_batch_of_chunks_with_different_decimals_keeps_the_strings_as_stored(db):
+    writer = storage.TradeWriter(db, ["BTCUSDT", "ETHUSDT"])
+    writer.write("BTCUSDT", [AggTrade(1, "100.5", "2", 1, 1, BASE_T, True)])
+    writer.write("BTCUSDT", [AggTrade(2, "100.25000000", "0.10000000", 2, 2, BASE_T + 1000, False)])
+    columns, cursor = storage.read_trade_batch(db, "BTCUSDT", 0, 10**13 - 1, 10)
+    assert cursor is None and not columns.exact
+    assert (columns.prices(), columns.quantities()) == (["100.5", "100.25000000"], ["2", "0.10000000"])
+    assert columns.p.tolist() == [10050000000, 10025000000] and columns.p_decimals == 8
+    assert storage.trade_decimals(db, "BTCUSDT", 0, 10**13 - 1) == (8, 8)
+    assert storage.trade_decimals(db, "BTCUSDT", 0, BASE_T) == (1, 0)
+    assert storage.trade_decimals(db, "BTCUSDT", 0, BASE_T - 1000) is None
+    assert storage.stored_symbols(db) == ["BTCUSDT"]
+
+
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_paging_the_running_service_never_skips_a_trade_over_http_or_the_python_api(tmp_path, sim, service_factory,
                                                                                    scenario):

@@ -2,7 +2,8 @@
 database or the exchange simulator (as the Flask tutorial tests its app against a test database).
 
 ``StandIn`` has what the views use of ``service.Service``: ``symbols``, ``config``, ``metrics`` and the methods
-``health``, ``status``, ``query_trades``, ``book``, ``book_seconds``, ``analyze``. It answers canned data a test
+``health``, ``status``, ``query_trades``,
+``trade_decimals``, ``trade_batch``, ``book``, ``book_seconds``, ``analyze``. It answers canned data a test
 may replace, records every call with its (parsed) arguments, and raises a test's ``failure`` (a domain error,
 e.g. ``Unavailable``) from every method that asks an actor. Range checks that the QueryActor makes for every
 caller (start after end, a window over 7 days) run here through the QueryActor's own ``validate_range``, so the
@@ -17,7 +18,7 @@ from tradeactors import config as configuration
 from tradeactors.actors.query import TradePage, validate_range
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
-from tradeactors.records import BookSecond
+from tradeactors.records import BookSecond, TradeColumns
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 TRADES = [AggTrade(101, "60000.01000000", "0.00100000", 200, 201, 1_700_000_000_000, True),
@@ -60,6 +61,17 @@ class StandIn:
         self._asked("query_trades", symbol, start_ms, end_ms, limit, after)
         validate_range(self.symbols, symbol, start_ms, end_ms)
         return self.page._replace(symbol=symbol, start_ms=start_ms, end_ms=end_ms)
+
+    def trade_decimals(self, symbol, start_ms, end_ms):
+        self._asked("trade_decimals", symbol, start_ms, end_ms)
+        validate_range(self.symbols, symbol, start_ms, end_ms)
+        return (8, 8) if self.page.trades else None
+
+    def trade_batch(self, symbol, start_ms, end_ms, min_rows):
+        """The canned page's trades in the window, all in one batch."""
+        self._asked("trade_batch", symbol, start_ms, end_ms, min_rows)
+        validate_range(self.symbols, symbol, start_ms, end_ms)
+        return TradeColumns.from_trades([t for t in self.page.trades if start_ms <= t.T <= end_ms]), None
 
     def book(self, symbol, depth) -> dict:
         self._asked("book", symbol, depth)

@@ -58,6 +58,26 @@ class QueryTradeColumns(NamedTuple):
     end_ms: int
 
 
+class QueryTradeDecimals(NamedTuple):
+    """Caller -> QueryActor (ask): the widest (price, quantity) decimals stored for trades with start_ms <= T <=
+    end_ms, or None when there is no trade: the one scale an exporter writes the range at."""
+
+    symbol: str
+    start_ms: int
+    end_ms: int
+
+
+class QueryTradeBatch(NamedTuple):
+    """Caller -> QueryActor (ask): the trades of whole seconds from ``start_ms`` on (T <= end_ms) until at least
+    ``min_rows``, as ``(records.TradeColumns in id order, next start ms or None)``: a long range read in pieces
+    (``GET /api/trades.parquet``), so that no one ask holds the actor long."""
+
+    symbol: str
+    start_ms: int
+    end_ms: int
+    min_rows: int
+
+
 class GetStatus(NamedTuple):
     """Caller -> any actor (ask): a dict describing the actor's state for /api/status."""
 

@@ -3,7 +3,8 @@
 Owns: nothing but a reference to the shared Database (reads run beside the StorageActor's writes).
 Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``records.TradeColumns`` (numpy
 columns); ``QueryBookSeconds`` -> [``records.BookSecond``]; ``Analyze`` -> an analytics tool's result (see
-``tools.py``); ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+``tools.py``); ``QueryTradeDecimals`` -> (p, q) decimals or None and ``QueryTradeBatch`` -> (columns, next start)
+for exports; ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 The live book is not stored history: it is asked of the symbol's StreamActor (``Service.book``).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
@@ -27,7 +28,15 @@ from typing import NamedTuple
 from tradeactors import storage, tools
 from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import Analyze, GetStatus, QueryBookSeconds, QueryTradeColumns, QueryTrades
+from tradeactors.actors.messages import (
+    Analyze,
+    GetStatus,
+    QueryBookSeconds,
+    QueryTradeBatch,
+    QueryTradeColumns,
+    QueryTradeDecimals,
+    QueryTrades,
+)
 from tradeactors.errors import InvalidParameter, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.parameters import MAX_WINDOW_HOURS, MAX_WINDOW_MS
@@ -77,6 +86,19 @@ class QueryActor(Actor):
         validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
         with self.metrics.query_seconds.labels("trade_columns").time():
             return storage.read_columns(self.db, message.symbol, message.start_ms, message.end_ms)
+
+    @handles(QueryTradeDecimals)
+    def _trade_decimals(self, message: QueryTradeDecimals) -> tuple[int, int] | None:
+        validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+        with self.metrics.query_seconds.labels("trade_decimals").time():
+            return storage.trade_decimals(self.db, message.symbol, message.start_ms, message.end_ms)
+
+    @handles(QueryTradeBatch)
+    def _trade_batch(self, message: QueryTradeBatch) -> tuple[TradeColumns, int | None]:
+        validate_range(self.symbols, message.symbol, message.start_ms, message.end_ms)
+        with self.metrics.query_seconds.labels("trade_batch").time():
+            return storage.read_trade_batch(self.db, message.symbol, message.start_ms, message.end_ms,
+                                            message.min_rows)
 
     @handles(QueryBookSeconds)
     def _book_seconds(self, message: QueryBookSeconds) -> list[BookSecond]:

@@ -10,6 +10,7 @@
 from tradeactors.storage.database import Database, StorageError
 from tradeactors.storage.reader import (
     first_trade_time,
+    iter_book_seconds,
     load_exchange_gaps,
     load_id_ranges,
     load_symbol_info,
@@ -17,13 +18,17 @@ from tradeactors.storage.reader import (
     read_chunks,
     read_columns,
     read_price_volumes,
+    read_trade_batch,
     read_trades,
+    stored_symbols,
+    trade_decimals,
     trade_ids,
 )
 from tradeactors.storage.writer import TradeWriter, compact_trades_before
 
 __all__ = [
-    "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "load_exchange_gaps",
+    "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "iter_book_seconds",
+    "load_exchange_gaps",
     "load_id_ranges", "load_symbol_info", "read_book_seconds", "read_chunks", "read_columns", "read_price_volumes",
-    "read_trades", "trade_ids",
+    "read_trade_batch", "read_trades", "stored_symbols", "trade_decimals", "trade_ids",
 ]

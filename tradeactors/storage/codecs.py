@@ -11,6 +11,7 @@ Each value starts with a format byte, so that the format can evolve; a reader re
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Sequence
 
@@ -94,6 +95,19 @@ def decode_trades(value: bytes) -> TradeColumns:
             list(cols[1]), list(cols[2]), exact=False,
         )
     raise ValueError(f"unknown trade value format byte {fmt:#04x}")
+
+
+def trade_decimals(value: bytes) -> tuple[int, int]:
+    """(price decimals, quantity decimals) of a trade chunk: those of its columns (``0x01``, read from the
+    header alone, without the columns), or the largest among its strings (``0x02``). What an exporter needs
+    before it writes: the widest scale of a range."""
+    if value[0] == TRADES_COLUMNAR:
+        unpacker = msgpack.Unpacker(io.BytesIO(memoryview(value)[1:]), read_size=16)
+        unpacker.read_array_header()
+        unpacker.unpack()  # n
+        return int(unpacker.unpack()), int(unpacker.unpack())
+    columns = decode_trades(value)
+    return columns.p_decimals, columns.q_decimals
 
 
 # --- book seconds ------------------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ minute), ``meta`` (per-symbol stored-id ranges and other small state): see ``key
 ``docs/storage.md``. Writes go through ``write`` as one atomic WriteBatch. One writer (the StorageActor) and any
 number of readers share a Database; ``reopen`` replaces the handle in place (RocksDB stays in "Writer has previous
 error" after a failed write until it is reopened), so holders of the object keep working.
+
+Another process (``tradeactors export``) reads a database the service holds open as a RocksDB *secondary*
+(``Database(path, secondary_dir=...)``): it takes no lock, so it never blocks the writer, and it replays the
+writer's WAL at open, so it sees what was written up to then. A read-only open would not do: it fails while the
+WAL is non-empty, i.e. whenever the service runs (docs/export.md).
 """
 
 from __future__ import annotations
@@ -51,8 +56,12 @@ def _options(cache: rocksdict.Cache, memtables: rocksdict.WriteBufferManager) ->
 
 
 class Database:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, secondary_dir: str | Path | None = None):
+        """Open (creating it if missing) the database at ``path`` for reading and writing; or, with
+        ``secondary_dir`` (an empty directory of the caller's for RocksDB's own files), an existing database as a
+        read-only secondary that takes no lock (writes then fail)."""
         self.path = Path(path)
+        self.secondary_dir = Path(secondary_dir) if secondary_dir is not None else None
         self._lock = threading.RLock()
         self._db: rocksdict.Rdict | None = None
         self._cfs: dict[str, rocksdict.Rdict] = {}
@@ -65,9 +74,17 @@ class Database:
         cache = rocksdict.Cache(BLOCK_CACHE_BYTES)
         memtables = rocksdict.WriteBufferManager(MEMTABLES_TOTAL_BYTES, False)
         opts = _options(cache, memtables)
+        access = None
+        if self.secondary_dir is not None:
+            if not (self.path / "CURRENT").is_file():
+                raise StorageError(f"no database at {self.path}")
+            opts.create_if_missing(False)
+            opts.create_missing_column_families(False)
+            access = rocksdict.AccessType.secondary(str(self.secondary_dir))
         try:
             db = rocksdict.Rdict(str(self.path), opts,
-                                 column_families={cf: _options(cache, memtables) for cf in COLUMN_FAMILIES})
+                                 column_families={cf: _options(cache, memtables) for cf in COLUMN_FAMILIES},
+                                 access_type=access or rocksdict.AccessType.read_write())
         except Exception as exc:  # rocksdict raises plain Exception with RocksDB's text
             raise StorageError(f"cannot open database at {self.path}: {exc}") from None
         self._db = db
@@ -93,9 +110,19 @@ class Database:
             self._open()
         log.info("database reopened at %s", self.path)
 
+    def catch_up(self) -> None:
+        """A secondary: replay what the writer has written since the open (or the last catch-up)."""
+        with self._lock:
+            if self._db is None:
+                raise StorageError("database is closed")
+            try:
+                self._db.try_catch_up_with_primary()
+            except Exception as exc:
+                raise StorageError(str(exc)) from None
+
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
+            if self._db is not None and self.secondary_dir is None:
                 try:
                     self._db.flush_wal(True)
                 except Exception as exc:

@@ -89,6 +89,61 @@ def read_trades(
     return out, None
 
 
+def trade_decimals(db: Database, symbol: str, start_ms: int, end_ms: int) -> tuple[int, int] | None:
+    """The largest (price, quantity) decimals among the chunks that can hold trades in [start_ms, end_ms]
+    (read from the chunks' headers), or None when there are none: the one scale that holds every value of the
+    range exactly."""
+    found: tuple[int, int] | None = None
+    for _second, value in _keyed_chunks(db, symbol, start_ms, end_ms):
+        p_dec, q_dec = codecs.trade_decimals(value)
+        found = (p_dec, q_dec) if found is None else (max(found[0], p_dec), max(found[1], q_dec))
+    return found
+
+
+def read_trade_batch(db: Database, symbol: str, start_ms: int, end_ms: int,
+                     min_rows: int) -> tuple[TradeColumns, int | None]:
+    """The trades of the whole seconds from ``start_ms`` on, in [start_ms, end_ms], until at least ``min_rows``
+    are held, as columns ordered by id; and the ms at which the next batch starts (None when the range is done).
+
+    For reading a long range in bounded memory (exports): batches cut between seconds, and a later second holds
+    only higher ids, so consecutive batches are in id order. Every chunk of a second is in the batch of that
+    second, backfilled ones included (see ``read_trades``)."""
+    parts: list[TradeColumns] = []
+    held, current = 0, None
+    next_start = None
+    for second, value in _keyed_chunks(db, symbol, start_ms, end_ms):
+        if held >= min_rows and second != current:
+            next_start = second * 1000
+            break
+        current = second
+        chunk = _decode_in_range(value, start_ms, end_ms)
+        if chunk is not None:
+            parts.append(chunk)
+            held += len(chunk)
+    columns = TradeColumns.concat(parts)
+    if not columns.exact:
+        # Mixed decimals: the integers are rescaled to the widest; keep the strings as stored beside them.
+        columns.p_text = [text for part in parts for text in part.prices()]
+        columns.q_text = [text for part in parts for text in part.quantities()]
+    if len(columns) > 1 and not (np.diff(columns.a) > 0).all():
+        columns = _reordered(columns, np.argsort(columns.a, kind="stable"))
+    return columns, next_start
+
+
+def _reordered(columns: TradeColumns, order: np.ndarray) -> TradeColumns:
+    p_text = [columns.p_text[i] for i in order.tolist()] if columns.p_text is not None else None
+    q_text = [columns.q_text[i] for i in order.tolist()] if columns.q_text is not None else None
+    return TradeColumns(columns.a[order], columns.f[order], columns.l[order], columns.T[order], columns.m[order],
+                        columns.p[order], columns.q[order], columns.p_decimals, columns.q_decimals, p_text, q_text,
+                        columns.exact)
+
+
+def stored_symbols(db: Database) -> list[str]:
+    """Every symbol with stored trades (an ``ids:`` range list in ``meta``), sorted."""
+    prefix = keys.ids_key("")
+    return sorted(key[len(prefix):].decode() for key, _value in db.scan(keys.META, prefix, prefix[:-1] + b";"))
+
+
 def read_columns(db: Database, symbol: str, start_ms: int, end_ms: int) -> TradeColumns:
     """Every stored trade with start_ms <= T <= end_ms as numpy columns, ordered by aggregate id."""
     columns = TradeColumns.concat(list(read_chunks(db, symbol, start_ms, end_ms)))
@@ -109,11 +164,16 @@ def first_trade_time(db: Database, symbol: str) -> int | None:
     return keys.trade_key_time(first[0]) if first else None
 
 
+def iter_book_seconds(db: Database, symbol: str, start_s: int, end_s: int) -> Iterator[BookSecond]:
+    """Stored book seconds with start_s <= second <= end_s, in time order (seek, stop after end), one at a time."""
+    for key, value in db.scan(keys.BOOK_SECONDS, keys.book_second_key(symbol, start_s),
+                              keys.book_second_key(symbol, end_s + 1)):
+        yield codecs.decode_book_second(symbol, keys.book_second_of(key), value)
+
+
 def read_book_seconds(db: Database, symbol: str, start_s: int, end_s: int) -> list[BookSecond]:
     """Stored book seconds with start_s <= second <= end_s, in time order (seek, stop after end)."""
-    return [codecs.decode_book_second(symbol, keys.book_second_of(key), value)
-            for key, value in db.scan(keys.BOOK_SECONDS, keys.book_second_key(symbol, start_s),
-                                      keys.book_second_key(symbol, end_s + 1))]
+    return list(iter_book_seconds(db, symbol, start_s, end_s))
 
 
 def read_price_volumes(db: Database, symbol: str, start_ms: int, end_ms: int) -> PriceVolumes | None:

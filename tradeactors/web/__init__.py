@@ -1,9 +1,10 @@
 """The HTTP API and dashboard: a Flask app built by ``create_app(config, service)``.
 
 ``service`` is the facade the views ask (``service.Service`` in production, a stand-in in the contract tests):
-``symbols``, ``config``, ``metrics``, ``health()``, ``status()``, ``query_trades()``, ``book()``,
-``book_seconds()`` and ``analyze()``. It raises the domain errors of ``tradeactors.errors``, which become JSON
-errors with the status of ``responses.ERRORS`` here and nowhere else. Flask is imported only in this package.
+``symbols``, ``config``, ``metrics``, ``health()``, ``status()``, ``query_trades()``, ``trade_decimals()``,
+``trade_batch()``, ``book()``, ``book_seconds()`` and ``analyze()``. It raises the domain errors of
+``tradeactors.errors``, which become JSON errors with the status of ``responses.ERRORS`` here and nowhere else.
+Flask is imported only in this package.
 """
 
 from __future__ import annotations

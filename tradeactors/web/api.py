@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from tradeactors import parameters
 from tradeactors.errors import InvalidParameter
@@ -44,6 +44,41 @@ def trades():
         "trades": [{"a": t.a, "p": t.p, "q": t.q, "T": t.T, "m": t.m, "f": t.f, "l": t.l} for t in page.trades],
         "next_cursor": f"{page.next_cursor[0]}:{page.next_cursor[1]}" if page.next_cursor else None,
     })
+
+
+PARQUET_BATCH_ROWS = 200_000
+"""Trades asked of the QueryActor at a time for ``/api/trades.parquet``: each ask is short, so other queries
+interleave with a long export."""
+
+
+@bp.get("/trades.parquet")
+def trades_parquet():
+    """The trades of ``/api/trades``'s window as one Parquet file (docs/export.md), streamed row group by row
+    group. Every check (parameters, range, symbol) and the scale of the file are settled before the first byte,
+    so a bad request is the same 400/404 JSON as ``/api/trades``; a failure after that cuts the stream, and a
+    Parquet file without its footer is refused by every reader."""
+    from tradeactors.export import arrow, parquet
+
+    service = _service()
+    for name in ("limit", "cursor"):
+        if request.args.get(name):
+            raise InvalidParameter(name, "does not apply to /api/trades.parquet: the file holds the whole window "
+                                         "[start, end] (at most 7 days); choose the window with start and end")
+    args = parameters.parse(parameters.TRADES_PARQUET, request.args, service.symbols)
+    symbol, start, end = args["symbol"], args["start"], args["end"]
+    found = service.trade_decimals(symbol, start, end)
+    scale = arrow.Scale(*found) if found is not None else arrow.Scale(0, 0)
+    schema = arrow.trade_schema(symbol, scale, start, end)
+
+    def batches():
+        begin = start
+        while begin is not None:
+            columns, begin = service.trade_batch(symbol, begin, end, PARQUET_BATCH_ROWS)
+            if len(columns):
+                yield arrow.trade_batch(columns, schema, scale)
+
+    return Response(parquet.stream(schema, batches()), mimetype=parquet.MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{symbol}-{start}-{end}.parquet"'})
 
 
 def _levels_json(levels):

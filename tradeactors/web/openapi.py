@@ -100,6 +100,13 @@ PATHS = {
             "count": {"type": "integer"}, "trades": {"type": "array", "items": TRADE},
             "next_cursor": {"type": ["string", "null"]}}}),
         SYMBOL_ERRORS, "data"),
+    "/api/trades.parquet": _get(
+        "The trades of /api/trades's window (start <= T <= end, by aggregate id) as one Parquet file, streamed: "
+        "decimal128 prices and quantities at the range's scale, timestamp[ms, UTC], int64 ids, the taker side "
+        "(docs/export.md). The whole window (at most 7 days), no paging: limit and cursor are refused",
+        {"description": "a Parquet file (zstd, row groups of 1,000,000 trades)",
+         "content": {"application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}},
+        SYMBOL_ERRORS, "data"),
     "/api/orderbook/l1": _get(
         "The live local book's best bid and ask",
         _json("best levels, spread and mid (null while the book has no side)"), SYMBOL_ERRORS, "data"),
