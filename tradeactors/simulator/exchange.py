@@ -47,7 +47,7 @@ def now_ms() -> int:
 
 class Exchange:
     def __init__(self, symbols, rate=10.0, seed=1, replay=None, replay_speed=1.0, replay_start="first_client",
-                 shutdown_grace=5.0, weight_budget=6000) -> None:
+                 shutdown_grace=5.0, weight_budget=6000, replay_live=False, replay_loop=False) -> None:
         self.seed = seed
         self.rate = rate
         self.shutdown_grace = shutdown_grace
@@ -65,7 +65,7 @@ class Exchange:
         self.replay: ReplaySession | None = None
         self.markets: dict[str, SyntheticMarket | ReplayMarket]
         if replay:
-            self.replay = ReplaySession(replay, replay_speed, symbols)
+            self.replay = ReplaySession(replay, replay_speed, symbols, live=replay_live, loop=replay_loop)
             self.markets = dict(self.replay.markets)
         else:
             self.markets = {s: SyntheticMarket(spec_for(s), seed, i) for i, s in enumerate(symbols)}
