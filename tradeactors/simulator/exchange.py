@@ -300,7 +300,7 @@ class Exchange:
         self._paused.discard(symbol)
 
     def set_regime(self, symbol=None, rate=None, spread=None, depth=None, churn=None, jump=None, sweep=None,
-                   pull=None, iceberg=None) -> None:
+                   pull=None, iceberg=None, one_sided=None) -> None:
         """Steer a synthetic market: trade ``rate`` (paced markets only), spread/depth/churn multipliers, a
         price ``jump`` in ticks, a ``sweep`` of that many levels by the next taker, a ``pull`` of resting size."""
         for s in self._symbols(symbol):
@@ -312,7 +312,7 @@ class Exchange:
                     raise ValueError("switching to or from rate='max' needs a restart")
                 self._rates[s] = float(rate)
             market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump, sweep=sweep, pull=pull,
-                              iceberg=iceberg)
+                              iceberg=iceberg, one_sided=one_sided)
 
     def connection_count(self, symbol=None) -> int:
         return len(self.hub.matching(symbol))
