@@ -268,6 +268,10 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
                symbol: str) -> list[dict[str, Any]]:
     window = one_second_returns(series)
     sample = [r for _, r in one_second_returns(base)] if base is not None else []
+    if base is not None and len(base) and series.seconds[0] - base.seconds[-1] == 1:
+        before, after = base.mid(len(base) - 1), series.mid(0)  # the return across the window's start
+        if before is not None and after is not None and before > 0 and after > 0:
+            sample.append(math.log(after / before))
     sample += [r for _, r in window]
     if not window or len(sample) < PRICE_JUMP_MIN_RETURNS:
         return []

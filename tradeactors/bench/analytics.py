@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ import numpy as np
 
 from tradeactors import analytics
 from tradeactors.booksync import BookSync, NeedSnapshot
+from tradeactors.decimals import format_scaled
 from tradeactors.protocol import AggTrade, DepthUpdate, parse_frame
 from tradeactors.records import BookSecond, TradeColumns
 from tradeactors.simulator import captures
@@ -62,7 +65,7 @@ def load_market(symbol: str) -> Market:
     trades: list[AggTrade] = []
     open_second: int | None = None
     open_ms = 0
-    snapshot = orjson_loads(market.snapshot_body) if market.snapshot_body is not None else None
+    snapshot = json.loads(market.snapshot_body) if market.snapshot_body is not None else None
     waiting = False
     for _ns, kind, payload, extra in market.events:
         if kind == AGG:
@@ -89,10 +92,6 @@ def load_market(symbol: str) -> Market:
     if open_second is not None and sync.book is not None:
         books.append(_close(sync, symbol, open_second, open_ms))
     return Market(symbol, books, TradeColumns.from_trades(trades))
-
-
-def orjson_loads(body: bytes) -> Any:
-    return json.loads(body)
 
 
 def _answer(sync: BookSync, events: Iterable[object]) -> None:
@@ -133,9 +132,114 @@ def anomalies_of(market: Market, start: int, window, baseline, trades) -> list[d
     return list(body["anomalies"])
 
 
+DETECTORS = ("QuoteStuffing", "SpreadBlowout", "DepthCollapse", "FlashCrashRisk", "PriceJump", "IcebergOrder")
+CONTEXT_SECS = 3
+
+
+@dataclass
+class Window:
+    symbol: str
+    start: int
+    """Unix second the minute starts (original capture time)."""
+    books: list[BookSecond]
+    baseline: list[BookSecond]
+    trades: TradeColumns
+    health: dict[str, Any]
+    anomalies: list[dict[str, Any]]
+
+
+def evaluate(market: Market) -> list[Window]:
+    """Health and anomalies of every whole minute of a market."""
+    out = []
+    for start, window, baseline, trades in minute_windows(market):
+        out.append(Window(market.symbol, start, window, baseline, trades,
+                          health_of(market, start, window, baseline, trades),
+                          anomalies_of(market, start, window, baseline, trades)))
+    return out
+
+
+def utc(second: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+
+
+def mid_text(book: BookSecond) -> str:
+    if not len(book.bids) or not len(book.asks):
+        return "one-sided"
+    bid, ask = int(book.bids[0, 0]), int(book.asks[0, 0])
+    return (f"bid {format_scaled(bid, book.price_decimals)} ask {format_scaled(ask, book.price_decimals)} "
+            f"({(ask - bid) / 10**book.price_decimals:g})")
+
+
+def context(market: Market, anomaly: dict[str, Any]) -> list[str]:
+    """The book around a firing: the best quotes of the book seconds from ``CONTEXT_SECS`` before to after."""
+    second = anomaly["detection_timestamp"] // 1000
+    lines = []
+    for book in market.books:
+        if second - CONTEXT_SECS <= book.second <= second + CONTEXT_SECS:
+            mark = ">" if book.second == second else " "
+            lines.append(f"      {mark} {utc(book.second)} {mid_text(book)}")
+    return lines
+
+
+def describe(anomaly: dict[str, Any]) -> str:
+    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in anomaly["metadata"].items()}
+    return (f"{anomaly['anomaly_type']} {anomaly['severity']} (confidence {anomaly['confidence_score']:.3f}) at "
+            f"{utc(anomaly['detection_timestamp'] // 1000)} levels {anomaly['affected_price_levels']} {shown}")
+
+
+def summary(windows: list[Window]) -> dict[str, Any]:
+    """Score distribution, levels and firings per detector (count and per hour) of one symbol's windows."""
+    scores = np.asarray([w.health["overall_score"] for w in windows])
+    levels = Counter(w.health["health_level"] for w in windows)
+    good = sum(levels[name] for name in ("Excellent", "Good"))
+    hours = len(windows) * WINDOW_SECS / 3600
+    firings = Counter(a["anomaly_type"] for w in windows for a in w.anomalies)
+    return {
+        "windows": len(windows), "with_baseline": sum(w.health["baseline_available"] for w in windows),
+        "levels": {name: levels[name] for name in ("Excellent", "Good", "Fair", "Poor", "Critical")},
+        "good_or_better": good / len(windows),
+        "score": {"min": round(float(scores.min()), 1), "p10": round(float(np.percentile(scores, 10)), 1),
+                  "median": round(float(np.median(scores)), 1), "max": round(float(scores.max()), 1)},
+        "firings": {name: firings[name] for name in DETECTORS},
+        "firings_per_hour": {name: round(firings[name] / hours, 1) for name in DETECTORS},
+        "hours": round(hours, 3),
+    }
+
+
+def report(markets: dict[str, Market]) -> tuple[list[str], dict[str, Any]]:
+    lines: list[str] = []
+    figures: dict[str, Any] = {}
+    for symbol, market in markets.items():
+        windows = evaluate(market)
+        figures[symbol] = stats = summary(windows)
+        lines.append(f"{symbol}: {len(market.books)} book seconds, {len(market.trades)} aggregate trades, "
+                     f"{stats['windows']} whole minutes {utc(windows[0].start)} .. "
+                     f"{utc(windows[-1].start + WINDOW_SECS - 1)} UTC ({stats['with_baseline']} with a baseline)")
+        lines.append(f"  health: {stats['levels']}; Good or better {100 * stats['good_or_better']:.0f} %; "
+                     f"overall score {stats['score']}")
+        for w in windows:
+            h = w.health
+            parts = " ".join(f"{name[:6]} {h[name + '_score']:.0f}" for name in
+                             ("spread_stability", "liquidity_depth", "flow_balance", "update_rate"))
+            flag = "" if h["health_level"] in ("Excellent", "Good") else "   <- below Good"
+            lines.append(f"    {utc(w.start)} {h['overall_score']:5.1f} {h['health_level']:9} {parts}{flag}")
+            for cause in h["components_detail"]["causes"]:
+                lines.append(f"        cause: {cause}")
+        lines.append(f"  anomalies over {stats['hours']} h: {stats['firings']}; per hour {stats['firings_per_hour']}")
+        for w in windows:
+            for anomaly in w.anomalies:
+                lines.append(f"    {describe(anomaly)}")
+                lines.extend(context(market, anomaly))
+    return lines, figures
+
+
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tradeactors bench analytics",
                                      description=__doc__.splitlines()[0].replace("``", ""))
     parser.parse_args(argv)
-    print("not yet")
+    began = time.perf_counter()
+    markets = {symbol: load_market(symbol) for symbol in SYMBOLS}
+    lines, figures = report(markets)
+    print("\n".join(lines))
+    print(json.dumps({"bench": "analytics", "seconds": round(time.perf_counter() - began, 1), **figures}))
     return 0
