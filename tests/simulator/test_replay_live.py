@@ -6,7 +6,7 @@ import time
 import requests
 import websocket
 
-from tradeactors.simulator import Simulator, captures
+from tradeactors.simulator import Simulator, captures, spawn_simulator
 from tradeactors.simulator.replay import LOOP_UPDATE_GAP
 
 BTC = [str(p) for p in captures.capture_2024_files("BTCUSDT")]
@@ -66,3 +66,18 @@ def test_a_looped_replay_keeps_every_id_increasing_and_breaks_the_depth_chain_at
     assert len(breaks) == 1 and breaks[0][1]["U"] - breaks[0][0]["u"] - 1 >= LOOP_UPDATE_GAP
     assert state["loop"] >= 1 and body["lastUpdateId"] > breaks[0][1]["U"]
     assert [tuple(x) for x in body["bids"]] == bids and [tuple(x) for x in body["asks"]] == asks
+
+
+def test_simulate_replay_without_files_replays_the_bundled_captures_live_and_looped():
+    client = spawn_simulator(["--port", "0", "--no-tls", "--replay", "--loop", "--replay-speed", "4"])
+    try:
+        ws = websocket.create_connection(client.ws_url + "/ws/ethusdt@aggTrade", timeout=20)
+        got = [json.loads(ws.recv()) for _ in range(5)]
+        received_ms = time.time() * 1000
+        ws.close(timeout=0.2)
+        replay = client.state()["replay"]
+    finally:
+        client.close()
+    assert set(replay) == {"BTCUSDT", "ETHUSDT"} and replay["ETHUSDT"]["live"] is True
+    assert all(abs(t["T"] - received_ms) < 5_000 and t["s"] == "ETHUSDT" for t in got)
+    assert replay["ETHUSDT"]["original_time_ms"] < 1_723_170_000_000
