@@ -6,6 +6,7 @@ import time
 import requests
 import websocket
 
+from tests.helpers import wait_for
 from tradeactors.simulator import Simulator, captures, spawn_simulator
 from tradeactors.simulator.replay import LOOP_UPDATE_GAP
 
@@ -81,3 +82,18 @@ def test_simulate_replay_without_files_replays_the_bundled_captures_live_and_loo
     assert set(replay) == {"BTCUSDT", "ETHUSDT"} and replay["ETHUSDT"]["live"] is True
     assert all(abs(t["T"] - received_ms) < 5_000 and t["s"] == "ETHUSDT" for t in got)
     assert replay["ETHUSDT"]["original_time_ms"] < 1_723_170_000_000
+
+
+def test_a_loop_that_is_not_live_moves_the_times_of_later_passes_on_so_they_keep_increasing():
+    with Simulator(replay=BTC[:1], replay_speed="max", replay_loop=True, replay_start="immediate") as sim:
+        wait_for(lambda: sim.state()["replay"]["BTCUSDT"]["loop"] >= 1
+                 and sim.state()["replay"]["BTCUSDT"]["position"] > 1000, timeout=60, message="into pass 1")
+        sim.pause()
+        steps = sim.state()["replay"]["BTCUSDT"]["id_steps"]
+        trades = sim.published_trades("BTCUSDT")
+    first = trades[0]
+    assert first["T"] < 1_723_170_000_000  # pass 0 keeps the recorded times
+    assert all(b["T"] >= a["T"] and b["a"] == a["a"] + 1 for a, b in itertools.pairwise(trades))
+    again = trades[steps["aggregate"]]  # the same recorded trade, one pass later
+    assert (again["p"], again["q"], again["m"]) == (first["p"], first["q"], first["m"])
+    assert again["f"] == first["f"] + steps["trade"] and again["T"] > trades[steps["aggregate"] - 1]["T"]

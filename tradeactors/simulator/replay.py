@@ -322,9 +322,10 @@ class ReplaySession:
         """Wall-clock ms when the replay started (live replays)."""
 
     def retime(self, t: int, loop: int) -> int:
-        """The time ``t`` (ms) of the capture as sent in pass ``loop``: now-based in a live replay."""
+        """The time ``t`` (ms) of the capture as sent in pass ``loop``: now-based in a live replay; otherwise the
+        recorded time, moved on by ``loop`` periods (times keep increasing across a loop's seam)."""
         if not self.live or self.origin_ms is None:
-            return t
+            return t + round(loop * self.period_ns / 1e6)
         scale = 1.0 if self.speed == "max" else float(self.speed)
         return self.origin_ms + round((t - self.base_ms + loop * self.period_ns / 1e6) / scale)
 
@@ -333,7 +334,8 @@ class ReplaySession:
         for s, m in self.markets.items():
             info = {"position": m.position, "events": len(m.events), "loop": m.loop,
                     "done": not self.loop and m.position >= len(m.events), "live": self.live,
-                    "original_time_ms": m.last_original_ms}
+                    "original_time_ms": m.last_original_ms,
+                    "id_steps": {"aggregate": m.agg_span, "trade": m.raw_span, "update": m.update_span}}
             if self.live and self.origin_ms is not None and m.last_original_ms is not None:
                 info["time_offset_ms"] = self.retime(m.last_original_ms, m.loop) - m.last_original_ms
             out[s] = info
