@@ -12,13 +12,13 @@ import pytest
 
 from tests.analytics import oracle
 from tests.conftest import service_config
+from tests.e2e.test_completeness import FAST, assert_complete
 from tests.helpers import wait_for
 from tradeactors import storage, tools
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator, captures
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,9 @@ def replayed(tmp_path_factory):
             wait_for(lambda s=symbol: service.status()["symbols"][s]["book"]["resyncs"] >= 1
                      and service.status()["symbols"][s]["book"]["state"] == "synced", timeout=20,
                      message=f"{symbol} re-synced after the seam")
-        sim.pause()
-        for symbol in SYMBOLS:
-            published = np.asarray(sim.published_ids(symbol))
-            wait_for(lambda s=symbol, last=int(published[-1]): (ids := storage.trade_ids(service.db, s)).size
-                     and ids[-1] == last, timeout=30, message=f"{symbol} stored up to the last published trade")
+        # receiving, then the market paused and every published id stored exactly once (the completeness
+        # tests' own check)
+        assert_complete(service, sim, symbols=SYMBOLS)
         yield sim, service, began
     finally:
         service.stop()
