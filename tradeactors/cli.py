@@ -17,7 +17,9 @@ from tradeactors._version import __version__
 
 log = logging.getLogger("tradeactors")
 
-BENCHMARKS = ("simulator", "ingest", "book", "query", "export")
+BENCHMARKS = ("simulator", "ingest", "book", "query", "export", "analytics")
+REPLAY_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+"""The symbols of the bundled real captures that ``demo --replay`` replays."""
 SUBPROGRAMS = {"mcp": "tradeactors.mcp.cli", "export": "tradeactors.export.cli"}
 """Subcommands with options of their own: each module's ``main(argv)`` parses them and returns the exit code."""
 EXIT_CONFIG = 2
@@ -48,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     _service_options(demo)
     demo.add_argument("--rate", type=float, default=20.0, help="simulated trades per second per symbol (default 20)")
     demo.add_argument("--sim-port", type=int, default=0, help="simulator port (default: any free port)")
+    demo.add_argument("--replay", action="store_true",
+                      help="replay the bundled real 2024 BTCUSDT and ETHUSDT captures instead of a synthetic market: "
+                           "moved to now and looped (the symbols become BTCUSDT,ETHUSDT)")
+    demo.add_argument("--replay-speed", type=float, default=1.0, help="replay speed, 1 = as recorded (default 1)")
     demo.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
                       help="the simulator speaks wss:// and https:// with a CA made at start, as Binance speaks TLS "
                            "(default); --no-tls: plaintext ws:// and http://")
@@ -100,12 +106,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.data_dir is None:
         args.data_dir = "./demo-data"
+    forced = {"ws_url": "ws://127.0.0.1:1", "rest_url": "http://127.0.0.1:1"}
+    replay = None
+    if args.replay:
+        from tradeactors.simulator import captures
+
+        replay = [str(f) for symbol in REPLAY_SYMBOLS for f in captures.capture_2024_files(symbol)]
+        forced["symbols"] = ",".join(REPLAY_SYMBOLS)
     try:
-        cfg = load_config(args, ws_url="ws://127.0.0.1:1", rest_url="http://127.0.0.1:1")
+        cfg = load_config(args, **forced)
     except configuration.ConfigError as exc:
         return _config_failure(exc)
     logsetup.configure(cfg.log_level, cfg.log_format)
-    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port, tls=args.tls)
+    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port, tls=args.tls, replay=replay,
+                    replay_speed=args.replay_speed, replay_live=True, replay_loop=True)
     sim.start()
     log.info("demo: exchange simulator at %s (REST %s, CA %s)", sim.ws_url, sim.rest_url, sim.ca_file or "none")
     try:

@@ -198,7 +198,7 @@ TOOLS: dict[str, tuple[Parameter, ...]] = {
     "volume_profile": (DURATION_HOURS, TICK_SIZE, VALUE_AREA_PCT),
     "liquidity_vacuums": (DURATION_HOURS, TICK_SIZE, THRESHOLD_RATIO),
     "order_flow": (WINDOW_DURATION_SECS, DEPTH_LEVELS),
-    "microstructure_health": (WINDOW_DURATION_SECS,),
+    "microstructure_health": (WINDOW_DURATION_SECS, BASELINE_MINUTES),
     "market_anomalies": (WINDOW_DURATION_SECS, BASELINE_MINUTES),
 }
 """Each analytics tool's parameters besides the symbol (which every tool takes first: ``Analyze(tool, symbol,

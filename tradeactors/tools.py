@@ -116,10 +116,14 @@ def order_flow(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -
 
 
 def microstructure_health(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """The window against the ``baseline_minutes`` before it (the symbol's own normal)."""
     start, books, trades = _window(db, symbol, params["window_duration_secs"], now_ms)
-    baseline = storage.read_book_seconds(db, symbol, (start - HOUR_MS) // 1000, start // 1000 - 1)
+    minutes = params["baseline_minutes"]
+    baseline = storage.read_book_seconds(db, symbol, (start - minutes * 60_000) // 1000, start // 1000 - 1)
+    info = storage.load_symbol_info(db, symbol) or {}
     return analytics.microstructure_health(books, baseline, trades, symbol=symbol, now_ms=now_ms,
-                                           window_start_ms=start, window_end_ms=now_ms)
+                                           window_start_ms=start, window_end_ms=now_ms,
+                                           tick_size=info.get("tickSize"))
 
 
 def market_anomalies(db: Database, symbol: str, params: dict[str, Any], now_ms: int) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import pytest
 
 from tests.analytics.builders import SYMBOL, snapshot
 from tradeactors.analytics import detect_market_anomalies
-from tradeactors.analytics.anomalies import confidence, severity
+from tradeactors.analytics.anomalies import PRICE_JUMP_Z, confidence, one_second_returns, return_deviation, severity
+from tradeactors.analytics.book_series import book_series
 from tradeactors.errors import InvalidParameter
 from tradeactors.records import TradeColumns
 
@@ -113,14 +114,18 @@ def test_quote_stuffing_fires_on_a_fast_book_with_few_trades(market):
     (anomaly,) = market.detect()
     assert anomaly["anomaly_type"] == "QuoteStuffing"
     assert anomaly["metadata"]["update_rate"] == pytest.approx(1000)
-    assert anomaly["metadata"]["min_rate"] == 500 and anomaly["metadata"]["max_fill_ratio"] == 0.10
+    assert anomaly["metadata"]["baseline_update_rate"] == pytest.approx(10, rel=0.05)
+    assert anomaly["metadata"]["min_rate"] == 50 and anomaly["metadata"]["max_fill_ratio"] == 0.10
     assert 0.5 < anomaly["confidence_score"] <= 1
 
 
-def test_quote_stuffing_near_miss_below_five_hundred_updates_a_second(market):
+def test_quote_stuffing_is_relative_to_the_symbols_own_rate_near_miss_at_four_and_a_half_times(market):
     for s in range(WINDOW_START, WINDOW_START + 61):
-        market.updates[market.index(s)] = 450
+        market.updates[market.index(s)] = 45  # the baseline makes ~10 a second
     assert market.detect() == []
+    for s in range(WINDOW_START, WINDOW_START + 61):
+        market.updates[market.index(s)] = 60
+    assert types(market.detect()) == ["QuoteStuffing"]
 
 
 def test_quote_stuffing_near_miss_when_the_fast_book_also_trades(market):
@@ -131,16 +136,23 @@ def test_quote_stuffing_near_miss_when_the_fast_book_also_trades(market):
     assert market.detect() == []
 
 
-def widen(market, second, ticks):
-    market.spread[market.index(second)] = ticks
+def widen(market, second, ticks, seconds=1):
+    """The spread at ``ticks`` for ``seconds`` from ``second``, around the same mid (the bid steps down by half
+    the widening: a blowout, not a price move)."""
+    for s in range(second, second + seconds):
+        i = market.index(s)
+        market.bid[i] -= (ticks - market.spread[i]) // 2
+        market.spread[i] = ticks
 
 
-def test_spread_blowout_fires_above_five_times_the_baseline_median(market):
-    widen(market, WINDOW_START + 30, 11)  # baseline median 2 ticks
+def test_spread_blowout_fires_when_held_above_five_times_the_baseline_median_in_ticks(market):
+    widen(market, WINDOW_START + 30, 11, seconds=3)  # baseline median 2 ticks
     (anomaly,) = market.detect()
     assert anomaly["anomaly_type"] == "SpreadBlowout"
     assert anomaly["detection_timestamp"] == (WINDOW_START + 30) * 1000
-    assert anomaly["metadata"]["spread_multiple"] == 5
+    assert anomaly["metadata"]["spread_multiple"] == 5 and anomaly["metadata"]["min_seconds"] == 3
+    assert anomaly["metadata"]["spread_ticks"] == 11 and anomaly["metadata"]["run_seconds"] == 3
+    assert anomaly["metadata"]["baseline_median_spread_ticks"] == 2
     assert anomaly["affected_price_levels"] == [
         f"{market.bid[market.index(WINDOW_START + 30)] / 100:.2f}",
         f"{(market.bid[market.index(WINDOW_START + 30)] + 11) / 100:.2f}",
@@ -148,7 +160,12 @@ def test_spread_blowout_fires_above_five_times_the_baseline_median(market):
 
 
 def test_spread_blowout_near_miss_at_four_and_a_half_times(market):
-    widen(market, WINDOW_START + 30, 9)
+    widen(market, WINDOW_START + 30, 9, seconds=10)
+    assert market.detect() == []
+
+
+def test_a_spread_wide_for_two_seconds_is_a_sweep_not_a_blowout(market):
+    widen(market, WINDOW_START + 30, 40, seconds=2)
     assert market.detect() == []
 
 
@@ -173,7 +190,7 @@ def test_flash_crash_risk_fires_when_depth_and_spread_break_together(market):
     thin(market, WINDOW_START + 40, 100)
     widen(market, WINDOW_START + 40, 25)
     found = market.detect()
-    assert types(found) == ["DepthCollapse", "FlashCrashRisk", "SpreadBlowout"]
+    assert types(found) == ["DepthCollapse", "FlashCrashRisk"]  # one second: no SpreadBlowout
     (crash,) = [a for a in found if a["anomaly_type"] == "FlashCrashRisk"]
     assert crash["metadata"]["depth_loss"] == pytest.approx(0.9, abs=0.01)
     assert crash["metadata"]["min_depth_loss"] == 0.8 and crash["metadata"]["spread_multiple"] == 10
@@ -182,7 +199,7 @@ def test_flash_crash_risk_fires_when_depth_and_spread_break_together(market):
 def test_flash_crash_risk_near_miss_when_the_spread_is_only_eight_times_wider(market):
     thin(market, WINDOW_START + 40, 100)
     widen(market, WINDOW_START + 40, 16)
-    assert types(market.detect()) == ["DepthCollapse", "SpreadBlowout"]
+    assert types(market.detect()) == ["DepthCollapse"]
 
 
 def jump(market, second, ticks):
@@ -190,52 +207,67 @@ def jump(market, second, ticks):
         market.bid[i] += ticks
 
 
-def test_price_jump_fires_on_a_robust_z_above_five(market):
-    jump(market, WINDOW_START + 10, 1000)  # +10.00 on 10000.00 = 10 bp in one second
+def own_deviation(market) -> float:
+    """The market's one-second return deviation as the detector measures it (baseline and window returns)."""
+    books = market.snapshots(WINDOW_START - BASELINE_SECS, WINDOW_START + 60)
+    return return_deviation([r for _, r in one_second_returns(book_series(books))])
+
+
+def ticks_for(deviations: float, sigma: float) -> int:
+    """Ticks (of 0.01 on 10000.00) that make a one-second log return of ``deviations`` × sigma."""
+    return round(deviations * sigma * 1_000_000)
+
+
+def test_price_jump_fires_above_eight_of_the_symbols_own_one_second_deviations(market):
+    sigma = own_deviation(market)
+    jump(market, WINDOW_START + 10, ticks_for(2 * PRICE_JUMP_Z, sigma))
     (anomaly,) = market.detect()
     assert anomaly["anomaly_type"] == "PriceJump"
-    assert anomaly["metadata"]["robust_z"] > 5
-    assert anomaly["metadata"]["z_threshold"] == 5
+    assert anomaly["metadata"]["z"] > PRICE_JUMP_Z == anomaly["metadata"]["z_threshold"] == 8
+    assert anomaly["metadata"]["return_deviation"] == pytest.approx(sigma, rel=0.1)
     assert anomaly["detection_timestamp"] == (WINDOW_START + 10) * 1000
 
 
-def test_price_jump_near_miss_at_four_basis_points(market):
-    jump(market, WINDOW_START + 10, 400)
+def test_price_jump_near_miss_at_half_the_threshold(market):
+    jump(market, WINDOW_START + 10, ticks_for(PRICE_JUMP_Z / 2, own_deviation(market)))
     assert market.detect() == []
 
 
-def test_a_quiet_market_with_zero_mad_does_not_flag_every_tick(market):
+def test_a_quiet_market_with_zero_deviation_does_not_flag_every_tick(market):
     for i in range(len(market.bid)):
         market.bid[i], market.spread[i] = 1_000_000, 1
-    jump(market, WINDOW_START + 10, 1)  # MAD is 0: without a floor this one tick would be an infinite z
+    jump(market, WINDOW_START + 10, 1)  # the deviation is 0: without the tick floor this would be an infinite z
     assert market.detect() == []
 
 
-def test_price_jump_uses_the_mad_of_returns_when_the_market_is_volatile(market):
+def test_price_jump_scales_with_the_symbols_volatility(market):
     rng = random.Random(1)
-    for i in range(1, len(market.bid)):  # ±30 ticks a second: MAD ≈ 30 ticks / 10000.00 ≫ the 1 bp floor
+    for i in range(1, len(market.bid)):  # ±30 ticks a second: a volatile symbol
         market.bid[i] = market.bid[i - 1] + rng.choice([-30, 30])
-    jump(market, WINDOW_START + 10, 400)  # 4 bp: a jump in a quiet market, noise here
+    jump(market, WINDOW_START + 10, 150)  # 1.5 bp: 50 deviations in the quiet market, 5 here
     assert market.detect() == []
     jump(market, WINDOW_START + 20, 3000)
     assert types(market.detect()) == ["PriceJump"]
 
 
 def hold_bid(market, first, seconds, executed):
+    """The best bid stays where it is at ``first`` for ``seconds`` while ``executed`` sells print at it."""
+    price = market.bid[market.index(first)]
     for s in range(first, first + seconds):
         i = market.index(s)
-        market.bid[i] = 1_000_000
+        market.bid[i] = price
         market.level_qty[i] = [1000] * 20
     market.trade_rows = [r for r in market.trade_rows if not first * 1000 <= r[0] < (first + seconds) * 1000]
     for k, q in enumerate(executed):
-        market.trade_rows.append(((first + k % seconds) * 1000 + 500, 1_000_000, q, True, 1))
+        market.trade_rows.append(((first + k % seconds) * 1000 + 500, price, q, True, 1))
+    return price
 
 
 def test_iceberg_fires_when_a_best_bid_absorbs_more_than_five_times_its_displayed_size(market):
-    hold_bid(market, WINDOW_START + 5, 10, [1200] * 5)  # 6.000 executed against 1.000 shown
+    price = hold_bid(market, WINDOW_START + 5, 10, [1200] * 5)  # 6.000 executed against 1.000 shown
     (anomaly,) = market.detect()
     assert anomaly["anomaly_type"] == "IcebergOrder"
-    assert anomaly["affected_price_levels"] == ["10000.00"]
+    assert anomaly["affected_price_levels"] == [f"{price / 100:.2f}"]
     assert anomaly["metadata"]["side"] == "bid"
     assert anomaly["metadata"]["executed_volume"] == "6.000"
 
@@ -246,14 +278,14 @@ def test_iceberg_near_miss_at_four_point_nine_times(market):
 
 
 def test_iceberg_ignores_buys_printed_at_the_bid_price(market):
-    hold_bid(market, WINDOW_START + 5, 10, [])
+    price = hold_bid(market, WINDOW_START + 5, 10, [])
     for k in range(5):
-        market.trade_rows.append(((WINDOW_START + 5 + k) * 1000 + 500, 1_000_000, 1200, False, 1))
+        market.trade_rows.append(((WINDOW_START + 5 + k) * 1000 + 500, price, 1200, False, 1))
     assert market.detect() == []
 
 
 def test_anomaly_ids_are_stable_and_fields_complete(market):
-    widen(market, WINDOW_START + 30, 11)
+    widen(market, WINDOW_START + 30, 11, seconds=3)
     first, again = market.detect(), market.detect()
     assert first == again
     assert set(first[0]) == {"anomaly_id", "symbol", "anomaly_type", "detection_timestamp", "confidence_score",

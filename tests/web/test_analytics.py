@@ -53,7 +53,7 @@ def test_an_unknown_symbol_is_404_for_every_tool(client, tool):
     ("volume_profile", {"duration_hours": 24, "tick_size": None, "value_area_pct": 0.70}),
     ("liquidity_vacuums", {"duration_hours": 24, "tick_size": None, "threshold_ratio": 0.20}),
     ("order_flow", {"window_duration_secs": 60, "depth_levels": 20}),
-    ("microstructure_health", {"window_duration_secs": 60}),
+    ("microstructure_health", {"window_duration_secs": 60, "baseline_minutes": 60}),
     ("market_anomalies", {"window_duration_secs": 60, "baseline_minutes": 60}),
 ])
 def test_left_out_parameters_reach_the_tool_as_their_defaults(client, standin, tool, defaults):

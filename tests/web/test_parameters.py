@@ -24,7 +24,7 @@ TOOL_PARAMETERS = {
     "volume_profile": ["duration_hours", "tick_size", "value_area_pct"],
     "liquidity_vacuums": ["duration_hours", "tick_size", "threshold_ratio"],
     "order_flow": ["window_duration_secs", "depth_levels"],
-    "microstructure_health": ["window_duration_secs"],
+    "microstructure_health": ["window_duration_secs", "baseline_minutes"],
     "market_anomalies": ["window_duration_secs", "baseline_minutes"],
 }
 

@@ -1,24 +1,33 @@
-"""Market anomalies (docs/analytics.md, detect_market_anomalies): six deterministic detectors over one window.
+"""Market anomalies (docs/analytics.md, detect_market_anomalies): six deterministic detectors over one window,
+each in the symbol's own units: thresholds are multiples of the symbol's realised behaviour over the baseline (the
+book seconds of the ``baseline_minutes`` before the window), never absolute prices, sizes or rates.
 
 Each detector compares a window measurement with a threshold (module constants, echoed in ``metadata``) and
 reports at most one anomaly per window (IcebergOrder: one per price run), at the worst reading, with
 ``confidence = 1 − 0.5 / excess`` where ``excess`` = measurement / threshold in the direction that matters (0.5 just
 over the line, 0.75 at twice it, → 1). Severity: > 0.95 Critical, > 0.85 High, > 0.7 Medium, else Low.
 
-Baselines are medians over the book seconds of the ``baseline_minutes`` before the window (at least
-``BASELINE_MIN_SNAPSHOTS``, else the baseline detectors stay silent: no baseline, no "×median").
+Baselines need at least ``BASELINE_MIN_SNAPSHOTS`` book seconds, else the baseline detectors stay silent (no
+baseline, no "× its normal").
 
-- QuoteStuffing: update rate R = Δupdate_id/Δt > max(500/s, 5 × baseline median pair rate) and fill ratio
-  (raw trades Σ(l − f + 1) / book updates) < 0.10.
-- SpreadBlowout: the widest spread (bps) of the window > 5 × the baseline median spread.
+- QuoteStuffing: the window's update rate R = Σ Δupdate_id / Σ Δt > max(QUOTE_STUFFING_MIN_RATE, 5 × the
+  baseline's rate measured the same way) and fill ratio (raw trades Σ(l − f + 1) / book updates) < 0.10.
+- SpreadBlowout: the spread in ticks stays above 5 × the baseline median spread in ticks for at least
+  ``SPREAD_BLOWOUT_MIN_SECONDS`` consecutive book seconds (a sweep that empties the best level for an instant, then
+  refills, is the market working, not a blowout); measured as the smallest spread of the run (what was sustained).
 - DepthCollapse: the smallest top-20 depth (both sides) < 20 % of the baseline median.
-- FlashCrashRisk: one book second with depth loss > 80 % and spread > 10 × the median.
-- PriceJump: 1-s log returns of the mid, z = r / max(1.4826·MAD, floor), |z| > 5. MAD is taken over baseline
-  and window returns together. The floor (1 bp, and one tick relative to the mid when the tick is known or can
-  be seen in the book) keeps a tick-constrained quiet market, whose MAD is 0, from flagging every move.
+- FlashCrashRisk: one book second with depth loss > 80 % and a spread > 10 × the baseline median (in ticks).
+- PriceJump: 1-s log returns of the mid, z = r / σ with σ the symbol's own one-second return deviation: the root
+  mean square of the baseline and window returns with the largest ``PRICE_JUMP_TRIM`` share (at least one) left
+  out, so that the jump does not hide itself; σ is at least one tick relative to the mid (a tick-constrained
+  market can not move less). |z| > ``PRICE_JUMP_Z``. (A median absolute deviation does not work here: BTCUSDT's
+  mid stays put in half its seconds, so its MAD is 0.)
 - IcebergOrder: a price that stays best bid (ask) for ≥ 5 consecutive book seconds while the volume executed at it
   by takers hitting that side (sells for a bid, buys for an ask) during the run exceeds 5 × its median displayed
-  size.
+  size (its own displayed size: the unit is the level's).
+
+``tradeactors bench analytics`` measures how often each fires on every minute of the bundled real captures
+(docs/analytics.md has the figures).
 """
 
 from __future__ import annotations
@@ -38,8 +47,7 @@ from tradeactors.analytics.book_series import (
     BookSeries,
     book_series,
     median,
-    pair_update_rates,
-    sides,
+    observed_tick,
     window_duration_secs,
     window_updates,
 )
@@ -48,16 +56,17 @@ from tradeactors.decimals import format_scaled
 from tradeactors.errors import InvalidParameter
 from tradeactors.records import BookSecond, TradeColumns
 
-QUOTE_STUFFING_MIN_RATE = 500.0
+QUOTE_STUFFING_MIN_RATE = 50.0
+"""Updates per second below which nothing is stuffing, whatever the baseline (a dead book waking up)."""
 QUOTE_STUFFING_BASELINE_MULTIPLE = 5.0
 QUOTE_STUFFING_MAX_FILL_RATIO = 0.10
 SPREAD_BLOWOUT_MULTIPLE = 5.0
+SPREAD_BLOWOUT_MIN_SECONDS = 3
 DEPTH_COLLAPSE_FRACTION = 0.20
 FLASH_CRASH_DEPTH_LOSS = 0.80
 FLASH_CRASH_SPREAD_MULTIPLE = 10.0
-PRICE_JUMP_Z = 5.0
-MAD_TO_SIGMA = 1.4826
-PRICE_JUMP_MIN_SCALE_BPS = 1.0
+PRICE_JUMP_Z = 8.0
+PRICE_JUMP_TRIM = 0.02
 PRICE_JUMP_MIN_SCALE_TICKS = 1.0
 PRICE_JUMP_MIN_RETURNS = 10
 ICEBERG_MIN_SNAPSHOTS = 5
@@ -131,8 +140,11 @@ def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeCol
     if seconds <= 0 or updates <= 0:
         return []
     rate = updates / seconds
-    baseline = median(pair_update_rates(base)) if base is not None else None
-    threshold = max(QUOTE_STUFFING_MIN_RATE, QUOTE_STUFFING_BASELINE_MULTIPLE * (baseline or 0.0))
+    base_updates, base_seconds = window_updates(base) if base is not None else (0, 0)
+    if base_seconds <= 0:
+        return []
+    baseline = base_updates / base_seconds
+    threshold = max(QUOTE_STUFFING_MIN_RATE, QUOTE_STUFFING_BASELINE_MULTIPLE * baseline)
     raw_trades = int((trades.l - trades.f + 1).sum()) if trades is not None and len(trades) else 0
     fill = raw_trades / updates
     if not (rate > threshold and fill < QUOTE_STUFFING_MAX_FILL_RATIO):
@@ -147,29 +159,58 @@ def quote_stuffing(series: BookSeries, base: BookSeries | None, trades: TradeCol
     })]
 
 
-def _baseline_medians(base: BookSeries | None) -> tuple[float | None, float | None]:
-    """(median spread in bps, median depth) of the baseline; None when missing or not positive."""
+def spreads_in_ticks(series: BookSeries, tick: Fraction | None) -> list[float | None]:
+    """Each book second's spread in ticks (scaled price units when the tick is unknown); None when one-sided."""
+    unit = float(tick) if tick else 1.0
+    return [s / unit if s is not None else None for s in (series.spread(i) for i in range(len(series)))]
+
+
+def _baseline_medians(base: BookSeries | None, tick: Fraction | None) -> tuple[float | None, float | None]:
+    """(median spread in ticks, median depth) of the baseline; None when missing or not positive."""
     if base is None:
         return None, None
-    spread = median([s for s in (base.spread_bps(i) for i in range(len(base))) if s is not None])
+    spread = median([s for s in spreads_in_ticks(base, tick) if s is not None and s > 0])
     depth = median([float(base.depth(i)) for i in range(len(base))])
     return (spread if spread and spread > 0 else None), (depth if depth and depth > 0 else None)
 
 
-def spread_and_depth(series: BookSeries, base: BookSeries | None, symbol: str) -> list[dict[str, Any]]:
+def _sustained_runs(values: Sequence[float | None], threshold: float, min_length: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of at least ``min_length`` consecutive values above ``threshold``."""
+    runs, start = [], None
+    for i, value in enumerate([*values, None]):
+        if value is not None and value > threshold:
+            start = i if start is None else start
+        else:
+            if start is not None and i - start >= min_length:
+                runs.append((start, i - 1))
+            start = None
+    return runs
+
+
+def spread_and_depth(series: BookSeries, base: BookSeries | None, tick: Fraction | None,
+                     symbol: str) -> list[dict[str, Any]]:
     """SpreadBlowout, DepthCollapse and FlashCrashRisk, all against the same baseline medians."""
-    median_spread, median_depth = _baseline_medians(base)
+    median_spread, median_depth = _baseline_medians(base, tick)
     found: list[dict[str, Any]] = []
-    spreads = [series.spread_bps(i) for i in range(len(series))]
-    quoted = [(i, s) for i, s in enumerate(spreads) if s is not None]
-    if median_spread is not None and quoted:
-        i, widest = max(quoted, key=lambda item: (item[1], -item[0]))
+    spreads = spreads_in_ticks(series, tick)
+    if median_spread is not None:
         threshold = SPREAD_BLOWOUT_MULTIPLE * median_spread
-        if widest > threshold:
-            found.append(_anomaly(symbol, "SpreadBlowout", series.time_ms(i), widest / threshold,
-                                  _best_levels(series, i), {
-                                      "spread_bps": widest, "baseline_median_spread_bps": median_spread,
+        runs = _sustained_runs(spreads, threshold, SPREAD_BLOWOUT_MIN_SECONDS)
+        if runs:
+            def held(run: tuple[int, int]) -> float:
+                return min(s for s in spreads[run[0]:run[1] + 1] if s is not None)
+
+            first, last = max(runs, key=lambda run: (held(run), -run[0]))
+            sustained = held((first, last))
+            widest = max(s for s in spreads[first:last + 1] if s is not None)
+            found.append(_anomaly(symbol, "SpreadBlowout", series.time_ms(first), sustained / threshold,
+                                  _best_levels(series, first), {
+                                      "spread_ticks": sustained, "widest_spread_ticks": widest,
+                                      "run_seconds": last - first + 1, "run_start": series.time_ms(first),
+                                      "run_end": series.time_ms(last), "spread_bps": series.spread_bps(first),
+                                      "baseline_median_spread_ticks": median_spread,
                                       "spread_multiple": SPREAD_BLOWOUT_MULTIPLE,
+                                      "min_seconds": SPREAD_BLOWOUT_MIN_SECONDS,
                                   }))
     if median_depth is not None:
         i = min(range(len(series)), key=lambda i: (series.depth(i), i))
@@ -197,7 +238,7 @@ def spread_and_depth(series: BookSeries, base: BookSeries | None, symbol: str) -
         if best is not None:
             excess, i, loss, spread = best
             found.append(_anomaly(symbol, "FlashCrashRisk", series.time_ms(i), excess, _best_levels(series, i), {
-                "depth_loss": loss, "spread_bps": spread, "baseline_median_spread_bps": median_spread,
+                "depth_loss": loss, "spread_ticks": spread, "baseline_median_spread_ticks": median_spread,
                 "baseline_median_depth": float(median_depth) / 10**series.qty_decimals,
                 "min_depth_loss": FLASH_CRASH_DEPTH_LOSS, "spread_multiple": FLASH_CRASH_SPREAD_MULTIPLE,
             }))
@@ -215,28 +256,32 @@ def one_second_returns(series: BookSeries) -> list[tuple[int, float]]:
     return out
 
 
-def observed_tick(books: Sequence[BookSecond]) -> int | None:
-    """The smallest gap between adjacent book levels (scaled, common decimals): the finest step seen."""
-    bids, asks, _, _ = sides(books)
-    per_book = [np.abs(np.diff(rows[:, 0])) for rows in bids + asks if len(rows) > 1]
-    gaps: np.ndarray = np.concatenate(per_book) if per_book else np.zeros(0, dtype=np.int64)
-    gaps = gaps[gaps > 0]
-    return int(gaps.min()) if len(gaps) else None
+def return_deviation(returns: Sequence[float]) -> float:
+    """The one-second return deviation: root mean square with the largest ``PRICE_JUMP_TRIM`` share of |r| (at
+    least one) left out."""
+    ordered = np.sort(np.abs(np.asarray(returns, dtype=float)))
+    keep = len(ordered) - max(1, math.ceil(PRICE_JUMP_TRIM * len(ordered)))
+    return float(np.sqrt(np.mean(ordered[:keep] ** 2))) if keep > 0 else 0.0
 
 
 def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | None,
                symbol: str) -> list[dict[str, Any]]:
     window = one_second_returns(series)
     sample = [r for _, r in one_second_returns(base)] if base is not None else []
+    if base is not None and len(base) and series.seconds[0] - base.seconds[-1] == 1:
+        before, after = base.mid(len(base) - 1), series.mid(0)  # the return across the window's start
+        if before is not None and after is not None and before > 0 and after > 0:
+            sample.append(math.log(after / before))
     sample += [r for _, r in window]
     if not window or len(sample) < PRICE_JUMP_MIN_RETURNS:
         return []
-    returns = np.asarray(sample)
-    mad = float(np.median(np.abs(returns - np.median(returns))))
+    deviation = return_deviation(sample)
     last_mid = series.mid(window[-1][0])
     assert last_mid is not None  # one_second_returns pairs only two-sided book seconds
     tick_floor = float(PRICE_JUMP_MIN_SCALE_TICKS * tick) / last_mid if tick is not None else 0.0
-    scale = max(MAD_TO_SIGMA * mad, PRICE_JUMP_MIN_SCALE_BPS * 1e-4, tick_floor)
+    scale = max(deviation, tick_floor)
+    if scale <= 0:
+        return []
     i, r = max(window, key=lambda item: (abs(item[1]), -item[0]))
     z = r / scale
     if abs(z) <= PRICE_JUMP_Z:
@@ -246,9 +291,9 @@ def price_jump(series: BookSeries, base: BookSeries | None, tick: Fraction | Non
     assert before is not None and after is not None  # as above: both book seconds of a return are two-sided
     levels = [fmt_half(twice, series.price_decimals) for twice in (before, after)]
     return [_anomaly(symbol, "PriceJump", series.time_ms(i), abs(z) / PRICE_JUMP_Z, levels, {
-        "log_return": r, "robust_z": z, "mad": mad, "scale": scale, "returns_in_sample": len(sample),
-        "jumps_in_window": jumps, "z_threshold": PRICE_JUMP_Z, "mad_to_sigma": MAD_TO_SIGMA,
-        "min_scale_bps": PRICE_JUMP_MIN_SCALE_BPS, "min_scale_ticks": PRICE_JUMP_MIN_SCALE_TICKS,
+        "log_return": r, "return_bps": r * 1e4, "z": z, "return_deviation": deviation, "scale": scale,
+        "returns_in_sample": len(sample), "jumps_in_window": jumps, "z_threshold": PRICE_JUMP_Z,
+        "trim": PRICE_JUMP_TRIM, "min_scale_ticks": PRICE_JUMP_MIN_SCALE_TICKS,
     })]
 
 
@@ -330,7 +375,7 @@ def detect_market_anomalies(books: Sequence[BookSecond], baseline_books: Sequenc
     else:
         seen = observed_tick(books)
         tick = Fraction(seen) if seen else None
-    found = (quote_stuffing(series, base, trades, symbol) + spread_and_depth(series, base, symbol)
+    found = (quote_stuffing(series, base, trades, symbol) + spread_and_depth(series, base, tick, symbol)
              + price_jump(series, base, tick, symbol) + icebergs(series, trades, symbol))
     found.sort(key=lambda a: (a["detection_timestamp"], a["anomaly_type"], a["affected_price_levels"]))
     return {"anomalies": found, "analysis_window": window}

@@ -123,6 +123,15 @@ def _rises(previous: np.ndarray, current: np.ndarray, depth_levels: int) -> int:
     return sum(1 for price, qty in current[:depth_levels].tolist() if qty > before.get(price, 0))
 
 
+def observed_tick(books: Sequence[BookSecond]) -> int | None:
+    """The smallest gap between adjacent book levels (scaled, common decimals): the finest step seen."""
+    bids, asks, _, _ = sides(books)
+    per_book = [np.abs(np.diff(rows[:, 0])) for rows in bids + asks if len(rows) > 1]
+    gaps: np.ndarray = np.concatenate(per_book) if per_book else np.zeros(0, dtype=np.int64)
+    gaps = gaps[gaps > 0]
+    return int(gaps.min()) if len(gaps) else None
+
+
 def observed_span_secs(books: Sequence[BookSecond]) -> int:
     """Seconds from the first to the last book second."""
     return int(books[-1].second - books[0].second) if books else 0

@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 
+from . import captures
 from .server import Simulator
 from .symbols import spec_for
 
@@ -49,7 +50,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"], help="comma separated")
     p.add_argument("--rate", type=_rate, default=10.0, help="taker orders per second per symbol, or 'max'")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--replay", nargs="+", metavar="FILE", help="capture files to replay instead of trading")
+    p.add_argument("--replay", nargs="*", metavar="FILE",
+                   help="capture files to replay instead of trading; none: the bundled real 2024 BTCUSDT and "
+                        "ETHUSDT captures")
+    p.add_argument("--original-times", action="store_true",
+                   help="send the recorded times (default: every time moved to now, the originals in /_sim/state)")
+    p.add_argument("--loop", action="store_true",
+                   help="replay the capture again at its end, ids moved on by its span (clients re-sync at the seam)")
     p.add_argument("--replay-speed", type=lambda t: "max" if t == "max" else _positive(t), default=1.0)
     p.add_argument("--replay-start", choices=["first_client", "immediate"], default="first_client")
     p.add_argument("--ping-interval", type=_positive, default=20.0)
@@ -78,11 +85,14 @@ def main(argv=None) -> int:
         p.error("--ca-file needs TLS (drop --no-tls)")
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
-    sim = Simulator(symbols=args.symbols, rate=args.rate, seed=args.seed, replay=args.replay, host=args.host,
+    replay = args.replay
+    if replay is not None and not replay:
+        replay = [str(f) for symbol in ("BTCUSDT", "ETHUSDT") for f in captures.capture_2024_files(symbol)]
+    sim = Simulator(symbols=args.symbols, rate=args.rate, seed=args.seed, replay=replay, host=args.host,
                     port=args.port, ping_interval=args.ping_interval, pong_timeout=args.pong_timeout,
                     lifetime=args.lifetime, shutdown_grace=args.shutdown_grace, weight_budget=args.weight_budget,
                     replay_speed=args.replay_speed, replay_start=args.replay_start, tls=args.tls,
-                    ca_file=args.ca_file)
+                    ca_file=args.ca_file, replay_live=not args.original_times, replay_loop=args.loop)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -50,7 +50,8 @@ COMMANDS: dict[str, tuple[str, dict[str, tuple[str, Converter]]]] = {
     "/_sim/regime": ("set_regime", {"rate": ("rate", lambda v: v if v == "max" else float(v)),
                                     "spread": ("spread", float), "depth": ("depth", float),
                                     "churn": ("churn", float), "jump": ("jump", int), "sweep": ("sweep", int),
-                                    "pull": ("pull", float), "iceberg": ("iceberg", float), **_SYMBOL}),
+                                    "pull": ("pull", float), "iceberg": ("iceberg", float),
+                                    "one_sided": ("one_sided", str), **_SYMBOL}),
 }
 
 

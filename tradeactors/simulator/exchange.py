@@ -47,7 +47,7 @@ def now_ms() -> int:
 
 class Exchange:
     def __init__(self, symbols, rate=10.0, seed=1, replay=None, replay_speed=1.0, replay_start="first_client",
-                 shutdown_grace=5.0, weight_budget=6000) -> None:
+                 shutdown_grace=5.0, weight_budget=6000, replay_live=False, replay_loop=False) -> None:
         self.seed = seed
         self.rate = rate
         self.shutdown_grace = shutdown_grace
@@ -65,7 +65,7 @@ class Exchange:
         self.replay: ReplaySession | None = None
         self.markets: dict[str, SyntheticMarket | ReplayMarket]
         if replay:
-            self.replay = ReplaySession(replay, replay_speed, symbols)
+            self.replay = ReplaySession(replay, replay_speed, symbols, live=replay_live, loop=replay_loop)
             self.markets = dict(self.replay.markets)
         else:
             self.markets = {s: SyntheticMarket(spec_for(s), seed, i) for i, s in enumerate(symbols)}
@@ -300,7 +300,7 @@ class Exchange:
         self._paused.discard(symbol)
 
     def set_regime(self, symbol=None, rate=None, spread=None, depth=None, churn=None, jump=None, sweep=None,
-                   pull=None, iceberg=None) -> None:
+                   pull=None, iceberg=None, one_sided=None) -> None:
         """Steer a synthetic market: trade ``rate`` (paced markets only), spread/depth/churn multipliers, a
         price ``jump`` in ticks, a ``sweep`` of that many levels by the next taker, a ``pull`` of resting size."""
         for s in self._symbols(symbol):
@@ -312,7 +312,7 @@ class Exchange:
                     raise ValueError("switching to or from rate='max' needs a restart")
                 self._rates[s] = float(rate)
             market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump, sweep=sweep, pull=pull,
-                              iceberg=iceberg)
+                              iceberg=iceberg, one_sided=one_sided)
 
     def connection_count(self, symbol=None) -> int:
         return len(self.hub.matching(symbol))

@@ -51,7 +51,8 @@ class Simulator:
 
     def __init__(self, symbols=("BTCUSDT", "ETHUSDT"), rate=10.0, seed=1, replay=None, host="127.0.0.1", port=0,
                  ping_interval=20.0, pong_timeout=60.0, lifetime=86400.0, shutdown_grace=5.0, weight_budget=6000,
-                 replay_speed=1.0, replay_start="first_client", tls=False, ca_file=None) -> None:
+                 replay_speed=1.0, replay_start="first_client", tls=False, ca_file=None, replay_live=False,
+                 replay_loop=False) -> None:
         self.host, self.port = host, port
         self.tls = bool(tls)
         if ca_file is not None and not self.tls:
@@ -60,7 +61,8 @@ class Simulator:
         self._tls: ServerTLS | None = None
         self.ping_interval, self.pong_timeout, self.lifetime = ping_interval, pong_timeout, lifetime
         self.exchange = Exchange([s.upper() for s in symbols], rate=rate, seed=seed, replay=replay,
-                                 replay_speed=replay_speed, replay_start=replay_start,
+                                 replay_speed=replay_speed, replay_start=replay_start, replay_live=replay_live,
+                                 replay_loop=replay_loop,
                                  shutdown_grace=shutdown_grace, weight_budget=weight_budget)
         self.symbols = list(self.exchange.markets)
         self._loop: asyncio.AbstractEventLoop | None = None

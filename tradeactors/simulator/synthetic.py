@@ -32,6 +32,8 @@ class SyntheticMarket:
         self.fair = spec.price
         self.spread_mult, self.depth_mult, self.churn = 1.0, 1.0, 1.0
         self._sweep = 0
+        self._withdrawn: int | None = None
+        """A side whose makers have left (``one_sided``): no liquidity is added there."""
         self._iceberg: tuple[int, int, int] | None = None
         self._mean_steps = spec.mean_qty // spec.step
         self._price_text: dict[int, str] = {}
@@ -152,6 +154,8 @@ class SyntheticMarket:
         """A maker adds or cancels liquidity; adds never cross the book."""
         random, tick = self.rng.random, self.tick
         side = BID if random() < 0.5 else ASK
+        if side == self._withdrawn:
+            return
         prices, book = (self.bid_px, self.bids) if side == BID else (self.ask_px, self.asks)
         n = len(prices)
         if n < 20 or random() < (0.9 if n < self.TARGET_LEVELS else 0.4):
@@ -178,12 +182,15 @@ class SyntheticMarket:
             self._set_level(side, price, left - left % self.step)
 
     def set_regime(self, spread=None, depth=None, churn=None, jump=None, sweep=None, pull=None,
-                   iceberg=None) -> None:
+                   iceberg=None, one_sided=None) -> None:
         """``sweep``: the next taker order eats that many price levels at once (positive: buys the asks,
         negative: sells into the bids) - a sudden price move. ``pull``: every resting level keeps only that
         fraction of its size at once (makers pulling quotes) - a depth collapse. ``iceberg``: a hidden order
         at the best bid shows only the level's current size and refills it after every fill until ``iceberg``
-        times that size has traded there; sellers lean on it meanwhile."""
+        times that size has traded there; sellers lean on it meanwhile. ``one_sided``: "bid" or "ask" - every
+        maker on that side cancels and none comes back (a one-sided book); "" or "none" brings them back."""
+        if one_sided is not None:
+            self._withdraw(one_sided)
         if iceberg:
             price = self.bid_px[-1]
             shown = self.bids[price]
@@ -203,6 +210,13 @@ class SyntheticMarket:
                 for price in list(book):
                     left = int(book[price] * float(pull))
                     self._set_level(side, price, max(self.step, left - left % self.step))
+
+    def _withdraw(self, side_name: str) -> None:
+        side = {"bid": BID, "ask": ASK}.get(str(side_name).lower())
+        self._withdrawn = side
+        if side is not None:
+            for price in list(self.bids if side == BID else self.asks):
+                self._set_level(side, price, 0)
 
     # --- output ---------------------------------------------------------------------------------------------
 
