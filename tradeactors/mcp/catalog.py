@@ -43,8 +43,10 @@ ANALYTICS: dict[str, tuple[str, str]] = {
     "microstructure_health": ("get_microstructure_health", (
         "Market microstructure health of a symbol over the last window_duration_secs seconds: an overall score "
         "0..100 and level (Excellent, Good, Fair, Poor, Critical) from spread stability, book depth, flow balance "
-        "and update rate against the symbol's own last hour, with a recommended action; stale: true when the "
-        "book has not been recorded for 5 s. Needs at least 2 recorded book seconds. " + TOO_EARLY)),
+        "and update rate, each judged against the symbol's own normal over the baseline_minutes before the "
+        "window (spread in ticks, depth per side, update rate), with the causes of any weak component and a "
+        "recommended action; stale: true when the book has not been recorded for 5 s. Needs at least 2 "
+        "recorded book seconds. " + TOO_EARLY)),
     "market_anomalies": ("detect_market_anomalies", (
         "Market anomalies of a symbol in the last window_duration_secs seconds against a baseline of the "
         "baseline_minutes before: quote stuffing, spread blowout, depth collapse, flash-crash risk, price jumps "
