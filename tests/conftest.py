@@ -8,6 +8,7 @@ services set it) a skipped test fails the run.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pykka
@@ -17,6 +18,26 @@ from tradeactors import config as configuration
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator
 from tradeactors.storage import Database
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """Undo what a test's in-process CLI call (``logsetup.configure``) did to the root logger: its handler writes to
+    the sys.stdout/stderr of that test, which pytest closes afterwards, so a later test's threads logging through
+    it printed "--- Logging error --- ValueError: I/O operation on closed file"."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    noisy = {name: logging.getLogger(name).level for name in ("waitress", "websockets", "websocket", "urllib3")}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, old in noisy.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture
