@@ -1,6 +1,7 @@
 """Range reads against a real RocksDB in a temp dir: seek and stop, exact ranges, paging that never skips a
 trade (also through a running service), columns at one scale."""
 
+import contextlib
 import tempfile
 import time
 
@@ -159,6 +160,20 @@ def live_and_backfilled(draw):
     return writes, [(x.a, x.T) for x in all_trades]
 
 
+@contextlib.contextmanager
+def written(writes):
+    """A fresh database in a temp dir holding ``writes`` (batches of BTCUSDT trades, in order), closed after."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(f"{folder}/analytics")
+        try:
+            writer = storage.TradeWriter(db, ["BTCUSDT"])
+            for batch in writes:
+                writer.write("BTCUSDT", batch)
+            yield db
+        finally:
+            db.close()
+
+
 @settings(max_examples=100, deadline=None)
 @given(case=live_and_backfilled(), window=st.tuples(st.integers(0, 100), st.integers(0, 100)),
        pad=st.tuples(st.integers(-1, 1), st.integers(-1, 1)))
@@ -167,16 +182,9 @@ def test_property_pages_hold_every_id_in_range_exactly_once_in_id_order(case, wi
     lo, hi = sorted(i * (len(id_times) - 1) // 100 for i in window)
     start, end = id_times[lo][1] + pad[0], id_times[hi][1] + pad[1]
     expected = [a for a, t in id_times if start <= t <= end]
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"{folder}/analytics")
-        try:
-            writer = storage.TradeWriter(db, ["BTCUSDT"])
-            for batch in writes:
-                writer.write("BTCUSDT", batch)
-            for limit in range(1, len(expected) + 2):
-                assert_pages_exact(page_through(db_pages(db, "BTCUSDT", start, end), limit), expected, limit)
-        finally:
-            db.close()
+    with written(writes) as db:
+        for limit in range(1, len(expected) + 2):
+            assert_pages_exact(page_through(db_pages(db, "BTCUSDT", start, end), limit), expected, limit)
 
 
 @settings(max_examples=40, deadline=None)
@@ -188,22 +196,15 @@ def test_property_trade_batches_cut_between_seconds_hold_every_id_once_in_id_ord
     lo, hi = sorted(i * (len(id_times) - 1) // 100 for i in window)
     start, end = id_times[lo][1], id_times[hi][1]
     expected = [a for a, t in id_times if start <= t <= end]
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"{folder}/analytics")
-        try:
-            writer = storage.TradeWriter(db, ["BTCUSDT"])
-            for batch in writes:
-                writer.write("BTCUSDT", batch)
-            for min_rows in range(1, len(expected) + 2):
-                got, begin = [], start
-                while begin is not None:
-                    columns, begin = storage.read_trade_batch(db, "BTCUSDT", begin, end, min_rows)
-                    assert begin is None or len(columns) >= min_rows
-                    got += columns.a.tolist()
-                assert got == expected, min_rows
-            assert storage.trade_decimals(db, "BTCUSDT", start, end) == (8, 8)
-        finally:
-            db.close()
+    with written(writes) as db:
+        for min_rows in range(1, len(expected) + 2):
+            got, begin = [], start
+            while begin is not None:
+                columns, begin = storage.read_trade_batch(db, "BTCUSDT", begin, end, min_rows)
+                assert begin is None or len(columns) >= min_rows
+                got += columns.a.tolist()
+            assert got == expected, min_rows
+        assert storage.trade_decimals(db, "BTCUSDT", start, end) == (8, 8)
 
 
 def test_a_batch_of_chunks_with_different_decimals_keeps_the_strings_as_stored(db):

@@ -28,31 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from tradeactors import storage
-from tradeactors.bench.query import RATE, START_MS, SYMBOL, generate_hour, peak_rss_mb, seconds_of
-from tradeactors.protocol import AggTrade
+from tradeactors.bench import query
+from tradeactors.bench.query import RATE, START_MS, SYMBOL, peak_rss_mb
 from tradeactors.storage import Database
 
 
 def build(hours: int, db: Database) -> int:
-    """H hours of trades through the service's writer, one WriteBatch per second (as ``bench query``)."""
-    rng = np.random.default_rng(2024)
-    writer = storage.TradeWriter(db, [SYMBOL])
-    first_id, price_ticks, total = 1, 6_000_000, 0
-    for hour in range(hours):
-        ids, times, ticks, steps, maker, price_ticks = generate_hour(rng, hour, first_id, price_ticks)
-        first_id += len(ids)
-        prices = [f"{t // 100}.{t % 100:02d}000000" for t in ticks.tolist()]
-        qtys = [f"{s // 100_000}.{s % 100_000:05d}000" for s in steps.tolist()]
-        ids_l, times_l, maker_l = ids.tolist(), times.tolist(), maker.tolist()
-        for lo, hi in seconds_of(times):
-            writer.write(SYMBOL, [AggTrade(ids_l[i], prices[i], qtys[i], ids_l[i], ids_l[i], times_l[i], maker_l[i])
-                                  for i in range(lo, hi)])
-        total += len(ids)
-        print(f"  hour {hour + 1}/{hours}: {total:,} trades", flush=True)
-    return total
+    """H hours of trades through the service's writer, one WriteBatch per second (``bench query``'s data)."""
+    return query.build(hours, db)
 
 
 def _cpu() -> tuple[float, float]:

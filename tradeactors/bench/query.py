@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgpack
@@ -65,10 +65,10 @@ def seconds_of(times: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
-def build(hours: int, ours: Database, seeds: Database) -> int:
+def generated_seconds(hours: int) -> Iterator[tuple[int, list[AggTrade]]]:
+    """(hour, the trades of one second) for H hours of one symbol at ~100 aggTrades/s, the same every run."""
     rng = np.random.default_rng(2024)
-    writer = storage.TradeWriter(ours, [SYMBOL])
-    first_id, price_ticks, total = 1, 6_000_000, 0
+    first_id, price_ticks = 1, 6_000_000
     for hour in range(hours):
         ids, times, ticks, steps, maker, price_ticks = generate_hour(rng, hour, first_id, price_ticks)
         first_id += len(ids)
@@ -76,14 +76,26 @@ def build(hours: int, ours: Database, seeds: Database) -> int:
         qtys = [f"{s // 100_000}.{s % 100_000:05d}000" for s in steps.tolist()]
         ids_l, times_l, maker_l = ids.tolist(), times.tolist(), maker.tolist()
         for lo, hi in seconds_of(times):
-            batch = [AggTrade(ids_l[i], prices[i], qtys[i], ids_l[i], ids_l[i], times_l[i], maker_l[i])
-                     for i in range(lo, hi)]
-            writer.write(SYMBOL, batch)
+            yield hour, [AggTrade(ids_l[i], prices[i], qtys[i], ids_l[i], ids_l[i], times_l[i], maker_l[i])
+                         for i in range(lo, hi)]
+
+
+def build(hours: int, ours: Database, seeds: Database | None = None) -> int:
+    """Write ``generated_seconds`` through the service's TradeWriter into ``ours``, one WriteBatch per second,
+    and (for the baseline) into ``seeds`` in the seeds' one-msgpack-list-per-second layout."""
+    writer = storage.TradeWriter(ours, [SYMBOL])
+    total, current = 0, 0
+    for hour, batch in generated_seconds(hours):
+        if hour != current:
+            print(f"  hour {current + 1}/{hours}: {total:,} trades", flush=True)
+            current = hour
+        writer.write(SYMBOL, batch)
+        if seeds is not None:
             seeds_value = msgpack.packb([{"price": t.p, "quantity": t.q, "timestamp": t.T, "trade_id": t.a,
                                           "buyer_is_maker": t.m} for t in batch])
-            seeds.write({"trades": [(f"trades:{SYMBOL}:{times_l[lo] // 1000 * 1000:013d}".encode(), seeds_value)]})
-        total += len(ids)
-        print(f"  hour {hour + 1}/{hours}: {total:,} trades", flush=True)
+            seeds.write({"trades": [(f"trades:{SYMBOL}:{batch[0].T // 1000 * 1000:013d}".encode(), seeds_value)]})
+        total += len(batch)
+    print(f"  hour {hours}/{hours}: {total:,} trades", flush=True)
     return total
 
 
