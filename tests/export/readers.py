@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
+import duckdb_extension_httpfs
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -54,6 +57,15 @@ def by_polars(path) -> list[tuple]:
     return [(a, format(p, "f"), format(q, "f"), f, last, t, m, s) for a, p, q, f, last, t, m, s in
             zip(*(frame[c].to_list() for c in ("agg_id", "price", "quantity", "first_id", "last_id", "ms",
                                                 "is_buyer_maker", "side")))]
+
+
+def duckdb_with_httpfs() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that reads http:// URLs with the httpfs extension from PyPI (pinned to DuckDB's version
+    in setup.cfg), loaded from its file: DuckDB never downloads an extension here (no network but loopback)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    extension = next(Path(duckdb_extension_httpfs.__file__).parent.glob("extensions/*/httpfs.duckdb_extension"))
+    con.load_extension(str(extension))
+    return con
 
 
 def by_duckdb(path) -> list[tuple]:

@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 import requests
 
 from tests.conftest import make_simulator, service_config
-from tests.export.readers import READERS, api_rows, by_pandas, by_pyarrow
+from tests.export.readers import READERS, api_rows, by_pandas, by_pyarrow, duckdb_with_httpfs
 from tests.helpers import ROOT, wait_for
 from tradeactors.export import cli
 from tradeactors.export.sources import DataDir
@@ -158,7 +157,7 @@ def test_an_export_over_http_equals_the_api_and_needs_the_token(live, expected, 
     assert [int(line.split(",")[0]) for line in csv.read_text().splitlines()] == [r[0] for r in expected]
 
 
-def test_trades_parquet_is_read_by_pandas_from_its_url_and_by_duckdb_once_downloaded(live, expected, tmp_path):
+def test_trades_parquet_is_read_by_pandas_and_duckdb_from_its_url(live, expected):
     start, end = live["window"]
     url = f"{live['api']}/api/trades.parquet?symbol=BTCUSDT&start={start}&end={end}"
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -166,13 +165,14 @@ def test_trades_parquet_is_read_by_pandas_from_its_url_and_by_duckdb_once_downlo
     response = requests.get(url, headers=auth, timeout=30, stream=True)
     assert response.headers["Content-Type"] == "application/vnd.apache.parquet"
     assert "Content-Length" not in response.headers  # streamed, not built whole first
-    path = tmp_path / "download.parquet"
-    path.write_bytes(response.content)
-    # DuckDB's httpfs extension is not bundled and would be downloaded from the internet: DuckDB reads the file.
-    con = duckdb.connect()
+    # DuckDB over HTTP: the file is streamed without a length, so DuckDB is told to download it whole (its
+    # force_download setting) instead of asking for byte ranges; the token goes in an HTTP secret.
+    con = duckdb_with_httpfs()
+    con.execute("SET force_download = true")
+    con.execute(f"CREATE SECRET (TYPE http, BEARER_TOKEN '{TOKEN}')")
     assert [tuple(r) for r in con.execute(
         "select agg_id, price::varchar, quantity::varchar, epoch_ms(time), side from read_parquet(?) order by 1",
-        [str(path)]).fetchall()] == [(a, p, q, t, s) for a, p, q, _f, _l, t, _m, s in expected]
+        [url]).fetchall()] == [(a, p, q, t, s) for a, p, q, _f, _l, t, _m, s in expected]
     meta = pq.ParquetFile(io.BytesIO(response.content)).schema_arrow.metadata
     assert meta[b"tradeactors.symbol"] == b"BTCUSDT" and meta[b"tradeactors.format_version"] == b"1"
     assert requests.get(url, timeout=10).status_code == 401
