@@ -3,11 +3,12 @@
 Pure and seeded: :func:`market_specs` gives the symbols (each a :class:`SymbolSpec`), most active first, and
 :func:`activity` how busy each one is. Nothing here touches sockets or clocks.
 
-Names: real base assets first (BTC, ETH, SOL, ... in about their market-cap order), then made-up tickers built
-from syllables, each listed against a seeded choice of quote assets with Binance's rough proportions (USDT for
-every base; USDC, BTC, TRY, FDUSD, ETH, BNB, EUR, BRL, JPY for some), so that ``quote_assets`` filters have a
-realistic mix to pick from. A pair whose price would have fewer than five significant digits in its quote (a
-cheap coin against BTC) is not listed, as on Binance.
+Names: real base assets first (BTC, ETH, SOL, ... in about their market-cap order, busiest pairs first, the other
+real pairs shuffled), then, for the quiet tail, made-up tickers built from syllables. Each base is listed against
+a seeded choice of quote assets in Binance's rough proportions (USDT for every base; USDC, BTC, TRY, FDUSD, ETH,
+BNB, EUR, BRL, JPY for some), so that ``quote_assets`` filters have a realistic mix to pick from. A pair whose
+price would have fewer than five significant digits in its quote (a cheap coin against BTC) is not listed, as on
+Binance.
 
 Prices and filters: a base's dollar price (known for the majors, log-uniform from $0.0001 to $100 otherwise) in
 the quote's terms; tick = five significant digits of that price; step = a hundredth of a typical order (~$200),
@@ -23,6 +24,7 @@ matches the caller's ``depth_rate``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 from typing import NamedTuple
@@ -81,6 +83,16 @@ def _made_up_bases(rng: random.Random, taken: set[str]):
             yield name
 
 
+def _made_up_pairs(rng: random.Random, taken: set[str]):
+    """After the real names: made-up bases, each listed against USDT and a seeded choice of other quotes. An
+    endless generator drawn in order, so the first symbols of a larger market are those of a smaller one."""
+    for base in _made_up_bases(rng, taken):
+        usd = 10 ** rng.uniform(-4, 1)
+        quotes = [q for q, share in QUOTE_SHARE.items() if q == "USDT" or rng.random() < share]
+        rng.shuffle(quotes)
+        yield from ((base, q, usd) for q in quotes)
+
+
 def _round_down_pow10(value: float) -> int:
     return 10 ** math.floor(math.log10(value))
 
@@ -117,15 +129,10 @@ def market_specs(n: int, seed: int = 1) -> list[SymbolSpec]:
         for quote, share in QUOTE_SHARE.items():
             if (base, quote) not in listed and base != quote and (base in MAJORS or rng.random() < share):
                 rest.append((base, quote, usd[base]))
-    made_up = _made_up_bases(rng, set(usd) | set(QUOTE_USD))
-    while len(pairs) + len(rest) < 2 * n + 50:
-        base = next(made_up)
-        usd[base] = 10 ** rng.uniform(-4, 1)
-        rest += [(base, q, usd[base]) for q, share in QUOTE_SHARE.items() if q == "USDT" or rng.random() < share]
     rng.shuffle(rest)
     specs: list[SymbolSpec] = []
     seen: set[str] = set()
-    for base, quote, price in [*pairs, *rest]:
+    for base, quote, price in itertools.chain(pairs, rest, _made_up_pairs(rng, set(usd) | set(QUOTE_USD))):
         if len(specs) == n:
             break
         rank = len(specs)
