@@ -6,7 +6,7 @@ nothing to do. Here one task wakes every ``TICK`` seconds and draws the events o
 
 - the number of taker orders in the tick is Poisson(sum of rates x tick), and each order goes to a symbol drawn
   by its rate (a search in the cumulative rates), so a tick costs O(events), not O(symbols); background maker
-  changes likewise, with their own rates;
+  changes likewise, with their own rates, at most ``MAKER_CAP`` per book per tick;
 - the touched symbols commit to their ledgers and send their aggTrades;
 - every ``DEPTH_INTERVAL`` (100 ms, ``@depth@100ms``) the symbols whose book moved since the last diff, and only
   those, send one depthUpdate, as Binance does;
@@ -27,6 +27,8 @@ from .universe import DEPTH_INTERVAL, Activity
 
 TICK = 0.05
 """Seconds between two wake-ups of the driver (trades are sent at most this late)."""
+MAKER_CAP = 2
+"""Background maker changes applied to one book per tick at most (see ``step``)."""
 MAX_STEP = 1.0
 """A late tick (a busy loop) makes at most this many seconds of events, so that the market never floods."""
 
@@ -94,11 +96,13 @@ class MarketDriver:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         last = loop.time()
-        next_depth = last + DEPTH_INTERVAL
+        next_tick, next_depth = last + TICK, last + DEPTH_INTERVAL
         while True:
-            await asyncio.sleep(TICK)
+            # Deadlines, not sleeps of TICK: the work of a tick must not stretch 100 ms depth intervals.
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
             now = loop.time()
-            depth = now >= next_depth
+            next_tick = max(next_tick + TICK, now + TICK / 2)  # a late tick is not made up by a burst of ticks
+            depth = now >= next_depth - TICK / 2
             if depth:
                 next_depth = max(next_depth + DEPTH_INTERVAL, now + DEPTH_INTERVAL / 2)
             self.step(min(now - last, MAX_STEP), depth)
@@ -128,11 +132,19 @@ class MarketDriver:
             symbol = symbols[min(i, len(symbols) - 1)]
             if not exchange.paused(symbol):
                 markets[symbol].taker_order(ms, touched.setdefault(symbol, []))
-        for i in self._draw(self._cum_makers, seconds):
-            symbol = symbols[min(i, len(symbols) - 1)]
-            if not exchange.paused(symbol):
-                markets[symbol].churn_once()
-                touched.setdefault(symbol, [])
+        drawn = self._draw(self._cum_makers, seconds)
+        if drawn:
+            # At most MAKER_CAP changes per book per tick: more would only lengthen its next diff (whether a book
+            # moved in an interval, hence how many diffs are sent, does not change), and a burst would spend a
+            # core on them.
+            indices, counts = np.unique(np.minimum(drawn, len(symbols) - 1), return_counts=True)
+            for i, count in zip(indices.tolist(), np.minimum(counts, MAKER_CAP).tolist()):
+                symbol = symbols[i]
+                if not exchange.paused(symbol):
+                    market = markets[symbol]
+                    for _ in range(count):
+                        market.churn_once()
+                    touched.setdefault(symbol, [])
         hub = exchange.hub
         with hub.batch():
             for symbol, out in touched.items():
