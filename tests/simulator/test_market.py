@@ -4,6 +4,7 @@ import json
 import threading
 import time
 
+import pytest
 import requests
 import websocket
 
@@ -198,6 +199,13 @@ def test_the_command_line_serves_a_whole_market_in_its_own_process():
         assert client.limit_violations() == NONE
     finally:
         assert client.close() == 0
+
+
+@pytest.mark.parametrize("argv", [["--market", "0"], ["--market", "10", "--replay"], ["--market", "10",
+                                                                                       "--trade-rate", "-1"]])
+def test_bad_market_options_exit_2(argv):
+    with pytest.raises(RuntimeError, match="exit code 2"):
+        spawn_simulator(argv)
 
 
 def test_a_burst_multiplies_every_rate(make_sim):
