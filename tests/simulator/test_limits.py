@@ -70,7 +70,7 @@ def test_the_two_symbol_default_counts_a_crossing_without_dropping(make_sim, con
         r.ws.ping()
     r.ws.send('{"method":"LIST_SUBSCRIPTIONS","id":1}')
     assert r.until(lambda f: f.get("id") == 1)["result"] == ["btcusdt@aggTrade"]
-    assert sim.limit_violations()["messages_per_second"] == 2 and sim.state()["limits_enforced"] is False
+    assert sim.limit_violations()["messages_per_second"] >= 1 and sim.state()["limits_enforced"] is False
 
 
 def _chunks(names, first_bytes, frame_bytes):
