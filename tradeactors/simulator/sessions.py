@@ -111,7 +111,8 @@ def _valid_id(req_id) -> bool:
 def answer(exchange, sub: Subscription, message: str | bytes) -> dict | None:
     """Act on one control message and return the reply; None if the connection was closed instead."""
     limits = exchange.limits
-    if len(message) > limits.message_bytes:
+    size = len(message.encode()) if isinstance(message, str) else len(message)
+    if size > limits.message_bytes:
         exchange.violations.add("message_too_big")
         if exchange.enforce_limits:
             conn = sub.conn
