@@ -2,7 +2,10 @@
 
 :class:`Exchange` methods are plain synchronous functions that must run on the simulator's event loop thread;
 :class:`~tradeactors.simulator.server.Simulator` forwards its public methods here, and the ``/_sim`` control API
-calls them directly. Market drivers are coroutines started by :meth:`Exchange.start`.
+calls them directly. Market drivers are coroutines started by :meth:`Exchange.start`: one per symbol for the
+few-symbol markets and replays, a single :class:`~.market.MarketDriver` for a whole market (``specs``), where a
+task per symbol would wake the loop thousands of times a second for nothing. It also holds Binance's WebSocket
+limits and their counters (:mod:`.limits`), which the server consults.
 
 Faults and what the client sees:
 

@@ -46,7 +46,8 @@ class Subscription:
     conn: ServerConnection
     """The ``websockets`` connection."""
     combined: bool
-    """True for ``/stream?streams=...`` (payloads wrapped in ``{"stream":..,"data":..}``), False for ``/ws/...``."""
+    """True for ``/stream?streams=...`` (payloads wrapped in ``{"stream":..,"data":..}``), False for ``/ws/...``;
+    ``SET_PROPERTY ["combined", bool]`` switches it."""
     streams: dict[tuple[str, str], str] = field(default_factory=dict)
     """(SYMBOL, kind) -> the stream name as the client spelled it, e.g. ``btcusdt@depth@100ms``."""
     opened: float = field(default_factory=time.monotonic)

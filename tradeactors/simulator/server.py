@@ -8,9 +8,11 @@ forwarded to the loop and wait for it (10 s at most); ground-truth reads (``publ
 TLS (``tls=True``): a CA and a server certificate are made at ``start()`` (see :mod:`.tls`) and the same port
 then speaks ``wss://`` and ``https://`` only, as Binance does; ``ca_file`` names the CA's PEM file for clients.
 
-Handshake answers: unknown path or stream -> HTTP 400 (text body naming what is served); while
-``refuse_connections`` is in force -> HTTP 503. ``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from
-``process_request`` (one request per TCP connection, ``Connection: close``).
+Handshake answers: unknown path or stream, or more than 1024 streams -> HTTP 400 (text body naming what is
+served); while ``refuse_connections`` is in force -> HTTP 503; past Binance's 300 connection attempts per 5 minutes
+per IP -> HTTP 429 (when limits are enforced; see :mod:`.limits`, every crossing is counted either way).
+``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from ``process_request`` (one request per TCP
+connection, ``Connection: close``).
 """
 from __future__ import annotations
 
