@@ -4,7 +4,7 @@ Binance spot (web-socket-streams.md, "WebSocket Limits"):
 
 - at most **5 incoming messages per second** per connection; a PING frame, a PONG frame and a JSON control
   message (SUBSCRIBE, UNSUBSCRIBE, ...) each count; "a connection that goes beyond the limit will be
-  disconnected" (observed: close code 1008, "Too many requests");
+  disconnected" (users report close code 1008, "Too many requests", which is what we send);
 - at most **1024 streams** per connection;
 - at most **300 connection attempts per 5 minutes** per IP;
 - and, in practice, a stream URL over ~8 KB is refused at the handshake and a control message over ~4 KB is not
