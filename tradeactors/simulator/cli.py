@@ -35,6 +35,20 @@ def _symbols(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -50,6 +64,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--symbols", type=_symbols, default=["BTCUSDT", "ETHUSDT"], help="comma separated")
     p.add_argument("--rate", type=_rate, default=10.0, help="taker orders per second per symbol, or 'max'")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--market", type=_count, metavar="N",
+                   help="a whole market of N symbols (BTCUSDT, ETHUSDT, ... realistic names over USDT, USDC, FDUSD, "
+                        "BTC, TRY, ...) with a heavy-tailed activity profile; --symbols and --rate are then unused")
+    p.add_argument("--trade-rate", "--total-rate", type=_non_negative, metavar="R",
+                   help="with --market: aggTrades per second in all (default 1500)")
+    p.add_argument("--depth-rate", type=_non_negative, metavar="D",
+                   help="with --market: depth diffs per second in all (default 6000, at most 10 per symbol)")
+    p.add_argument("--enforce-limits", action=argparse.BooleanOptionalAction, default=True,
+                   help="answer a crossed Binance WebSocket limit as Binance does (default), or only count it")
     p.add_argument("--replay", nargs="*", metavar="FILE",
                    help="capture files to replay instead of trading; none: the bundled real 2024 BTCUSDT and "
                         "ETHUSDT captures")
@@ -85,6 +108,8 @@ def main(argv=None) -> int:
         p.error("--ca-file needs TLS (drop --no-tls)")
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    if args.market is not None and args.replay is not None:
+        p.error("--market makes a synthetic market: drop --replay")
     replay = args.replay
     if replay is not None and not replay:
         replay = [str(f) for symbol in ("BTCUSDT", "ETHUSDT") for f in captures.capture_2024_files(symbol)]
@@ -92,7 +117,9 @@ def main(argv=None) -> int:
                     port=args.port, ping_interval=args.ping_interval, pong_timeout=args.pong_timeout,
                     lifetime=args.lifetime, shutdown_grace=args.shutdown_grace, weight_budget=args.weight_budget,
                     replay_speed=args.replay_speed, replay_start=args.replay_start, tls=args.tls,
-                    ca_file=args.ca_file, replay_live=not args.original_times, replay_loop=args.loop)
+                    ca_file=args.ca_file, replay_live=not args.original_times, replay_loop=args.loop,
+                    market=args.market, trade_rate=args.trade_rate, depth_rate=args.depth_rate,
+                    enforce_limits=args.enforce_limits)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -101,6 +101,9 @@ class SimulatorClient:
     def rest_fault(self, kind, count=1, path=None):
         return self._post("/_sim/fault/rest", kind=kind, count=count, path=path)
 
+    def set_activity(self, factor):
+        return self._post("/_sim/activity", factor=factor)
+
     def set_weight_budget(self, n):
         return self._post("/_sim/weight_budget", n=n)
 
@@ -116,6 +119,9 @@ class SimulatorClient:
     # reads
     def state(self) -> dict:
         return self._get("/_sim/state")
+
+    def limit_violations(self) -> dict[str, int]:
+        return self._get("/_sim/limits")
 
     def connection_count(self, symbol=None) -> int:
         return self._get("/_sim/connections", symbol=symbol)["count"]

@@ -12,9 +12,9 @@ Faults: ``drop`` (symbol), ``stall`` (seconds, symbol), ``refuse`` (seconds), ``
 ``skip_depth`` (symbol, count), ``duplicate`` (symbol, stream), ``shutdown`` (symbol), ``rest_fail`` (status,
 seconds), ``rest`` (kind = truncate / reset / nonjson, count, path: the next REST replies broken),
 ``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls:
-``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump).
-Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol, updateId, depth), ``update_id`` (symbol),
-``connections`` (symbol).
+``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump),
+``activity`` (factor: a whole market's rates scaled). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol,
+updateId, depth), ``update_id`` (symbol), ``connections`` (symbol), ``limits`` (Binance limits crossed, by kind).
 """
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, dict[str, tuple[str, Converter]]]] = {
     "/_sim/fault/rest_fail": ("rest_fail", {"status": ("status", int), "seconds": ("seconds", float)}),
     "/_sim/fault/rest": ("rest_fault", {"kind": ("kind", str), "count": ("count", int), "path": ("path", str)}),
     "/_sim/weight_budget": ("set_weight_budget", {"n": ("n", int)}),
+    "/_sim/activity": ("set_activity", {"factor": ("factor", float)}),
     "/_sim/pause": ("pause", _SYMBOL),
     "/_sim/resume": ("resume", _SYMBOL),
     "/_sim/regime": ("set_regime", {"rate": ("rate", lambda v: v if v == "max" else float(v)),
@@ -59,6 +60,8 @@ def _reads(exchange, path: str, query: dict):
     symbol = query.get("symbol")
     if path == "/_sim/state":
         return exchange.state()
+    if path == "/_sim/limits":
+        return exchange.limit_violations()
     if path == "/_sim/connections":
         return {"count": exchange.connection_count(symbol or None)}
     if path not in ("/_sim/trades", "/_sim/ids", "/_sim/update_id", "/_sim/book"):

@@ -2,7 +2,10 @@
 
 :class:`Exchange` methods are plain synchronous functions that must run on the simulator's event loop thread;
 :class:`~tradeactors.simulator.server.Simulator` forwards its public methods here, and the ``/_sim`` control API
-calls them directly. Market drivers are coroutines started by :meth:`Exchange.start`.
+calls them directly. Market drivers are coroutines started by :meth:`Exchange.start`: one per symbol for the
+few-symbol markets and replays, a single :class:`~.market.MarketDriver` for a whole market (``specs``), where a
+task per symbol would wake the loop thousands of times a second for nothing. It also holds Binance's WebSocket
+limits and their counters (:mod:`.limits`), which the server consults.
 
 Faults and what the client sees:
 
@@ -29,10 +32,13 @@ import orjson
 
 from . import frames
 from .hub import Hub
+from .limits import Limits, Violations
+from .market import MarketDriver
 from .replay import ReplayMarket, ReplaySession
 from .restfaults import RestFaults
-from .symbols import spec_for
+from .symbols import SymbolSpec, spec_for
 from .synthetic import SyntheticMarket
+from .universe import Activity
 from .weights import WeightLedger
 
 log = logging.getLogger(__name__)
@@ -47,7 +53,11 @@ def now_ms() -> int:
 
 class Exchange:
     def __init__(self, symbols, rate=10.0, seed=1, replay=None, replay_speed=1.0, replay_start="first_client",
-                 shutdown_grace=5.0, weight_budget=6000, replay_live=False, replay_loop=False) -> None:
+                 shutdown_grace=5.0, weight_budget=6000, replay_live=False, replay_loop=False,
+                 specs: list[SymbolSpec] | None = None, activity: Activity | None = None,
+                 limits: Limits | None = None, enforce_limits: bool = True) -> None:
+        """``specs`` + ``activity``: a whole market (see :mod:`.universe`), driven by one :class:`MarketDriver`
+        instead of a task per symbol; ``symbols`` and ``rate`` are then not used."""
         self.seed = seed
         self.rate = rate
         self.shutdown_grace = shutdown_grace
@@ -62,11 +72,21 @@ class Exchange:
         self._stale_depth: dict[str, tuple[int, int]] = {}
         self.depth_sent: dict[str, int] = {}
         self._rates: dict[str, float] = {}
+        self.limits = limits or Limits()
+        self.enforce_limits = enforce_limits
+        """False: limits are counted but nothing is refused or dropped (the 2-symbol default, whose tests ping
+        faster than Binance does); True: Binance's answers."""
+        self.violations = Violations()
+        self.driver: MarketDriver | None = None
         self.replay: ReplaySession | None = None
         self.markets: dict[str, SyntheticMarket | ReplayMarket]
         if replay:
             self.replay = ReplaySession(replay, replay_speed, symbols, live=replay_live, loop=replay_loop)
             self.markets = dict(self.replay.markets)
+        elif specs is not None:
+            self.markets = {spec.symbol: SyntheticMarket(spec, seed, i) for i, spec in enumerate(specs)}
+            self.driver = MarketDriver(self, list(self.markets), activity or Activity([0.0] * len(specs),
+                                                                                     [0.0] * len(specs)), seed)
         else:
             self.markets = {s: SyntheticMarket(spec_for(s), seed, i) for i, s in enumerate(symbols)}
         self.replay_start = replay_start
@@ -80,6 +100,9 @@ class Exchange:
         self.started = asyncio.Event()
         if self.replay is None or self.replay_start == "immediate":
             self.started.set()
+        if self.driver is not None:
+            self._tasks.append(asyncio.create_task(self.driver.run(), name="market-driver"))
+            return
         for symbol, market in self.markets.items():
             rate = self.rate_of(symbol)
             if self.replay is not None:
@@ -100,9 +123,25 @@ class Exchange:
 
     def rate_of(self, symbol: str) -> float | str:
         """Taker orders per second of ``symbol``, or "max"."""
+        if self.driver is not None and symbol in self._driven():
+            return self.driver.rate(symbol)
         rate: float | str = self.rate.get(symbol, 10.0) if isinstance(self.rate, dict) else self.rate
         rate = self._rates.get(symbol, rate)
         return "max" if rate == "max" else float(rate)
+
+    def _driven(self) -> list[str]:
+        assert self.driver is not None
+        return self.driver.symbols
+
+    def set_activity(self, factor: float) -> None:
+        """Scale every rate of a whole market (trades and book changes): 0 = idle, 10 = a burst."""
+        if self.driver is None:
+            raise ValueError("set_activity needs a whole market (market=N)")
+        self.driver.set_factor(float(factor))
+
+    def limit_violations(self) -> dict[str, int]:
+        """How many times each Binance limit was crossed: ``{kind: count}`` (see :mod:`.limits`)."""
+        return self.violations.snapshot()
 
     def paused(self, symbol: str) -> bool:
         return None in self._paused or symbol in self._paused
@@ -311,6 +350,10 @@ class Exchange:
                 if rate == "max" or self.rate_of(s) == "max":
                     raise ValueError("switching to or from rate='max' needs a restart")
                 self._rates[s] = float(rate)
+                if self.driver is not None and s in self._driven():
+                    self.driver.set_rate(s, float(rate))
+            if self.driver is not None and s in self._driven():
+                self.driver.poke(s)
             market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump, sweep=sweep, pull=pull,
                               iceberg=iceberg, one_sided=one_sided)
 
@@ -320,13 +363,16 @@ class Exchange:
     def state(self) -> dict:
         """What ``GET /_sim/state`` answers."""
         symbols = {}
+        connections = self.hub.connections_by_symbol()
         for s, m in self.markets.items():
             symbols[s] = {
-                "connections": self.connection_count(s), "trades": len(m.trades), "last_trade_id": m.trades.last_id,
+                "connections": connections.get(s, 0), "trades": len(m.trades), "last_trade_id": m.trades.last_id,
                 "update_id": m.book.current_update_id, "depth_updates_sent": self.depth_sent.get(s, 0),
                 "paused": self.paused(s), "stalled": self.hub.stalled(s),
             }
         return {"connections": len(self.hub.subs), "frames_sent": self.hub.frames_sent, "symbols": symbols,
                 "replay": self.replay.progress() if self.replay else None,
                 "weight_used": self.weights.used, "weight_used_max": self.weights.max_used,
-                "weight_budget": self.weights.budget, "rest_faults": self.rest_faults.pending()}
+                "weight_budget": self.weights.budget, "rest_faults": self.rest_faults.pending(),
+                "limit_violations": self.limit_violations(), "limits_enforced": self.enforce_limits,
+                "market": self.driver.totals() if self.driver is not None else None}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +35,10 @@ class BadStream(ValueError):
     """The handshake asked for a path or stream the simulator does not serve (answered with HTTP 400)."""
 
 
+class TooManyStreams(BadStream):
+    """The handshake asked for more streams than one connection may carry (Binance: 1024)."""
+
+
 @dataclass(eq=False)
 class Subscription:
     """One WebSocket connection and the streams it receives."""
@@ -40,7 +46,8 @@ class Subscription:
     conn: ServerConnection
     """The ``websockets`` connection."""
     combined: bool
-    """True for ``/stream?streams=...`` (payloads wrapped in ``{"stream":..,"data":..}``), False for ``/ws/...``."""
+    """True for ``/stream?streams=...`` (payloads wrapped in ``{"stream":..,"data":..}``), False for ``/ws/...``;
+    ``SET_PROPERTY ["combined", bool]`` switches it."""
     streams: dict[tuple[str, str], str] = field(default_factory=dict)
     """(SYMBOL, kind) -> the stream name as the client spelled it, e.g. ``btcusdt@depth@100ms``."""
     opened: float = field(default_factory=time.monotonic)
@@ -48,6 +55,11 @@ class Subscription:
     @property
     def symbols(self) -> set[str]:
         return {s for s, _ in self.streams}
+
+    def carries(self, symbol: str) -> bool:
+        """Whether any stream of ``symbol`` goes to this connection (without building :attr:`symbols`)."""
+        streams = self.streams
+        return any((symbol, kind) in streams for kind in KINDS.values())
 
 
 def parse_stream(name: str, symbols) -> tuple[str, str]:
@@ -61,7 +73,7 @@ def parse_stream(name: str, symbols) -> tuple[str, str]:
     return sym.upper(), KINDS[kind.lower()]
 
 
-def parse_path(path: str, symbols) -> tuple[bool, dict[tuple[str, str], str]]:
+def parse_path(path: str, symbols, max_streams: int = 1024) -> tuple[bool, dict[tuple[str, str], str]]:
     """The handshake path -> (combined, streams). ``/ws/a/b`` is accepted too, as Binance does."""
     parts = urlsplit(path)
     if parts.path.startswith("/ws/"):
@@ -71,8 +83,10 @@ def parse_path(path: str, symbols) -> tuple[bool, dict[tuple[str, str], str]]:
     else:
         raise BadStream(f"unknown path {parts.path!r}: use /ws/<stream> or /stream?streams=<a>/<b>")
     names = [n for n in names if n]
-    if not names or len(names) > 1024:
-        raise BadStream("expected 1 to 1024 streams")
+    if not names:
+        raise BadStream(f"expected 1 to {max_streams} streams")
+    if len(names) > max_streams:
+        raise TooManyStreams(f"expected 1 to {max_streams} streams, got {len(names)}")
     return combined, {parse_stream(n, symbols): n for n in names}
 
 
@@ -86,6 +100,7 @@ class Hub:
         self._duplicate: dict[tuple[str, str], int] = {}
         self.last_payload: dict[tuple[str, str], str] = {}
         self.frames_sent = 0
+        self._batch: dict[Subscription, list[bytes]] | None = None
 
     # --- registry -------------------------------------------------------------------------------------------
 
@@ -114,7 +129,15 @@ class Hub:
         self.add(sub)
 
     def matching(self, symbol: str | None) -> list[Subscription]:
-        return [s for s in self.subs if symbol is None or symbol in s.symbols]
+        return [s for s in self.subs if symbol is None or s.carries(symbol)]
+
+    def connections_by_symbol(self) -> dict[str, int]:
+        """How many connections carry each symbol (one pass, for ``state()`` of a whole market)."""
+        counts: dict[str, int] = {}
+        for sub in self.subs:
+            for symbol in sub.symbols:
+                counts[symbol] = counts.get(symbol, 0) + 1
+        return counts
 
     def listeners(self, symbol: str, kind: str) -> list[Subscription]:
         return self._by_key.get((symbol, kind), [])
@@ -169,8 +192,30 @@ class Hub:
         self.frames_sent += sent * copies
         return sent
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within the block, frames for a connection are collected; at its end each connection gets all of its
+        frames in one ``writelines`` call (the whole-market driver's tick: hundreds of symbols, a few
+        connections). Items stay one per message, so TLS still sends one record each."""
+        pending: dict[Subscription, list[bytes]] = {}
+        self._batch = pending
+        try:
+            yield
+        finally:
+            self._batch = None
+            for sub, data in pending.items():
+                self._write_now(sub, data)
+
     def write(self, sub: Subscription, data: list[bytes]) -> int:
         """Queue whole frames, one item per message (kept apart so that TLS gives each its own record)."""
+        if sub.conn.protocol.state is not State.OPEN:
+            return 0
+        if self._batch is not None:
+            self._batch.setdefault(sub, []).extend(data)
+            return 1
+        return self._write_now(sub, data)
+
+    def _write_now(self, sub: Subscription, data: list[bytes]) -> int:
         conn = sub.conn
         if conn.protocol.state is not State.OPEN:
             return 0

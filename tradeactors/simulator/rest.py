@@ -102,9 +102,9 @@ def exchange_info(exchange, query):
             "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
             "isSpotTradingAllowed": True, "permissions": ["SPOT"],
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": fmt(spec.tick), "maxPrice": "1000000.00000000",
+                {"filterType": "PRICE_FILTER", "minPrice": fmt(spec.tick), "maxPrice": fmt(spec.max_price),
                  "tickSize": fmt(spec.tick)},
-                {"filterType": "LOT_SIZE", "minQty": fmt(spec.step), "maxQty": "9000.00000000",
+                {"filterType": "LOT_SIZE", "minQty": fmt(spec.step), "maxQty": fmt(spec.max_qty),
                  "stepSize": fmt(spec.step)},
             ],
         })

@@ -8,9 +8,11 @@ forwarded to the loop and wait for it (10 s at most); ground-truth reads (``publ
 TLS (``tls=True``): a CA and a server certificate are made at ``start()`` (see :mod:`.tls`) and the same port
 then speaks ``wss://`` and ``https://`` only, as Binance does; ``ca_file`` names the CA's PEM file for clients.
 
-Handshake answers: unknown path or stream -> HTTP 400 (text body naming what is served); while
-``refuse_connections`` is in force -> HTTP 503. ``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from
-``process_request`` (one request per TCP connection, ``Connection: close``).
+Handshake answers: unknown path or stream, or more than 1024 streams -> HTTP 400 (text body naming what is
+served); while ``refuse_connections`` is in force -> HTTP 503; past Binance's 300 connection attempts per 5 minutes
+per IP -> HTTP 429 (when limits are enforced; see :mod:`.limits`, every crossing is counted either way).
+``/api/v3/...`` and ``/_sim/...`` are plain HTTP, answered from ``process_request`` (one request per TCP
+connection, ``Connection: close``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import http
 import logging
 import ssl
 import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -29,9 +32,11 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from . import control, rest, restfaults
+from . import control, rest, restfaults, universe
 from .exchange import Exchange
-from .hub import BadStream, Subscription, _close_soon, parse_path, parse_stream
+from .hub import BadStream, Subscription, TooManyStreams, _close_soon, parse_path
+from .limits import AttemptWindow, Limits
+from .sessions import LimitedConnection, answer
 from .tls import ServerTLS, client_context
 
 log = logging.getLogger(__name__)
@@ -46,13 +51,28 @@ def http_response(status: int, body: bytes, headers=(), content_type="applicatio
     return Response(status, http.HTTPStatus(status).phrase, h, body)
 
 
+DEFAULT_TRADE_RATE = 1500.0
+"""A whole market's aggTrades per second in all, unless told (``trade_rate``)."""
+DEFAULT_DEPTH_RATE = 6000.0
+"""A whole market's depth diffs per second in all, unless told (``depth_rate``; at most 10 per symbol)."""
+
+
 class Simulator:
-    """A Binance spot market-data exchange on loopback. See ``docs/simulator.md``."""
+    """A Binance spot market-data exchange on loopback. See ``docs/simulator.md``.
+
+    ``market=N``: a whole market of N symbols (:mod:`.universe`: BTCUSDT, ETHUSDT, ... then realistic names over
+    USDT, USDC, FDUSD, BTC, TRY, ...), ``trade_rate`` aggTrades/s and ``depth_rate`` depth diffs/s in all, spread
+    over the symbols by a heavy-tailed profile and driven by one timer; ``symbols`` and ``rate`` are then not
+    used. ``limits`` (:class:`.limits.Limits`, Binance's numbers by default) are always counted
+    (``limit_violations()``); ``enforce_limits`` (default: on for a whole market, off otherwise, whose tests
+    ping ten times a second) makes the simulator answer a crossing as Binance does."""
 
     def __init__(self, symbols=("BTCUSDT", "ETHUSDT"), rate=10.0, seed=1, replay=None, host="127.0.0.1", port=0,
                  ping_interval=20.0, pong_timeout=60.0, lifetime=86400.0, shutdown_grace=5.0, weight_budget=6000,
                  replay_speed=1.0, replay_start="first_client", tls=False, ca_file=None, replay_live=False,
-                 replay_loop=False) -> None:
+                 replay_loop=False, market: int | None = None, trade_rate: float | None = None,
+                 depth_rate: float | None = None, limits: Limits | None = None,
+                 enforce_limits: bool | None = None) -> None:
         self.host, self.port = host, port
         self.tls = bool(tls)
         if ca_file is not None and not self.tls:
@@ -60,10 +80,22 @@ class Simulator:
         self._ca_file_wanted = ca_file
         self._tls: ServerTLS | None = None
         self.ping_interval, self.pong_timeout, self.lifetime = ping_interval, pong_timeout, lifetime
+        specs = activity = None
+        if market is not None:
+            if replay:
+                raise ValueError("market=N makes a synthetic market: it cannot be combined with replay")
+            if int(market) < 1:
+                raise ValueError("market must be >= 1 symbols")
+            specs = universe.market_specs(int(market), seed)
+            activity = universe.activity(len(specs), DEFAULT_TRADE_RATE if trade_rate is None else trade_rate,
+                                         DEFAULT_DEPTH_RATE if depth_rate is None else depth_rate)
         self.exchange = Exchange([s.upper() for s in symbols], rate=rate, seed=seed, replay=replay,
                                  replay_speed=replay_speed, replay_start=replay_start, replay_live=replay_live,
                                  replay_loop=replay_loop,
-                                 shutdown_grace=shutdown_grace, weight_budget=weight_budget)
+                                 shutdown_grace=shutdown_grace, weight_budget=weight_budget, specs=specs,
+                                 activity=activity, limits=limits or Limits(),
+                                 enforce_limits=market is not None if enforce_limits is None else enforce_limits)
+        self._attempts = AttemptWindow(self.exchange.limits.connection_attempts, self.exchange.limits.attempt_window)
         self.symbols = list(self.exchange.markets)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -141,8 +173,10 @@ class Simulator:
 
     async def _main(self, ready: concurrent.futures.Future) -> None:
         self._stopping = stopping = asyncio.Event()
+        connection = type("SimulatorConnection", (LimitedConnection,), {"exchange": self.exchange})
         self._server = server = await serve(
             self._handler, self.host, self.port, process_request=self._process_request, compression=None,
+            create_connection=connection,
             ssl=self._tls.context if self._tls is not None else None,
             ping_interval=self.ping_interval, ping_timeout=self.pong_timeout, close_timeout=1,
             write_limit=(1 << 20, 256 << 10), max_size=1 << 16, logger=logging.getLogger("tradeactors.simulator.ws"))
@@ -184,15 +218,35 @@ class Simulator:
             else:
                 status, headers, body = control.handle(self.exchange, request.method, parts.path, query)
             return http_response(status, body, headers)
+        refused = self._attempt(conn)
+        if refused is not None:
+            return refused
         if self.exchange.refusing():
             return http_response(503, b"Service Unavailable: refusing connections (simulated fault)\n",
                                  content_type="text/plain")
         try:
-            combined, streams = parse_path(request.path, self.exchange.markets)
+            combined, streams = parse_path(request.path, self.exchange.markets,
+                                           self.exchange.limits.streams_per_connection)
         except BadStream as exc:
+            if isinstance(exc, TooManyStreams):
+                self.exchange.violations.add("streams_per_connection")
             return http_response(400, f"{exc}\n".encode(), content_type="text/plain")
         conn.sim_subscription = Subscription(conn, combined, streams)
         return None
+
+    def _attempt(self, conn) -> Response | None:
+        """Binance's 300 connection attempts per 5 minutes per IP: the next one is answered 429."""
+        ip = conn.remote_address[0] if conn.remote_address else "?"
+        wait = self._attempts.admit(ip, time.monotonic())
+        if wait is None:
+            return None
+        self.exchange.violations.add("connection_attempts")
+        if not self.exchange.enforce_limits:
+            return None
+        limits = self.exchange.limits
+        return http_response(429, f"Too many connection attempts from this IP: at most {limits.connection_attempts} "
+                                  f"per {limits.attempt_window:g} s\n".encode(),
+                             [("Retry-After", str(max(1, round(wait))))], content_type="text/plain")
 
     async def _reset(self, conn) -> Response:
         await restfaults.reset(conn)
@@ -215,26 +269,10 @@ class Simulator:
             hub.remove(sub)
 
     def _on_message(self, sub: Subscription, message) -> None:
-        """Binance's live (un)subscribe methods: ``{"method":"SUBSCRIBE","params":["btcusdt@aggTrade"],"id":1}``
-        -> ``{"result":null,"id":1}``; ``LIST_SUBSCRIPTIONS`` -> ``{"result":[...],"id":1}``."""
-        hub = self.exchange.hub
-        try:
-            request = orjson.loads(message)
-            method, req_id = request["method"], request.get("id")
-            streams = {parse_stream(n, self.exchange.markets): n for n in request.get("params", [])}
-            if method == "SUBSCRIBE":
-                hub.subscribe(sub, streams)
-                reply = {"result": None, "id": req_id}
-            elif method == "UNSUBSCRIBE":
-                hub.unsubscribe(sub, streams)
-                reply = {"result": None, "id": req_id}
-            elif method == "LIST_SUBSCRIPTIONS":
-                reply = {"result": list(sub.streams.values()), "id": req_id}
-            else:
-                raise ValueError(method)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            reply = {"error": {"code": 2, "msg": f"Invalid request: {exc}"}, "id": None}
-        hub.send_text(sub, orjson.dumps(reply).decode())
+        """Binance's live methods (SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, ...): see :mod:`.sessions`."""
+        reply = answer(self.exchange, sub, message)
+        if reply is not None:
+            self.exchange.hub.send_text(sub, orjson.dumps(reply).decode())
 
     # --- calls into the loop --------------------------------------------------------------------------------
 
@@ -299,6 +337,15 @@ class Simulator:
         """Break the next ``count`` REST replies (only paths starting with ``path`` if given): ``truncate``,
         ``reset`` or ``nonjson`` (see :mod:`.restfaults`)."""
         return self._call(self.exchange.rest_fault, kind, count, path)
+
+    def limit_violations(self) -> dict[str, int]:
+        """How many times each Binance limit was crossed, enforced or not: ``{"messages_per_second": 0,
+        "streams_per_connection": 0, "url_too_long": 0, "message_too_big": 0, "connection_attempts": 0}``."""
+        return self.exchange.limit_violations()
+
+    def set_activity(self, factor) -> None:
+        """A whole market only: scale every trade and book-change rate (0 = idle, 1 = as configured, 10 = burst)."""
+        return self._call(self.exchange.set_activity, factor)
 
     def set_weight_budget(self, n) -> None:
         """REST weight budget per minute; also lifts a 429/418 in force."""

@@ -31,6 +31,18 @@ class SymbolSpec:
     """Quantity grid (LOT_SIZE stepSize) in units."""
     mean_qty: int
     """Mean size of one taker order in units (a multiple of ``step``)."""
+    levels: int = 250
+    """About how many price levels each side of the synthetic book holds (quiet symbols have thin books)."""
+
+    @property
+    def max_price(self) -> int:
+        """exchangeInfo's PRICE_FILTER maxPrice: 1,000,000 unless ten times the price is more (e.g. BTCTRY)."""
+        return max(UNIT * 1_000_000, (self.price * 10) // self.tick * self.tick)
+
+    @property
+    def max_qty(self) -> int:
+        """exchangeInfo's LOT_SIZE maxQty: 9,000 unless a thousand mean orders are more (cheap coins)."""
+        return max(UNIT * 9_000, (self.mean_qty * 1000) // self.step * self.step)
 
 
 def units(text: str | int | float | Decimal) -> int:

@@ -23,10 +23,12 @@ from .symbols import SymbolSpec, fmt
 
 class SyntheticMarket:
     TARGET_LEVELS = 250
+    """Levels a side of a symbol whose spec does not say (``SymbolSpec.levels``, thinner for quiet symbols)."""
 
     def __init__(self, spec: SymbolSpec, seed: int, index: int = 0) -> None:
         self.spec = spec
         self.symbol = spec.symbol
+        self.target_levels = spec.levels
         self.rng = random.Random(f"{seed}:{spec.symbol}")
         self.tick, self.step = spec.tick, spec.step
         self.fair = spec.price
@@ -56,7 +58,7 @@ class SyntheticMarket:
 
     def _seed_book(self) -> None:
         rng, tick, mid = self.rng, self.tick, self.spec.price
-        for i in range(self.TARGET_LEVELS * 2):
+        for i in range(self.target_levels * 2):
             if i == 0 or rng.random() < 0.5:
                 self.bids[mid - (i + 1) * tick] = self._level_qty()
             if i == 0 or rng.random() < 0.5:
@@ -158,7 +160,7 @@ class SyntheticMarket:
             return
         prices, book = (self.bid_px, self.bids) if side == BID else (self.ask_px, self.asks)
         n = len(prices)
-        if n < 20 or random() < (0.9 if n < self.TARGET_LEVELS else 0.4):
+        if n < 20 or random() < (0.9 if n < self.target_levels else 0.4):
             k = int(-log(1.0 - random()) * 80 * self.spread_mult)
             mid = self.mid
             ref = mid if abs(self.fair - mid) < 40 * tick else self.fair
