@@ -9,6 +9,7 @@ force. The ledger is pure state with an injectable clock; ``RestClient`` does th
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import ssl
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ class WeightLedger:
     def __init__(self, budget: int = 6000, share: float = 0.5, clock: Callable[[], float] = time.time):
         self.limit = int(budget * share)
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._minute = -1
         self._used = 0
         self.blocked_until = 0.0
@@ -104,8 +105,12 @@ class WeightLedger:
         for listener in list(self.listeners):
             listener()
 
-    def seconds_to_next_minute(self) -> float:
-        return 60.0 - self.clock() % 60.0
+    @contextlib.contextmanager
+    def held(self) -> Iterator[WeightLedger]:
+        """No reservation while held (``used`` still answers): a test that drives a fake clock compares the count
+        with the exchange's and moves the clock with nothing reserved in between."""
+        with self._lock:
+            yield self
 
 
 class RestError(Exception):

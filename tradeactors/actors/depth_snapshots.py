@@ -75,6 +75,8 @@ class DepthSnapshotWorker(RestWorker):
         self.weight_spent = 0
         self.by_limit: dict[int, int] = {}
         self.in_flight: str | None = None
+        self.sleeping = False
+        """The worker waits with requests queued: for weight, a Retry-After or a failed symbol's backoff."""
         self.request_seconds = 0.05
         """Seconds a snapshot request takes, smoothed: the drain estimate when weight is not what limits it."""
         self._info_tried_at = 0.0
@@ -126,7 +128,7 @@ class DepthSnapshotWorker(RestWorker):
             return {
                 "fetched": self.fetched, "queued": len(schedule.queue),
                 "queue_head": [pending.symbol for pending in schedule.ordered()[:QUEUE_HEAD]],
-                "in_flight": self.in_flight, "weight_queued": schedule.queued_weight(),
+                "in_flight": self.in_flight, "sleeping": self.sleeping, "weight_queued": schedule.queued_weight(),
                 "weight_spent": self.weight_spent, "snapshots_by_limit": {str(k): v for k, v in self.by_limit.items()},
                 "estimated_drain_s": round(schedule.drain_seconds(ledger.used, ledger.limit, ledger.clock(),
                                                                   self.request_seconds), 1),
@@ -172,7 +174,9 @@ class DepthSnapshotWorker(RestWorker):
                     self._publish()
                     return taken
                 waits = [w for w in (taken, info_in) if w is not None]
+                self.sleeping = taken is not None
                 self.cond.wait(min(waits) if waits else None)
+                self.sleeping = False
 
     def run(self) -> None:
         self._fetch_symbol_info()
