@@ -99,27 +99,38 @@ def test_tiers_are_the_top_of_each_weight_below_the_depth_limit_that_leave_room_
         assert edge_for(tier, 20) >= 30
 
 
-def test_the_limit_follows_the_previous_snapshot_of_the_book():
+def test_the_limit_follows_the_previous_snapshot_of_the_book_and_how_far_its_price_travels():
     tiers = (100, 500, 1000)
     assert choose_limit(tiers, None) == 100  # unknown: the cheapest, correct whatever the depth
-    assert choose_limit(tiers, (100, 100)) == 1000  # came back full: deeper than asked
-    assert choose_limit(tiers, (1000, 1000)) == 1000
     assert choose_limit(tiers, (60, 1000)) == 100  # the whole book came back, 60 levels: fits in 100
     assert choose_limit(tiers, (90, 1000)) == 500  # ... but not with a fifth to spare
-    assert choose_limit(tiers, (450, 500)) == 1000
+    assert choose_limit(tiers, (100, 100)) == 100  # deeper than 100, but 100 was enough until the resync
+    assert choose_limit(tiers, (100, 100), rebase=True) == 500  # the price ran to the edge: one tier more
+    assert choose_limit(tiers, (500, 500), rebase=True) == 1000
+    assert choose_limit(tiers, (1000, 1000), rebase=True) == 1000  # never above depth_limit
+    assert choose_limit(tiers, (500, 500)) == 500  # a book that needed 500 keeps it
 
 
-def test_each_symbol_is_sized_by_its_own_last_snapshot_and_never_above_what_it_asked():
+def test_each_symbol_is_sized_by_its_own_history_and_never_above_what_it_asked():
     schedule = SnapshotSchedule(depth_limit=1000, keep_levels=20)
-    for symbol in ("DEEP", "THIN", "SMALL"):
+    for symbol in ("MOVING", "THIN", "SMALL", "DEEP"):
         schedule.request(symbol, 1000 if symbol != "SMALL" else 100, "initial snapshot", 1.0, now=0.0)
-    assert sorted(drain(schedule)) == [("DEEP", 100), ("SMALL", 100), ("THIN", 100)]
-    schedule.fetched("DEEP", 100, 100)
-    schedule.fetched("THIN", 37, 100)
-    schedule.fetched("SMALL", 100, 100)
-    for symbol in ("DEEP", "THIN", "SMALL"):
-        schedule.request(symbol, 1000 if symbol != "SMALL" else 100, "connection lost", 1.0, now=1.0)
-    assert sorted(drain(schedule)) == [("DEEP", 1000), ("SMALL", 100), ("THIN", 100)]
+    assert sorted(drain(schedule)) == [("DEEP", 100), ("MOVING", 100), ("SMALL", 100), ("THIN", 100)]
+    for symbol, levels in (("MOVING", 100), ("THIN", 37), ("SMALL", 100), ("DEEP", 100)):
+        schedule.fetched(symbol, levels, 100)
+    schedule.request("MOVING", 1000, "book near the edge of the snapshot", 1.0, now=1.0, rebase=True)
+    schedule.request("SMALL", 100, "book near the edge of the snapshot", 1.0, now=1.0, rebase=True)
+    schedule.request("THIN", 1000, "connection lost", 1.0, now=1.0)
+    schedule.request("DEEP", 1000, "connection lost", 1.0, now=1.0)
+    assert sorted(drain(schedule)) == [("DEEP", 100), ("MOVING", 500), ("SMALL", 100), ("THIN", 100)]
+
+
+def test_a_resync_while_a_rebase_waits_takes_the_size_of_a_resync():
+    schedule = SnapshotSchedule(depth_limit=1000)
+    schedule.fetched("A", 100, 100)
+    schedule.request("A", 1000, "book near the edge of the snapshot", 1.0, now=0.0, rebase=True)
+    schedule.request("A", 1000, "gap: expected U=5", 1.0, now=1.0)
+    assert drain(schedule) == [("A", 100)]
 
 
 # --- pacing ---------------------------------------------------------------------------------------------------
@@ -146,8 +157,8 @@ def test_weight_the_head_cannot_use_this_minute_goes_to_a_lighter_book_behind_it
     clock = FakeClock(600.0)
     ledger = WeightLedger(budget=120, clock=clock)  # 60 a minute
     schedule = SnapshotSchedule(depth_limit=1000)
-    schedule.fetched("DEEP", 100, 100)  # next at 1000 levels, weight 50
-    schedule.request("DEEP", 1000, "connection lost", 500.0, now=0.0)
+    schedule.fetched("DEEP", 500, 500)  # a re-base: next at 1000 levels, weight 50
+    schedule.request("DEEP", 1000, "book near the edge of the snapshot", 500.0, now=0.0, rebase=True)
     schedule.request("NEW", 1000, "initial snapshot", 1.0, now=0.0)
     ledger.reserve(20)  # another worker spent 20: 40 left, too little for the head's 50
     assert drain(schedule, ledger.reserve) == [("NEW", 100)]

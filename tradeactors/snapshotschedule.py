@@ -14,17 +14,21 @@ the queue with its own backoff (``not_before``), so one symbol the exchange refu
 **Size.** ``/api/v3/depth`` costs 5 up to 100 levels, 25 up to 500, 50 up to 1000, 250 up to 5000. The tiers a
 snapshot may be taken at (``size_tiers``) are the largest limit of each weight tier below the configured
 ``depth_limit``, and ``depth_limit`` itself; a tier must leave the book room above the levels stored each second
-(see ``booksync.edge_for``). ``choose_limit`` picks, per symbol:
+(see ``booksync.edge_for``). What a book needs from a snapshot is not its whole depth but enough levels that its
+price does not run to the snapshot's edge before the next one: the stored seconds read the top
+``book_second_levels``, and a book whose price nears the edge asks for a fresh snapshot (a *re-base*, while it stays
+synced). So ``choose_limit`` picks, per symbol:
 
 - first snapshot (nothing known): the smallest tier. It costs a tenth of ``limit=1000``, and the book is correct
-  whatever its depth: a side that comes back full has unknown levels beyond it (``book.py``), and the book asks
-  for a fresh snapshot before the price comes near them;
+  whatever its depth: a side that comes back full has unknown levels beyond it (``book.py``);
 - the previous snapshot had fewer levels than asked on both sides (the whole book came back): the smallest tier
   that holds that many levels with a fifth to spare;
-- the previous snapshot came back full on a side (the book is deeper than it asked): ``depth_limit``.
+- a re-base (the price ran to the edge of the last snapshot): the next tier above the last one;
+- any other resync (a sequence gap, a lost connection): the tier of the last snapshot, which was enough.
 
-So 1,500 books first sync at weight 5 each (7,500 weight: 2.5 minutes at 3,000 a minute, against 25 minutes at
-``limit=1000``), and a deep, busy book is re-based at ``depth_limit`` from its second snapshot on.
+So 1,500 books sync at weight 5 each (7,500 weight: 2.5 minutes at 3,000 a minute, against 25 minutes at
+``limit=1000``), after a start and after a mass drop alike, and only a book whose price actually travels pays for
+more levels, one tier at a time, from then on.
 
 **Whether the weight fits.** ``take`` asks the ledger for the weight of the first request in order; when it does
 not fit, it tries the first request of each lighter weight: the ledger counts per minute, so weight the head
@@ -62,15 +66,17 @@ def size_tiers(depth_limit: int, keep_levels: int) -> tuple[int, ...]:
     return (*tiers, depth_limit)
 
 
-def choose_limit(tiers: tuple[int, ...], last: tuple[int, int] | None) -> int:
+def choose_limit(tiers: tuple[int, ...], last: tuple[int, int] | None, rebase: bool = False) -> int:
     """The limit for a symbol's next snapshot. ``last``: (levels of the fuller side, limit asked) of its previous
-    snapshot, None if it has had none."""
+    snapshot, None if it has had none; ``rebase``: the book is synced and its price came near that snapshot's edge."""
     if last is None:
         return tiers[0]
     levels, asked = last
-    if levels >= asked:
-        return tiers[-1]
-    return next((tier for tier in tiers if levels * SPARE <= tier), tiers[-1])
+    if levels < asked:
+        return next((tier for tier in tiers if levels * SPARE <= tier), tiers[-1])
+    if rebase:
+        return next((tier for tier in tiers if tier > asked), tiers[-1])
+    return next((tier for tier in tiers if tier >= asked), tiers[-1])
 
 
 class ActivityRate:
@@ -114,6 +120,8 @@ class Pending:
     not_before: float = 0.0
     """After a failed fetch: not again before this (monotonic seconds)."""
     failures: int = 0
+    rebase: bool = False
+    """The book is synced and asks because its price came near the edge of its snapshot: it needs more levels."""
 
     def order(self) -> tuple[float, float]:
         return -self.activity, self.since
@@ -147,8 +155,10 @@ class SnapshotSchedule:
 
     # --- what the books tell ----------------------------------------------------------------------------------
 
-    def request(self, symbol: str, max_limit: int, reason: str, activity: float, now: float) -> bool:
-        """Queue ``symbol`` (or refresh it: same place in time, new reason and activity). True if newly queued."""
+    def request(self, symbol: str, max_limit: int, reason: str, activity: float, now: float,
+                rebase: bool = False) -> bool:
+        """Queue ``symbol`` (or refresh it: same place in time, new reason and activity). True if newly queued.
+        ``rebase``: the book is synced and its price came near the edge of its last snapshot."""
         if activity > 0:
             self.activity[symbol] = activity
         else:
@@ -156,8 +166,9 @@ class SnapshotSchedule:
         pending = self.queue.get(symbol)
         if pending is not None:
             pending.max_limit, pending.reason, pending.activity = max_limit, reason, activity
+            pending.rebase = pending.rebase and rebase  # a resync since: the book is gone, not near an edge
             return False
-        self.queue[symbol] = Pending(symbol, max_limit, reason, activity, now)
+        self.queue[symbol] = Pending(symbol, max_limit, reason, activity, now, rebase=rebase)
         return True
 
     def report(self, symbol: str, activity: float) -> None:
@@ -202,7 +213,7 @@ class SnapshotSchedule:
 
     def limit_for(self, pending: Pending) -> int:
         tiers = tuple(tier for tier in self.tiers if tier <= pending.max_limit) or (pending.max_limit,)
-        return choose_limit(tiers, self.last_depth.get(pending.symbol))
+        return choose_limit(tiers, self.last_depth.get(pending.symbol), pending.rebase)
 
     def ordered(self) -> list[Pending]:
         return sorted(self.queue.values(), key=Pending.order)
@@ -245,6 +256,7 @@ class SnapshotSchedule:
         newer = self.queue.get(pending.symbol)
         if newer is not None:
             pending.reason, pending.activity, pending.max_limit = newer.reason, newer.activity, newer.max_limit
+            pending.rebase = newer.rebase
         self.queue[pending.symbol] = pending
 
     # --- what the status reports ------------------------------------------------------------------------------

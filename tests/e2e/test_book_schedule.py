@@ -1,7 +1,7 @@
 """Books within the REST budget: the real service syncs 40 books on the TLS simulator under a small weight budget,
-from start and after every connection is dropped at once. The busiest books go first, every snapshot is paid for
-within half the budget (the simulator never answers 429 or 418), snapshots are sized by the rule
-(``snapshotschedule``), and every book equals the exchange's true book afterwards.
+from start, after one book's price runs past its snapshot, and after every connection is dropped at once. The
+busiest books go first, every snapshot is paid for within half the budget (the simulator never answers 429 or
+418), snapshots are sized by the rule (``snapshotschedule``), and every book equals the exchange's true book.
 
 Both weight ledgers, the service's and the simulator's, read one fake clock that the test moves a minute on when
 the service waits for weight with nothing in flight: minutes pass in a second instead of a minute.
@@ -23,9 +23,8 @@ from tradeactors.simulator import Simulator
 
 HOT = [f"HOT{i}USDT" for i in range(4)]
 QUIET = [f"QT{i:02d}USDT" for i in range(36)]
-BUDGET = 400
-"""The IP's weight a minute: the service may spend 200, eight snapshots at limit 500 (weight 25)."""
-DEPTH_LIMIT = 500
+BUDGET = 100
+"""The IP's weight a minute: the service may spend 50, ten snapshots at limit 100 (weight 5)."""
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "flush_interval": 0.25}
 
 
@@ -101,12 +100,18 @@ class Minutes:
         fetched = {symbol for symbol, _limit in self.market.depth_requests[self._first_request:]}
         return all(states[symbol] == "synced" for symbol in fetched) or now - self._waiting_since > self.SETTLE
 
-    def run_until_synced(self, limit: int = 30) -> None:
+    def run_until_synced(self, limit: int = 30, done=None) -> None:
+        """Until every book is synced (and ``done()``, if given)."""
+        def check():
+            states = self._states()
+            if all(v == "synced" for v in states.values()) and (done is None or done()):
+                return "done"
+            return self._may_move(states)
+
         while True:
-            ready = wait_for(lambda: (lambda states: "synced" if all(v == "synced" for v in states.values())
-                                      else self._may_move(states))(self._states()), timeout=30,
+            ready = wait_for(check, timeout=30,
                              message="every book synced, or the service waiting for the next minute's weight")
-            if ready == "synced":
+            if ready == "done":
                 return
             ledger = self.service.ledger
             with ledger.held():  # nothing is reserved between the comparison and the move
@@ -130,8 +135,7 @@ def spend_the_rest_of_the_minute(service, symbol) -> None:
 def test_a_mass_resync_under_a_small_budget_syncs_the_busiest_books_first_and_never_draws_a_429(
         tmp_path, market, caplog):
     caplog.set_level(logging.INFO, logger="tradeactors.actors.depth_snapshots")
-    service = Service(service_config(tmp_path, market.sim, depth_limit=DEPTH_LIMIT, rest_weight_budget=BUDGET,
-                                     **FAST))
+    service = Service(service_config(tmp_path, market.sim, rest_weight_budget=BUDGET, **FAST))
     service.ledger.clock = market.clock
     service.start()
     try:
@@ -140,8 +144,18 @@ def test_a_mass_resync_under_a_small_budget_syncs_the_busiest_books_first_and_ne
         start.run_until_synced()
         first = dict(reversed(market.depth_requests))  # each symbol's first request
         assert set(first) == set(HOT + QUIET) and set(first.values()) == {100}
+        assert start.count >= (len(HOT + QUIET) * 5 + 20) // (BUDGET // 2)  # and exchangeInfo: 220 at 50 a minute
         wait_for(lambda: service.status()["depth_snapshots"]["last_all_synced"], timeout=10,
                  message="every book synced, as the snapshot actor counts")
+
+        # One hot book's price runs past the edge of its 100 levels: it is re-based, one tier deeper (500).
+        moved = HOT[0]
+        market.sim.set_regime(moved, jump=400)
+        Minutes(service, market).run_until_synced(done=lambda: (moved, 500) in market.depth_requests)
+        rebased = wait_for(lambda: service.status()["symbols"][moved]["book"]["counters"]["rebases"], timeout=30,
+                           message=f"{moved} re-based")
+        assert rebased >= 1 and service.status()["symbols"][moved]["book"]["state"] == "synced"
+        deeper = {symbol for symbol, limit in market.depth_requests if limit > 100}
 
         # Every connection drops while the minute's weight is already spent: all 40 books wait in one queue.
         spend_the_rest_of_the_minute(service, QUIET[0])
@@ -160,9 +174,10 @@ def test_a_mass_resync_under_a_small_budget_syncs_the_busiest_books_first_and_ne
         assert max(order.index(s) for s in HOT) < quiet_median, order
         assert max(drop.synced_at[s] for s in HOT) < statistics.median(drop.synced_at[s] for s in QUIET), \
             drop.synced_at
-        # Every book came back full at 100 levels (the simulator's hold ~250): now asked at depth_limit.
-        assert {limit for _symbol, limit in resync} == {DEPTH_LIMIT}
-        assert drop.count >= len(HOT + QUIET) * 25 // (BUDGET // 2)  # paced: 1000 weight at 200 a minute
+        # A resync is asked at the size that served the book before: 500 for the one that needed it, else 100.
+        assert dict(resync) == {s: 500 if s in deeper else 100 for s in HOT + QUIET}
+        assert deeper == {moved}
+        assert drop.count >= len(HOT + QUIET) * 5 // (BUDGET // 2)  # paced: 40 snapshots at 10 a minute
 
         # Never past half the budget, never a 429 or a 418.
         assert market.sim.state()["weight_used_max"] <= BUDGET // 2
@@ -172,9 +187,10 @@ def test_a_mass_resync_under_a_small_budget_syncs_the_busiest_books_first_and_ne
         status = service.status()["depth_snapshots"]
         assert status["books_unsynced"] == 0 and status["queued"] == 0
         assert status["last_all_synced"]["books"] == len(HOT + QUIET)
-        assert status["snapshots_by_limit"] == {"100": len(HOT + QUIET), str(DEPTH_LIMIT): len(resync)}
+        by_limit = {str(limit): sum(1 for _s, lim in market.depth_requests if lim == limit) for limit in (100, 500)}
+        assert status["snapshots_by_limit"] == by_limit
         assert service.metrics.value("tradeactors_books_unsynced") == 0
-        assert service.metrics.value("tradeactors_depth_snapshots_total", limit=str(DEPTH_LIMIT)) == len(resync)
+        assert service.metrics.value("tradeactors_depth_snapshots_total", limit="500") == by_limit["500"]
         assert any("every book synced again: 40 books" in r.getMessage() for r in caplog.records)
 
         # Every book is the exchange's true book, live and as stored each second.

@@ -87,7 +87,8 @@ class DepthSnapshotWorker(RestWorker):
 
     def submit(self, request: FetchDepthSnapshot) -> None:
         with self.cond:
-            self.schedule.request(request.symbol, request.limit, request.reason, request.activity, self.clock())
+            self.schedule.request(request.symbol, request.limit, request.reason, request.activity, self.clock(),
+                                  request.rebase)
             self._publish()
             self.cond.notify()
 

@@ -200,6 +200,8 @@ class FetchDepthSnapshot(NamedTuple):
     activity: float = 0.0
     """Book levels changed plus trades per minute, recently (``snapshotschedule.ActivityRate``): the priority.
     0 = unknown (the DepthSnapshotActor then uses the symbol's last known)."""
+    rebase: bool = False
+    """The book is synced and asks because its price came near the edge of its snapshot: it needs more levels."""
 
 
 class BookActivity(NamedTuple):

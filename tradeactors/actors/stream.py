@@ -233,8 +233,10 @@ class StreamActor(Actor):
                         callback(event.update_id, book.best_bid(), book.best_ask())
             elif isinstance(event, NeedSnapshot):
                 self._activity_told = now = time.monotonic()
+                # Synced, BookSync asks only to re-base: the price came near the edge of the snapshot.
                 self.directory.tell("depth_snapshots", FetchDepthSnapshot(
-                    self.symbol, self.config.depth_limit, event.reason, self.activity.per_minute(now)))
+                    self.symbol, self.config.depth_limit, event.reason, self.activity.per_minute(now),
+                    rebase=self.sync.state == "synced"))
             elif isinstance(event, Resync):
                 self.open_second = None  # diffs of it may be missing: never stored
                 if self.unsynced_since is None:
