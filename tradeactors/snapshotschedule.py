@@ -83,16 +83,23 @@ class ActivityRate:
     """Events per minute, decayed exponentially with time constant ``tau`` seconds: recent activity counts most,
     and a symbol that went quiet fades within a few ``tau``. One multiply and one ``exp`` per update."""
 
-    __slots__ = ("_at", "_value", "tau")
+    __slots__ = ("_at", "_since", "_value", "tau")
 
     def __init__(self, tau: float = 60.0):
         self.tau = tau
         self._value = 0.0
         self._at: float | None = None
+        self._since: float | None = None
 
     def add(self, now: float, count: float) -> None:
+        if self._since is None:
+            self._since = now
         self._decay(now)
         self._value += count
+
+    def observed_for(self, now: float) -> float:
+        """Seconds since the first event: a rate measured over a few seconds says little yet."""
+        return 0.0 if self._since is None else now - self._since
 
     def per_minute(self, now: float) -> float:
         self._decay(now)
@@ -172,7 +179,10 @@ class SnapshotSchedule:
         return True
 
     def report(self, symbol: str, activity: float) -> None:
-        """A waiting book's activity now: it moves in the queue; a symbol not queued is only remembered."""
+        """A waiting book's activity now: it moves in the queue; a symbol not queued is only remembered. 0 (not
+        measured long enough yet) changes nothing."""
+        if activity <= 0:
+            return
         self.activity[symbol] = activity
         pending = self.queue.get(symbol)
         if pending is not None:

@@ -77,6 +77,9 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_REPORT_SECONDS = 5.0
 """While its book waits for a snapshot, the actor tells its activity this often (with a diff, never on a timer)."""
+ACTIVITY_KNOWN_SECONDS = 10.0
+"""A rate measured over less than this is sent as unknown (0): the DepthSnapshotActor then ranks the request by the
+activity last reported for the symbol (a restarted actor), or by waiting time (a start)."""
 
 
 class StreamActor(Actor):
@@ -190,7 +193,8 @@ class StreamActor(Actor):
             "down_for_s": round(r.down_for(), 1),
             "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
                      "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
-                     "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters)},
+                     "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters),
+                     "activity_per_min": round(self._activity(time.monotonic()), 1)},
         }
 
     def unsynced_for(self) -> float:
@@ -205,7 +209,7 @@ class StreamActor(Actor):
         self._trades_counted = received
         if self.sync.awaiting_snapshot and at - self._activity_told >= ACTIVITY_REPORT_SECONDS:
             self._activity_told = at
-            self.directory.tell("depth_snapshots", BookActivity(self.symbol, self.activity.per_minute(at)))
+            self.directory.tell("depth_snapshots", BookActivity(self.symbol, self._activity(at)))
         self.last_event_ms = update.E
         second = update.E // 1000
         book = self.sync.book
@@ -221,6 +225,10 @@ class StreamActor(Actor):
         if now is not None and (now is not book or now.update_id == update.u):  # the diff was applied
             self._open(update.E)
 
+    def _activity(self, now: float) -> float:
+        known = self.activity.observed_for(now) >= ACTIVITY_KNOWN_SECONDS
+        return self.activity.per_minute(now) if known else 0.0
+
     def _open(self, event_ms: int) -> None:
         self.open_second, self.open_event_ms = event_ms // 1000, event_ms
 
@@ -235,7 +243,7 @@ class StreamActor(Actor):
                 self._activity_told = now = time.monotonic()
                 # Synced, BookSync asks only to re-base: the price came near the edge of the snapshot.
                 self.directory.tell("depth_snapshots", FetchDepthSnapshot(
-                    self.symbol, self.config.depth_limit, event.reason, self.activity.per_minute(now),
+                    self.symbol, self.config.depth_limit, event.reason, self._activity(now),
                     rebase=self.sync.state == "synced"))
             elif isinstance(event, Resync):
                 self.open_second = None  # diffs of it may be missing: never stored
