@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import service_config
 from tests.e2e.test_orderbook import assert_matches_true_book, stored_snapshots
 from tests.helpers import FakeClock, wait_for
+from tradeactors.actors.messages import InjectFailure
 from tradeactors.service import Service
 from tradeactors.simulator import Simulator
 
@@ -207,3 +208,18 @@ def test_a_mass_resync_under_a_small_budget_syncs_the_busiest_books_first_and_ne
                 assert_matches_true_book(market.sim, snap)
     finally:
         service.stop()
+
+
+def test_a_restarted_snapshot_actor_learns_which_books_are_synced_from_the_books(service_factory, sim):
+    """The schedule is lost with its actor; the new one starts with every book out of sync, and each StreamActor
+    answers ``DepthSnapshotRequestsLost``: a synced book says so, a waiting one asks again."""
+    service = service_factory(**FAST)
+    wait_for(lambda: set(books(service).values()) == {"synced"}, timeout=20, message="books synced")
+    wait_for(lambda: service.status()["depth_snapshots"].get("books_unsynced") == 0, timeout=10,
+             message="no book out of sync")
+    service.directory.tell("depth_snapshots", InjectFailure("injected bug"))
+    wait_for(lambda: service.supervisor.status()["depth_snapshots"]["restarts"] == 1, message="restarted")
+    wait_for(lambda: service.status()["depth_snapshots"].get("books_unsynced") == 0, timeout=10,
+             message="the restarted actor counts no book out of sync")
+    assert service.status()["depth_snapshots"]["fetched"] == 0  # it learnt it from the books, not by fetching
+    assert service.metrics.value("tradeactors_books_unsynced") == 0

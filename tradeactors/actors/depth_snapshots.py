@@ -25,7 +25,8 @@ go on; a 429/418 ``Retry-After`` holds every request (the ledger). A symbol stay
 forgotten or the actor stops.
 Metrics: ``books_unsynced``, ``books_sync_seconds`` (each time every book is synced again, also logged),
 ``depth_snapshot_queue``, ``depth_snapshots{limit}``, ``depth_snapshot_weight``.
-on_start: starts the worker, tells ``DepthSnapshotRequestsLost``. on_stop/on_failure: stops the worker.
+on_start: starts the worker, registers itself (so the books' answers are not dropped before the Supervisor
+registers it), tells ``DepthSnapshotRequestsLost``. on_stop/on_failure: stops the worker.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ from tradeactors.storage import Database, load_symbol_info
 
 log = logging.getLogger(__name__)
 
+NAME = "depth_snapshots"
+"""The name the actor is registered under; the StreamActors tell it by this name."""
 INFO_RETRY_SECONDS = 600.0
 QUEUE_HEAD = 10
 """Symbols of the queue's head named in the status."""
@@ -243,6 +246,9 @@ class DepthSnapshotActor(WorkerThreadActor):
 
     def on_start(self) -> None:
         super().on_start()
+        # The Supervisor registers a restarted actor only once its start is confirmed; the books answer the tells
+        # below at once, and their answers (requests asked again, BookState) must not be dropped meanwhile.
+        self.worker.directory.register(NAME, self.actor_ref)
         for name in self.worker.directory.names():
             if name.startswith("stream:"):
                 self.worker.directory.tell(name, DepthSnapshotRequestsLost())
