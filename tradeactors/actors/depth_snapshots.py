@@ -9,7 +9,8 @@ symbol; the depth of each symbol's last snapshot; the books out of sync). The wo
 a request is queued, the weight of the next one fits in the ledger's minute, a 429/418 ``Retry-After`` has passed
 or a failed symbol's backoff ends: a deadline, never a poll. Only weight the ledger reserved is spent, so the queue
 never draws a 429, however many books wait.
-At start it also fetches, once, the exchangeInfo filters (tick and step sizes) of every symbol not cached in
+At start it ranks the books by their trades stored in the last minutes (until each StreamActor has measured its
+book for 10 s); it also fetches, once, the exchangeInfo filters (tick and step sizes) of every symbol not cached in
 the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): analytics then know the tick even
 after a restart without network.
 
@@ -52,7 +53,7 @@ from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, RestError
 from tradeactors.snapshotschedule import Pending, SnapshotSchedule, depth_weight
-from tradeactors.storage import Database, load_symbol_info
+from tradeactors.storage import Database, load_symbol_info, recent_trade_count
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ NAME = "depth_snapshots"
 INFO_RETRY_SECONDS = 600.0
 QUEUE_HEAD = 10
 """Symbols of the queue's head named in the status."""
+STORED_ACTIVITY_MINUTES = 10
+"""At start, a symbol's activity until its StreamActor has measured it: its trades stored in these last minutes."""
 
 
 class DepthSnapshotWorker(RestWorker):
@@ -182,7 +185,21 @@ class DepthSnapshotWorker(RestWorker):
                 self.cond.wait(min(waits) if waits else None)
                 self.sleeping = False
 
+    def activity_from_storage(self) -> None:
+        """Rank the books at start by what the database says of their last minutes (a restart after a short stop);
+        two point reads a symbol. A symbol with nothing stored ranks by waiting time until it is measured."""
+        if self.db is None:
+            return
+        since_ms = int(time.time() * 1000) - STORED_ACTIVITY_MINUTES * 60_000
+        for symbol in list(self.schedule.unsynced):
+            trades = recent_trade_count(self.db, symbol, since_ms)
+            if trades:
+                with self.cond:
+                    if symbol not in self.schedule.activity:
+                        self.schedule.report(symbol, trades / STORED_ACTIVITY_MINUTES)
+
     def run(self) -> None:
+        self.activity_from_storage()
         self._fetch_symbol_info()
         while True:
             taken = self._next()
