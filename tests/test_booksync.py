@@ -211,6 +211,23 @@ def test_near_the_edge_of_the_snapshot_it_asks_for_a_fresh_one_and_rebases_while
     assert sync.on_diff(diff(106, 106)) == [Applied(106)]
 
 
+def test_a_snapshot_smaller_than_the_depth_limit_marks_its_full_sides_unknown_beyond_it():
+    """The DepthSnapshotActor may ask for fewer levels than ``depth_limit`` (weight 5 for 100): a side that came
+    back with that many levels is bounded there, or levels the snapshot never showed would count as absent."""
+    sync = BookSync("BTCUSDT", depth_limit=1000, keep_levels=20)
+    sync.on_diff(diff(101, 101))
+    assert types(sync.on_snapshot(100, _ladder(1000, -1, 100), _ladder(1001, 1, 40), limit=100)) == [Synced, Applied]
+    assert sync.book.is_bounded("bids") and not sync.book.is_bounded("asks")
+    assert sync.edge_levels == 30  # edge_for(100, 20): re-based while the 20 stored levels are still known
+    assert sync.on_diff(diff(102, 102, bids=[[f"{1000 - i}.00", "0"] for i in range(70)])) == [Applied(102)]
+    events = sync.on_diff(diff(103, 103, bids=[["930.00", "0"]]))  # 29 known bid levels left
+    assert events == [Applied(103), NeedSnapshot("book near the edge of the snapshot")]
+    fresh = BookSync("BTCUSDT", depth_limit=1000, keep_levels=20)
+    fresh.on_diff(diff(101, 101))
+    fresh.on_snapshot(100, _ladder(1000, -1, 100), _ladder(1001, 1, 40))  # asked at 1000: the whole book
+    assert not fresh.book.is_bounded("bids") and fresh.edge_levels == 50
+
+
 def test_a_rebase_snapshot_newer_than_the_book_waits_until_the_stream_reaches_it():
     sync = synced(100, depth_limit=3, edge_levels=3, bids=_ladder(100, -1, 3), asks=_ladder(101, 1, 3))
     assert types(sync.on_diff(diff(102, 102, bids=[["100.00", "0"]]))) == [Applied, NeedSnapshot]

@@ -15,8 +15,8 @@ from tradeactors.protocol import DepthUpdate
 
 
 class NeedSnapshot(NamedTuple):
-    """The owner must fetch ``/api/v3/depth?symbol=..&limit=depth_limit`` and call ``on_snapshot`` (or
-    ``snapshot_failed``). At most one is outstanding at a time."""
+    """The owner must fetch ``/api/v3/depth?symbol=..&limit=L`` (L at most ``depth_limit``) and call
+    ``on_snapshot`` with that L (or ``snapshot_failed``). At most one is outstanding at a time."""
 
     reason: str
 
@@ -50,6 +50,13 @@ class Dropped(NamedTuple):
 Event = NeedSnapshot | Synced | Applied | Resync | Dropped
 
 
+def edge_for(limit: int, keep_levels: int = 0) -> int:
+    """Known levels below which a full side asks for a fresh snapshot: a tenth of the snapshot (at most 50), but
+    never fewer than ``keep_levels`` (the levels the owner stores) plus 10, so that the re-base is asked for while
+    the stored levels are still known; at most half the snapshot, or a full side would ask at once."""
+    return max(1, min(limit // 2, max(min(50, limit // 10), keep_levels + 10 if keep_levels else 0)))
+
+
 class BookSync:
     """Binance's documented local-book procedure as a state machine. No I/O: the owner performs the REST fetch
     and feeds results back. States: "buffering" (need/awaiting a snapshot, diffs buffered), "synced".
@@ -60,15 +67,20 @@ class BookSync:
     """
 
     def __init__(self, symbol: str, depth_limit: int = 1000, max_buffered: int = 10_000,
-                 edge_levels: int | None = None, prune: bool = False):
+                 edge_levels: int | None = None, prune: bool = False, keep_levels: int = 0):
         self.symbol = symbol
         self._wire_symbol = symbol.upper()
         self.prune = prune
         """Keep books without the levels beyond the snapshot's boundary (see the module docstring)."""
         self.depth_limit = depth_limit
         self.max_buffered = max_buffered
-        self.edge_levels = max(1, min(50, depth_limit // 10)) if edge_levels is None else edge_levels
-        """Ask for a fresh snapshot when a full side has fewer known levels than this."""
+        self.keep_levels = keep_levels
+        """Levels per side the owner reads as exact (stored book seconds): a re-base is asked for before a full
+        side's known levels fall below them (see ``edge_levels``)."""
+        self._fixed_edge = edge_levels
+        self.edge_levels = edge_for(depth_limit, keep_levels) if edge_levels is None else edge_levels
+        """Ask for a fresh snapshot when a full side has fewer known levels than this; follows the limit of the
+        snapshot the book is based on."""
         self.state = "buffering"
         self.book: OrderBook | None = None
         """The book, only while synced."""
@@ -82,6 +94,8 @@ class BookSync:
         the book."""
         self._outstanding = False
         self._rebasing = False
+        self._snapshot_limit = depth_limit
+        """The limit of the last snapshot received: the book in use (or about to be) is based on it."""
 
     # --- owner calls -----------------------------------------------------------------------------------------
 
@@ -112,17 +126,21 @@ class BookSync:
         buffer.append(diff)
         return [] if self._outstanding else [self._request("initial snapshot")]
 
-    def on_snapshot(self, last_update_id: int, bids: list[list[str]], asks: list[list[str]]) -> list[Event]:
-        """A ``/api/v3/depth`` result: ``lastUpdateId``, ``bids``, ``asks`` as in the body. A malformed one is
-        answered with a new NeedSnapshot."""
+    def on_snapshot(self, last_update_id: int, bids: list[list[str]], asks: list[list[str]],
+                    limit: int | None = None) -> list[Event]:
+        """A ``/api/v3/depth`` result: ``lastUpdateId``, ``bids``, ``asks`` as in the body, and the ``limit`` it
+        was asked with (default ``depth_limit``): a side with ``limit`` levels has unknown levels beyond them, so a
+        smaller snapshot than ``depth_limit`` must say so. A malformed one is answered with a new NeedSnapshot."""
         self._outstanding = False
         self.counters["snapshots_received"] += 1
+        limit = self.depth_limit if limit is None else limit
         try:
-            snapshot = OrderBook.from_snapshot(last_update_id, bids, asks, self.depth_limit)
+            snapshot = OrderBook.from_snapshot(last_update_id, bids, asks, limit)
         except (ValueError, TypeError) as exc:
             self.counters["snapshots_rejected"] += 1
             return [self._request(f"malformed snapshot: {exc}")]
         snapshot.keep_unknown = not self.prune
+        self._snapshot_limit = limit
         if self.state == "synced":
             if not self._rebasing:
                 return []  # unsolicited, and no diffs kept to bring it up to date
@@ -201,6 +219,7 @@ class BookSync:
             if book.is_crossed():
                 return [*events, *self._resync("crossed book")]
         self.book, self.state, self._buffer = book, "synced", deque()
+        self._adopt_edge()
         return [*events, *applied]
 
     def _try_rebase(self) -> list[Event]:
@@ -222,7 +241,12 @@ class BookSync:
             return self._resync("crossed book")
         self.counters["rebases"] += 1
         self.book, self._rebasing, self._buffer = fresh, False, deque()
+        self._adopt_edge()
         return [Synced(last_update_id)]
+
+    def _adopt_edge(self) -> None:
+        if self._fixed_edge is None:
+            self.edge_levels = edge_for(self._snapshot_limit, self.keep_levels)
 
     def _request(self, reason: str) -> NeedSnapshot:
         self._outstanding = True

@@ -195,7 +195,8 @@ class Config:
     connection_lifetime: float = option("stream", _number_parser(float, 1, 86400), "85800",
                                         "seconds after which a connection is replaced (Binance closes at 24 h)")
     depth_limit: int = option("book", lambda raw: _depth_limit(raw), "1000",
-                              "levels asked of /api/v3/depth when syncing a book")
+                              "the most levels asked of /api/v3/depth when syncing a book (first 100, deeper for a "
+                              "book whose price runs to the edge of its snapshot)")
     book_unsynced_alert: float = option("book", _number_parser(float, 1, 86400), "60",
                                         "seconds a book may be out of sync before /api/health answers 503")
     book_second_levels: int = option("book", _number_parser(int, 1, 5000), "20",

@@ -46,6 +46,15 @@ class Metrics:
         self.depth_snapshot_requests = Counter("tradeactors_depth_snapshot_requests",
                                                "REST depth snapshots fetched to sync books, by outcome",
                                                ["symbol", "outcome"], registry=r)
+        self.depth_snapshots = Counter("tradeactors_depth_snapshots",
+                                       "REST depth snapshots fetched, by the limit asked (weight 5/25/50/250 for "
+                                       "<=100/<=500/<=1000/<=5000)", ["limit"], registry=r)
+        self.depth_snapshot_queue = Gauge("tradeactors_depth_snapshot_queue",
+                                          "Books waiting for a REST depth snapshot", registry=r)
+        self.books_unsynced = Gauge("tradeactors_books_unsynced", "Order books out of sync", registry=r)
+        self.books_sync_seconds = Gauge("tradeactors_books_sync_seconds",
+                                        "Seconds from the first book out of sync to every book synced, the last "
+                                        "time every book was synced again (start, a mass drop)", registry=r)
         self.batches_written = Counter("tradeactors_batches_written", "WriteBatches committed", registry=r)
         self.bytes_written = Counter("tradeactors_bytes_written", "Value bytes written", registry=r)
         self.storage_errors = Counter("tradeactors_storage_errors", "Failed database writes", registry=r)

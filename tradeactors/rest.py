@@ -9,6 +9,7 @@ force. The ledger is pure state with an injectable clock; ``RestClient`` does th
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import ssl
@@ -17,13 +18,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tradeactors.protocol import AggTrade, MalformedFrame, aggtrade_from_rest
+from tradeactors.snapshotschedule import depth_weight
 
 if TYPE_CHECKING:
     from tradeactors.metrics import Metrics
@@ -34,21 +36,21 @@ WEIGHT_AGG_TRADES = 4
 WEIGHT_EXCHANGE_INFO = 20
 AGG_TRADES_LIMIT = 1000
 
-
-def depth_weight(limit: int) -> int:
-    """Weight of /api/v3/depth by limit, as Binance documents it."""
-    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+__all__ = ["AGG_TRADES_LIMIT", "WEIGHT_AGG_TRADES", "WEIGHT_EXCHANGE_INFO", "RestClient", "RestError", "WeightLedger",
+           "depth_weight"]
 
 
 class WeightLedger:
     def __init__(self, budget: int = 6000, share: float = 0.5, clock: Callable[[], float] = time.time):
         self.limit = int(budget * share)
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._minute = -1
         self._used = 0
         self.blocked_until = 0.0
         self.spent_total = 0
+        self.listeners: list[Callable[[], None]] = []
+        """Called by ``changed``: workers that sleep until the weight fits wake to look again."""
 
     def _roll(self, now: float) -> None:
         minute = int(now // 60)
@@ -96,6 +98,19 @@ class WeightLedger:
         """A 429/418 Retry-After: no request until it has passed."""
         with self._lock:
             self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+        self.changed()
+
+    def changed(self) -> None:
+        """Wake whoever sleeps until weight fits: a Retry-After came, or a test moved the ledger's clock."""
+        for listener in list(self.listeners):
+            listener()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[WeightLedger]:
+        """No reservation while held (``used`` still answers): a test that drives a fake clock compares the count
+        with the exchange's and moves the clock with nothing reserved in between."""
+        with self._lock:
+            yield self
 
 
 class RestError(Exception):
@@ -123,8 +138,10 @@ class RestClient:
         self.ssl_context = ssl_context
         """Trust for https:// (``tls.client_context``); None: the system's defaults."""
 
-    def get_json(self, path: str, params: dict[str, Any], weight: int, stop: threading.Event | None = None) -> Any:
-        if not self.ledger.acquire(weight, stop):
+    def get_json(self, path: str, params: dict[str, Any], weight: int, stop: threading.Event | None = None,
+                 reserved: bool = False) -> Any:
+        """``reserved``: the caller has already reserved ``weight`` in the ledger (``WeightLedger.reserve``)."""
+        if not reserved and not self.ledger.acquire(weight, stop):
             raise RestError("stopping", retryable=False)
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
         outcome = "error"
@@ -184,10 +201,12 @@ class RestClient:
         except MalformedFrame as exc:
             raise RestError(f"aggTrades returned a malformed item: {exc}") from None
 
-    def depth(self, symbol: str, limit: int,
-              stop: threading.Event | None = None) -> tuple[int, list[list[str]], list[list[str]]]:
-        """The order-book snapshot: (lastUpdateId, bids, asks) with levels as [price, qty] strings."""
-        body = self.get_json("/api/v3/depth", {"symbol": symbol, "limit": limit}, depth_weight(limit), stop)
+    def depth(self, symbol: str, limit: int, stop: threading.Event | None = None,
+              reserved: bool = False) -> tuple[int, list[list[str]], list[list[str]]]:
+        """The order-book snapshot: (lastUpdateId, bids, asks) with levels as [price, qty] strings. ``reserved``:
+        its weight is already reserved in the ledger."""
+        body = self.get_json("/api/v3/depth", {"symbol": symbol, "limit": limit}, depth_weight(limit), stop,
+                             reserved)
         try:
             last, bids, asks = body["lastUpdateId"], body["bids"], body["asks"]
         except (KeyError, TypeError):

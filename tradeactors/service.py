@@ -117,8 +117,9 @@ class Service:
             ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
-            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(d, self.rest, m, c.backoff_initial,
-                                                                     c.backoff_max, db, c.symbols), stop_timeout=20),
+            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(
+                d, self.rest, m, c.backoff_initial, c.backoff_max, db, c.symbols, c.depth_limit,
+                c.book_second_levels), stop_timeout=20),
         ]
         for symbol in c.symbols:
             specs.append(ActorSpec(f"stream:{symbol}", functools.partial(

@@ -302,3 +302,12 @@ def test_query_actor_answers_columns_and_validates(service_factory):
     with pytest.raises(InvalidParameter):
         service.ask("query", QueryTradeColumns("BTCUSDT", 0, 604_800_001))
 
+
+
+def test_recent_trades_are_the_id_span_from_the_first_chunk_since_then_to_the_last_stored(db):
+    writer = storage.TradeWriter(db, ["BTCUSDT"])
+    writer.write("BTCUSDT", trades(1000, 600, t0=BASE_T, step_ms=1000))  # one trade a second for 10 minutes
+    assert storage.recent_trade_count(db, "BTCUSDT", BASE_T + 300_000) == 300
+    assert storage.recent_trade_count(db, "BTCUSDT", BASE_T - 60_000) == 600
+    assert storage.recent_trade_count(db, "BTCUSDT", BASE_T + 700_000) == 0  # nothing since
+    assert storage.recent_trade_count(db, "ETHUSDT", BASE_T) == 0  # never stored

@@ -189,16 +189,47 @@ class WatchTrades(NamedTuple):
 
 
 class FetchDepthSnapshot(NamedTuple):
-    """StreamActor -> DepthSnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result."""
+    """StreamActor -> DepthSnapshotActor: fetch /api/v3/depth for the symbol and tell the StreamActor the result.
+    Queued by activity (a symbol already queued keeps its place, refreshed)."""
 
     symbol: str
     limit: int
+    """The most levels wanted (the book's ``depth_limit``); the DepthSnapshotActor may ask for fewer
+    (``snapshotschedule.choose_limit``) and says which in ``DepthSnapshotFetched.limit``."""
     reason: str
+    activity: float = 0.0
+    """Book levels changed plus trades per minute, recently (``snapshotschedule.ActivityRate``): the priority.
+    0 = unknown (the DepthSnapshotActor then uses the symbol's last known)."""
+    rebase: bool = False
+    """The book is synced and asks because its price came near the edge of its snapshot: it needs more levels."""
+
+
+class BookActivity(NamedTuple):
+    """StreamActor -> DepthSnapshotActor, every few seconds while its book waits for a snapshot: its activity now,
+    which moves its queued request (a symbol not queued is only remembered)."""
+
+    symbol: str
+    activity: float
+
+
+class BookState(NamedTuple):
+    """StreamActor -> DepthSnapshotActor: the book lost (``synced`` False) or regained its sync; also the answer to
+    ``DepthSnapshotRequestsLost``. Counts the books out of sync and times "every book synced"."""
+
+    symbol: str
+    synced: bool
+
+
+class ForgetBook(NamedTuple):
+    """-> DepthSnapshotActor: the symbol is no longer recorded; its queued request and sync state are dropped."""
+
+    symbol: str
 
 
 class DepthSnapshotRequestsLost(NamedTuple):
     """DepthSnapshotActor -> every StreamActor, when it (re)starts: requests queued before were lost with the
-    previous actor (or dropped while it restarted); a book still waiting for a depth snapshot asks again."""
+    previous actor (or dropped while it restarted); a book still waiting for a depth snapshot asks again, a synced
+    one answers ``BookState``."""
 
 
 class DepthSnapshotFetched(NamedTuple):
@@ -208,6 +239,9 @@ class DepthSnapshotFetched(NamedTuple):
     last_update_id: int
     bids: list
     asks: list
+    limit: int | None = None
+    """The limit it was fetched with: a side with that many levels has unknown levels beyond (None: the book's
+    ``depth_limit``)."""
 
 
 class GetBook(NamedTuple):

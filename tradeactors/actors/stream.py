@@ -10,8 +10,10 @@ whatever is pending (over TLS a read is one record, so it never judges by a read
 already seen, hands trades to the BufferActor in lists and tells this actor each depth diff.
 
 Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed REST depth snapshot is asked of the
-DepthSnapshotActor (``FetchDepthSnapshot``) and arrives as ``DepthSnapshotFetched``; ``ConnectionLost`` discards the
-book (the diff stream has a hole) until it resyncs.
+DepthSnapshotActor (``FetchDepthSnapshot``, with the symbol's recent activity, its priority there; refreshed by
+``BookActivity`` every few seconds while it waits) and arrives as ``DepthSnapshotFetched``, with the limit it was
+taken at; ``ConnectionLost`` discards the book (the diff stream has a hole) until it resyncs. Each loss and regain of
+the sync is told to the DepthSnapshotActor (``BookState``), which counts the books out of sync.
 
 Stored book seconds are keyed by exchange time, not by the local clock: the book stored for second S is the book
 after the last diff whose event time ``E`` falls in S. Second S is closed when the next diff continues the
@@ -31,6 +33,11 @@ Tells: ``Trades`` and ``BookSecondClosed`` to the BufferActor, ``FetchDepthSnaps
 on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a deadline)
 after it has handed over every trade it holds, then sends the open second's book (the book at the last diff
 received). on_failure: the reader is stopped; the restarted actor resyncs its book.
+
+A book based on a snapshot smaller than the whole book knows its levels only down to the snapshot's boundary
+(``book.py``); a second whose stored ``book_second_levels`` would reach beyond the known levels of a full side is
+not stored (counted in ``book_seconds_skipped``), so that every stored row is exact. ``BookSync`` asks for a fresh
+snapshot before that happens (``booksync.edge_for``).
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from typing import Any
 from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
+    BookActivity,
     BookSecondClosed,
+    BookState,
     ConnectionLost,
     Depth,
     DepthSnapshotFetched,
@@ -62,8 +71,15 @@ from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
 from tradeactors.records import BookSecond
+from tradeactors.snapshotschedule import ActivityRate
 
 log = logging.getLogger(__name__)
+
+ACTIVITY_REPORT_SECONDS = 5.0
+"""While its book waits for a snapshot, the actor tells its activity this often (with a diff, never on a timer)."""
+ACTIVITY_KNOWN_SECONDS = 10.0
+"""A rate measured over less than this is sent as unknown (0): the DepthSnapshotActor then ranks the request by the
+activity last reported for the symbol (a restarted actor), or by waiting time (a start)."""
 
 
 class StreamActor(Actor):
@@ -77,7 +93,12 @@ class StreamActor(Actor):
         self.metrics = metrics
         self.reader = StreamReader(symbol, config, directory, metrics, connect_limit, ssl_context)
         # ~100 s of diffs at 10/s: enough to wait for a paced snapshot; each buffered diff costs kilobytes.
-        self.sync = BookSync(symbol, depth_limit=config.depth_limit, max_buffered=1000)
+        self.sync = BookSync(symbol, depth_limit=config.depth_limit, max_buffered=1000,
+                             keep_levels=config.book_second_levels)
+        self.activity = ActivityRate()
+        """Book levels changed plus trades, per minute: the priority of this book's snapshot requests."""
+        self._trades_counted = 0
+        self._activity_told = 0.0
         self.last_diff_at: float | None = None
         self.last_event_ms = 0
         """Event time E of the last diff received."""
@@ -97,6 +118,7 @@ class StreamActor(Actor):
         self.reader.actor_ref = self.actor_ref
         self._thread = threading.Thread(target=self.reader.run, name=f"Reader-{self.symbol}", daemon=True)
         self._thread.start()
+        self.directory.tell("depth_snapshots", BookState(self.symbol, False))
 
     def on_stop(self) -> None:
         self._stop_reader()
@@ -118,7 +140,7 @@ class StreamActor(Actor):
 
     @handles(DepthSnapshotFetched)
     def _depth_snapshot(self, message: DepthSnapshotFetched) -> None:
-        self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks))
+        self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks, message.limit))
         if self.sync.state == "synced" and self.open_second is None:
             self._open(self.last_event_ms)  # the book is at the last diff received
 
@@ -130,6 +152,8 @@ class StreamActor(Actor):
     def _depth_snapshot_requests_lost(self, _message: DepthSnapshotRequestsLost) -> None:
         if self.sync.awaiting_snapshot:
             self._handle(self.sync.snapshot_failed("the depth snapshot request was lost (its actor restarted)"))
+        else:
+            self.directory.tell("depth_snapshots", BookState(self.symbol, self.sync.state == "synced"))
 
     @handles(GetBook)
     def _get_book(self, message: GetBook) -> dict:
@@ -169,7 +193,8 @@ class StreamActor(Actor):
             "down_for_s": round(r.down_for(), 1),
             "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
                      "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
-                     "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters)},
+                     "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters),
+                     "activity_per_min": round(self._activity(time.monotonic()), 1)},
         }
 
     def unsynced_for(self) -> float:
@@ -178,7 +203,13 @@ class StreamActor(Actor):
         return 0.0 if since is None else time.monotonic() - since
 
     def _on_diff(self, update) -> None:
-        self.last_diff_at = time.monotonic()
+        self.last_diff_at = at = time.monotonic()
+        received = self.reader.received
+        self.activity.add(at, len(update.bids) + len(update.asks) + received - self._trades_counted)
+        self._trades_counted = received
+        if self.sync.awaiting_snapshot and at - self._activity_told >= ACTIVITY_REPORT_SECONDS:
+            self._activity_told = at
+            self.directory.tell("depth_snapshots", BookActivity(self.symbol, self._activity(at)))
         self.last_event_ms = update.E
         second = update.E // 1000
         book = self.sync.book
@@ -194,6 +225,10 @@ class StreamActor(Actor):
         if now is not None and (now is not book or now.update_id == update.u):  # the diff was applied
             self._open(update.E)
 
+    def _activity(self, now: float) -> float:
+        known = self.activity.observed_for(now) >= ACTIVITY_KNOWN_SECONDS
+        return self.activity.per_minute(now) if known else 0.0
+
     def _open(self, event_ms: int) -> None:
         self.open_second, self.open_event_ms = event_ms // 1000, event_ms
 
@@ -205,15 +240,21 @@ class StreamActor(Actor):
                     for callback in self.observers:
                         callback(event.update_id, book.best_bid(), book.best_ask())
             elif isinstance(event, NeedSnapshot):
-                self.directory.tell("depth_snapshots",
-                                    FetchDepthSnapshot(self.symbol, self.config.depth_limit, event.reason))
+                self._activity_told = now = time.monotonic()
+                # Synced, BookSync asks only to re-base: the price came near the edge of the snapshot.
+                self.directory.tell("depth_snapshots", FetchDepthSnapshot(
+                    self.symbol, self.config.depth_limit, event.reason, self._activity(now),
+                    rebase=self.sync.state == "synced"))
             elif isinstance(event, Resync):
                 self.open_second = None  # diffs of it may be missing: never stored
                 if self.unsynced_since is None:
                     self.unsynced_since = time.monotonic()
+                    self.directory.tell("depth_snapshots", BookState(self.symbol, False))
                 self.metrics.book_resyncs.labels(self.symbol, event.reason.split(":")[0]).inc()
                 log.info("Book resync for %s: %s", self.symbol, event.reason)
             elif isinstance(event, Synced):
+                if self.unsynced_since is not None:
+                    self.directory.tell("depth_snapshots", BookState(self.symbol, True))
                 self.unsynced_since = None
                 log.info("Book synced for %s at update id %d", self.symbol, event.update_id)
 
@@ -223,7 +264,11 @@ class StreamActor(Actor):
         self.open_second = None
         if second is None or book is None or self.sync.state != "synced" or second <= self.last_stored_second:
             return
-        bids, asks, p_dec, q_dec = book.top_scaled(self.config.book_second_levels)
+        levels = self.config.book_second_levels
+        if any(book.is_bounded(side) and book.known_levels(side) < levels for side in ("bids", "asks")):
+            self.metrics.book_seconds_skipped.labels(self.symbol).inc()  # its rows would reach unknown levels
+            return
+        bids, asks, p_dec, q_dec = book.top_scaled(levels)
         self.last_stored_second = second
         closed = BookSecond(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
         self.directory.tell("buffer", BookSecondClosed(closed))

@@ -53,6 +53,11 @@ def trade_key_time(key: bytes) -> int:
     return int(key[-34:-21])
 
 
+def trade_key_first_id(key: bytes) -> int:
+    """The id part of a trade key: the chunk's smallest aggregate id."""
+    return int(key[-20:])
+
+
 # --- book seconds ------------------------------------------------------------------------------------------
 
 
