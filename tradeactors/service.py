@@ -8,12 +8,22 @@ everything in reverse order. Start order, in one place:
 5. BackfillActor -- fills holes in the stored ids from REST
 6. CleanupActor  -- hourly retention
 7. DepthSnapshotActor -- REST depth snapshots to sync the books, paced by the weight ledger
-8. StreamActor per symbol -- WebSocket connection and local order book
-9. HTTP server   -- API and dashboard (bound before the actors start, served after)
+8. StreamActor per symbol -- WebSocket connection and local order book (an explicit list; with ``ALL`` they
+   start at step 9's first read)
+9. SymbolSetActor -- reads the symbol set (exchangeInfo with ``symbols = ALL``) and changes it at runtime
+10. HTTP server  -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds and its last book second), depth snapshots,
-cleanup, backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal
-handling: SIGTERM/SIGINT request an orderly stop.
+Stop is the reverse: HTTP, the SymbolSetActor (no change starts during the stop), streams (each hands over what it
+holds and its last book second), depth snapshots, cleanup, backfill, buffer (flushes), query, storage (writes what
+is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop, SIGHUP
+re-reads the configuration's symbol set.
+
+Symbols at runtime (``change_symbols``, called by the SymbolSetActor's worker): a new symbol is first told to
+every actor that keeps per-symbol state (``SymbolsChanged``), then its StreamActor is added to the Supervisor. A
+symbol that stops recording has its StreamActor retired (stopped after handing its last trades and book second to
+the buffer, and never restarted), then the actors are told, so the buffer flushes it and the backfill gives it a
+last catch-up. A *known* symbol, accepted by queries, is one recording now, recorded earlier in this run, or with
+stored history when the service started: history stays queryable until retention removes it.
 """
 
 from __future__ import annotations
@@ -22,11 +32,12 @@ import functools
 import logging
 import signal
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pykka
 
-from tradeactors import tls
+from tradeactors import storage, symbolset, tls
 from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
@@ -40,12 +51,15 @@ from tradeactors.actors.messages import (
     QueryTradeBatch,
     QueryTradeDecimals,
     QueryTrades,
+    ReadSymbols,
+    SymbolsChanged,
 )
 from tradeactors.actors.query import QueryActor, TradePage
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor
-from tradeactors.config import Config
+from tradeactors.actors.symbols import SymbolSetActor
+from tradeactors.config import SCHEMA, SYMBOL_SET_KEYS, Config, ConfigError
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.errors import Unavailable, UnknownSymbol
 from tradeactors.metrics import Metrics
@@ -72,10 +86,25 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 """Exit codes of ``run``; a bad configuration (2) never gets this far (``cli.py``)."""
 
 
+SYMBOL_STATE_ACTORS = ("storage", "query", "buffer", "backfill", "depth_snapshots")
+"""The actors that keep per-symbol state and are told ``SymbolsChanged`` (cleanup keeps none: it compacts whatever
+retention reached)."""
+
+
 class Service:
-    def __init__(self, config: Config, metrics: Metrics | None = None):
+    def __init__(self, config: Config, metrics: Metrics | None = None,
+                 reload_config: Callable[[], Config] | None = None):
         self.config = config
-        self.symbols = config.symbols
+        self.selection = config.selection
+        self.recording: tuple[str, ...] = self.selection.symbols
+        """The symbols recorded now (each has a StreamActor); with ``ALL``, empty until exchangeInfo is read."""
+        self._history: set[str] = set()
+        """Symbols not recording whose history is queryable: stored when the service started, or recorded earlier in
+        this run."""
+        self._change_lock = threading.Lock()
+        self.reload_config = reload_config
+        """Builds the configuration again (file, environment, command line) for SIGHUP; None: SIGHUP is ignored."""
+        self.reload_requested = threading.Event()
         self.metrics = metrics or Metrics()
         self.directory = Directory(self.metrics)
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
@@ -95,8 +124,10 @@ class Service:
         from tradeactors.web import create_app
         from tradeactors.web.server import HttpServer
 
-        log.info("starting: symbols %s, database %s", ",".join(self.symbols), self.config.db_path)
+        log.info("starting: symbols %s, database %s", self.selection.describe(), self.config.db_path)
         self.db = Database(self.config.db_path)
+        self._history = set(storage.symbols_with_history(self.db))
+        self.metrics.symbols_recording.set(len(self.recording))
         try:
             # Bind before starting actors: a busy port fails start-up at once.
             host, port = self.config.http
@@ -109,26 +140,119 @@ class Service:
         log.info("serving the API and dashboard at %s/", self.http.url if self.http else "?")
 
     def _specs(self) -> list[ActorSpec]:
+        # Each start reads the symbols when it runs, so an actor the Supervisor restarts gets the current set.
         c, d, m, db = self.config, self.directory, self.metrics, self.db
         specs = [
-            ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, c.symbols, d, m)),
-            ActorSpec("buffer", lambda: BufferActor.start(c, d, m)),
-            ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
+            ActorSpec("storage", lambda: StorageActor.start(db, self.recording, d, m), stop_timeout=30),
+            ActorSpec("query", lambda: QueryActor.start(db, self.symbols, d, m)),
+            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, self.recording)),
+            ActorSpec("backfill", lambda: BackfillActor.start(self.recording, d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
-            ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
-            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(d, self.rest, m, c.backoff_initial,
-                                                                     c.backoff_max, db, c.symbols), stop_timeout=20),
+            ActorSpec("cleanup", lambda: CleanupActor.start(db, d, c.retention_days, c.cleanup_interval)),
+            ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(
+                d, self.rest, m, c.backoff_initial, c.backoff_max, db, self.recording), stop_timeout=20),
         ]
-        for symbol in c.symbols:
-            specs.append(ActorSpec(f"stream:{symbol}", functools.partial(
-                StreamActor.start, symbol, c, d, m, self.connect_limit, self.ssl_context)))
+        specs += [self._stream_spec(symbol) for symbol in self.recording]
+        specs.append(ActorSpec("symbols", lambda: SymbolSetActor.start(
+            self.selection, self.config.symbols_refresh, self.change_symbols, d, self.rest, m, c.backoff_initial,
+            c.backoff_max), stop_timeout=20))
         return specs
+
+    def _stream_spec(self, symbol: str) -> ActorSpec:
+        c = self.config
+        return ActorSpec(f"stream:{symbol}", functools.partial(
+            StreamActor.start, symbol, c, self.directory, self.metrics, self.connect_limit, self.ssl_context))
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The known symbols, which queries accept: recording now, then the others with queryable history."""
+        recording = self.recording
+        return recording + tuple(sorted(self._history.difference(recording)))
+
+    def change_symbols(self, target: Sequence[str], statuses: Mapping[str, str] | None = None,
+                       reason: str = "change") -> None:
+        """Record exactly ``target`` from now on: start the new symbols, stop those no longer in it (see the module
+        docstring for the order). ``reason`` and ``statuses`` (exchangeInfo's status by symbol, if read) go to
+        the log. Runs in the SymbolSetActor's worker thread; one change at a time."""
+        with self._change_lock:
+            added, removed = symbolset.changes(self.recording, target)
+            if added:
+                self._start_symbols(added, reason)
+            if removed:
+                self._stop_symbols(removed, reason, statuses)
+            self.metrics.symbols_recording.set(len(self.recording))
+
+    def _start_symbols(self, added: tuple[str, ...], reason: str) -> None:
+        self.recording += added
+        self._tell_symbols_changed(added, ())
+        failed = []
+        for symbol in added:
+            try:
+                self.supervisor.add(self._stream_spec(symbol))
+            except Exception as exc:
+                log.error("could not start recording %s: %s", symbol, exc)
+                failed.append(symbol)
+                continue
+            self.metrics.symbols_started.inc()
+            log.info("Started recording %s (%s)", symbol, reason)
+        if failed:
+            self.recording = tuple(s for s in self.recording if s not in failed)
+            self._tell_symbols_changed((), tuple(failed))
+
+    def _stop_symbols(self, removed: tuple[str, ...], reason: str, statuses: Mapping[str, str] | None) -> None:
+        for symbol in removed:
+            self.supervisor.retire(f"stream:{symbol}")
+            self.recording = tuple(s for s in self.recording if s != symbol)
+            self._history.add(symbol)
+            for gauge in (self.metrics.stream_down_seconds, self.metrics.book_unsynced_seconds):
+                try:
+                    gauge.remove(symbol)
+                except KeyError:
+                    pass  # never set
+            self.metrics.symbols_stopped.inc()
+            if statuses is None:
+                why = "removed from the configured list"
+            elif symbol in statuses:
+                why = f"exchangeInfo status {statuses[symbol]}" if statuses[symbol] != "TRADING" else "filtered out"
+            else:
+                why = "no longer listed by exchangeInfo"
+            log.info("Stopped recording %s (%s: %s); its stored history stays queryable until retention removes it",
+                     symbol, reason, why)
+        self._tell_symbols_changed((), removed)
+
+    def _tell_symbols_changed(self, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+        message = SymbolsChanged(added, removed, self.symbols)
+        for name in SYMBOL_STATE_ACTORS:
+            self.directory.tell(name, message)
+
+    def reload(self) -> bool:
+        """SIGHUP: build the configuration again and hand its symbol set to the SymbolSetActor, which reads it
+        (exchangeInfo with ALL) and applies it. A configuration with errors changes nothing (logged, key by key);
+        keys other than the symbol set's are logged as needing a restart."""
+        if self.reload_config is None:
+            log.warning("SIGHUP: this service has no configuration to read again; nothing changed")
+            return False
+        try:
+            fresh = self.reload_config()
+        except ConfigError as exc:
+            log.error("SIGHUP: the configuration has errors; nothing changed:\n  %s", "\n  ".join(exc.errors))
+            return False
+        later = [key for key in SCHEMA
+                 if key not in SYMBOL_SET_KEYS and getattr(fresh, key) != getattr(self.config, key)]
+        if later:
+            log.warning("SIGHUP: %s changed; only the symbol set (%s) changes at runtime, the rest at the next "
+                        "restart", ", ".join(later), ", ".join(SYMBOL_SET_KEYS))
+        self.config = self.config.replace(**{key: getattr(fresh, key) for key in SYMBOL_SET_KEYS})
+        self.selection = self.config.selection
+        log.info("SIGHUP: reading the symbol set again: %s", self.selection.describe())
+        self.directory.tell("symbols", ReadSymbols(self.selection, self.config.symbols_refresh, "SIGHUP"))
+        return True
 
     def stop(self) -> None:
         log.info("stopping")
         if self.http is not None:
             self.http.close()
+        self.supervisor.retire("symbols")  # first: no symbol may start or stop while the others stop
         self.supervisor.stop()
         if self.db is not None:
             self.db.close()
@@ -144,7 +268,9 @@ class Service:
     def wait(self) -> int:
         # Event.wait with a timeout keeps the main thread responsive to signals.
         while not self.stop_requested.wait(0.5):
-            pass
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
         return self.exit_code
 
     # --- facade for the web layer and in-process callers ----------------------------------------------
@@ -171,8 +297,9 @@ class Service:
 
     def status(self) -> dict:
         """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
-        streams = [f"stream:{symbol}" for symbol in self.symbols]
-        others = ["storage", "backfill", "cleanup", "depth_snapshots"]
+        recording = self.recording
+        streams = [f"stream:{symbol}" for symbol in recording]
+        others = ["storage", "backfill", "cleanup", "depth_snapshots", "symbols"]
         answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
 
         def answer(name: str, unavailable: dict) -> dict:
@@ -181,8 +308,11 @@ class Service:
                 return {**unavailable, "error": str(value) or type(value).__name__}
             return value
 
-        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in self.symbols}
-        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
+        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in recording}
+        symbol_set = {**answer("symbols", {}), "recording": len(recording),
+                      "history_only": sorted(self._history.difference(recording))}
+        return {"symbols": symbols, "symbol_set": symbol_set, "actors": self.supervisor.status(),
+                "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
                 "depth_snapshots": answer("depth_snapshots", {}),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
@@ -193,8 +323,8 @@ class Service:
 
     def book(self, symbol: str, depth: int) -> dict:
         """The live book's top ``depth`` levels, update id, age and sync state (from the symbol's StreamActor)."""
-        if symbol not in self.symbols:
-            raise UnknownSymbol(symbol, self.symbols)
+        if symbol not in self.recording:  # a symbol with history only has no live book
+            raise UnknownSymbol(symbol, self.recording)
         return self.ask(f"stream:{symbol}", GetBook(depth), timeout=BOOK_TIMEOUT)
 
     def book_seconds(self, symbol: str, start_s: int, end_s: int):
@@ -210,13 +340,17 @@ class Service:
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        workers = ["backfill", "depth_snapshots"]
-        streams = [f"stream:{s}" for s in self.symbols]
+        workers = ["backfill", "depth_snapshots", "symbols"]
+        streams = [f"stream:{s}" for s in self.recording]
         answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
         for name in workers:
             status = answers[name]
             if not isinstance(status, Exception) and not status.get("worker_alive", True):
                 reasons.append(f"the {name} worker thread is dead ({status.get('worker_died') or 'stopped'})")
+        symbol_set = answers["symbols"]
+        if not isinstance(symbol_set, Exception) and symbol_set["all"] and not symbol_set["ever_read"]:
+            reasons.append(f"symbols = ALL: exchangeInfo not read yet ({symbol_set['last_error'] or 'reading'}); "
+                           "nothing is recorded until it is")
         for name in streams:
             symbol, status = name.split(":", 1)[1], answers[name]
             if isinstance(status, Exception):
@@ -237,17 +371,23 @@ class Service:
         return not reasons, reasons
 
 
-def run(config: Config) -> int:
-    """Run the service in the foreground until SIGTERM/SIGINT; return the process exit code."""
-    service = Service(config)
+def run(config: Config, reload_config: Callable[[], Config] | None = None) -> int:
+    """Run the service in the foreground until SIGTERM/SIGINT; return the process exit code. SIGHUP re-reads the
+    symbol set through ``reload_config`` (the configuration built again, as at start)."""
+    service = Service(config, reload_config=reload_config)
     previous = {}
 
     def on_signal(signum, _frame):
         log.info("received %s: stopping in order", signal.Signals(signum).name)
         service.request_stop()
 
+    def on_hangup(_signum, _frame):
+        log.info("received SIGHUP: reading the configuration's symbol set again")
+        service.reload_requested.set()  # handled by the main thread's wait loop, outside the signal handler
+
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.signal(signum, on_signal)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
         try:
             service.start()

@@ -9,6 +9,8 @@ the database yet, and has the StorageActor cache them (``StoreSymbolInfo``): ana
 after a restart without network.
 
 Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol. ``GetStatus`` (ask).
+``SymbolsChanged`` (tell, from the Service): added symbols have their filters fetched if not cached; a removed
+symbol's queued request is dropped.
 ``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
 Tells: ``DepthSnapshotFetched`` to ``stream:<symbol>``; at every start ``DepthSnapshotRequestsLost`` to every
 StreamActor (a restart loses the queue, and requests told while it restarted were dropped: books still waiting
@@ -31,6 +33,7 @@ from tradeactors.actors.messages import (
     DepthSnapshotRequestsLost,
     FetchDepthSnapshot,
     StoreSymbolInfo,
+    SymbolsChanged,
 )
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
@@ -62,12 +65,24 @@ class DepthSnapshotWorker(RestWorker):
         with self.cond:
             self.cond.notify()
 
+    def change_symbols(self, added, removed) -> None:
+        """Filters are fetched for ``added`` at once (if not cached); ``removed`` are no longer fetched."""
+        with self.cond:
+            for symbol in removed:
+                self.queue.pop(symbol, None)
+            self.symbols = [s for s in self.symbols if s not in removed] + [s for s in added if s not in self.symbols]
+            if added:
+                self._info_tried_at = 0.0
+            self.cond.notify()
+
     def _fetch_symbol_info(self) -> None:
         """One attempt (books must not wait for it); repeated every INFO_RETRY_SECONDS while any is missing."""
         self._info_tried_at = time.monotonic()
-        missing = [s for s in self.symbols if self.db is not None and load_symbol_info(self.db, s) is None]
+        checked = list(self.symbols)
+        missing = [s for s in checked if self.db is not None and load_symbol_info(self.db, s) is None]
         if not missing:
-            self.symbols = []
+            with self.cond:  # symbols added meanwhile stay to be checked
+                self.symbols = [s for s in self.symbols if s not in checked]
             return
         try:
             found = self.rest.symbol_filters(missing, self.stopping)
@@ -129,6 +144,10 @@ class DepthSnapshotActor(WorkerThreadActor):
         for name in self.worker.directory.names():
             if name.startswith("stream:"):
                 self.worker.directory.tell(name, DepthSnapshotRequestsLost())
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        self.worker.change_symbols(message.added, message.removed)
 
     @handles(FetchDepthSnapshot)
     def _fetch(self, message: FetchDepthSnapshot) -> None:

@@ -21,6 +21,7 @@ from tradeactors.storage.reader import (
     read_trade_batch,
     read_trades,
     stored_symbols,
+    symbols_with_history,
     trade_decimals,
     trade_ids,
 )
@@ -30,5 +31,5 @@ __all__ = [
     "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "iter_book_seconds",
     "load_exchange_gaps",
     "load_id_ranges", "load_symbol_info", "read_book_seconds", "read_chunks", "read_columns", "read_price_volumes",
-    "read_trade_batch", "read_trades", "stored_symbols", "trade_decimals", "trade_ids",
+    "read_trade_batch", "read_trades", "stored_symbols", "symbols_with_history", "trade_decimals", "trade_ids",
 ]

@@ -144,6 +144,14 @@ def stored_symbols(db: Database) -> list[str]:
     return sorted(key[len(prefix):].decode() for key, _value in db.scan(keys.META, prefix, prefix[:-1] + b";"))
 
 
+def symbols_with_history(db: Database) -> list[str]:
+    """Every symbol with at least one stored trade id, sorted: those retention emptied (an empty ``ids:`` range
+    list) are left out."""
+    prefix = keys.ids_key("")
+    return sorted(key[len(prefix):].decode() for key, value in db.scan(keys.META, prefix, prefix[:-1] + b";")
+                  if codecs.decode_id_ranges(value))
+
+
 def read_columns(db: Database, symbol: str, start_ms: int, end_ms: int) -> TradeColumns:
     """Every stored trade with start_ms <= T <= end_ms as numpy columns, ordered by aggregate id."""
     columns = TradeColumns.concat(list(read_chunks(db, symbol, start_ms, end_ms)))
