@@ -101,6 +101,8 @@ class Service:
         self._history: set[str] = set()
         """Symbols not recording whose history is queryable: stored when the service started, or recorded earlier in
         this run."""
+        self._starting: tuple[str, ...] = ()
+        """Symbols being added: the actors with per-symbol state know them already, their StreamActors start."""
         self._change_lock = threading.Lock()
         self.reload_config = reload_config
         """Builds the configuration again (file, environment, command line) for SIGHUP; None: SIGHUP is ignored."""
@@ -143,14 +145,14 @@ class Service:
         # Each start reads the symbols when it runs, so an actor the Supervisor restarts gets the current set.
         c, d, m, db = self.config, self.directory, self.metrics, self.db
         specs = [
-            ActorSpec("storage", lambda: StorageActor.start(db, self.recording, d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, self.symbols, d, m)),
-            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, self.recording)),
-            ActorSpec("backfill", lambda: BackfillActor.start(self.recording, d, self.rest, m, c.backoff_initial,
+            ActorSpec("storage", lambda: StorageActor.start(db, self._tracked(), d, m), stop_timeout=30),
+            ActorSpec("query", lambda: QueryActor.start(db, self._tracked() + self.symbols, d, m)),
+            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, self._tracked())),
+            ActorSpec("backfill", lambda: BackfillActor.start(self._tracked(), d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, d, c.retention_days, c.cleanup_interval)),
             ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(
-                d, self.rest, m, c.backoff_initial, c.backoff_max, db, self.recording), stop_timeout=20),
+                d, self.rest, m, c.backoff_initial, c.backoff_max, db, self._tracked()), stop_timeout=20),
         ]
         specs += [self._stream_spec(symbol) for symbol in self.recording]
         specs.append(ActorSpec("symbols", lambda: SymbolSetActor.start(
@@ -162,6 +164,10 @@ class Service:
         c = self.config
         return ActorSpec(f"stream:{symbol}", functools.partial(
             StreamActor.start, symbol, c, self.directory, self.metrics, self.connect_limit, self.ssl_context))
+
+    def _tracked(self) -> tuple[str, ...]:
+        """The symbols the actors with per-symbol state serve: recording, and those whose StreamActor starts."""
+        return self.recording + self._starting
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -183,8 +189,8 @@ class Service:
             self.metrics.symbols_recording.set(len(self.recording))
 
     def _start_symbols(self, added: tuple[str, ...], reason: str) -> None:
-        self.recording += added
-        self._tell_symbols_changed(added, ())
+        self._starting = added
+        self._tell_symbols_changed(added, (), self.symbols + added)
         failed = []
         for symbol in added:
             try:
@@ -193,11 +199,12 @@ class Service:
                 log.error("could not start recording %s: %s", symbol, exc)
                 failed.append(symbol)
                 continue
+            self.recording += (symbol,)
             self.metrics.symbols_started.inc()
             log.info("Started recording %s (%s)", symbol, reason)
+        self._starting = ()
         if failed:
-            self.recording = tuple(s for s in self.recording if s not in failed)
-            self._tell_symbols_changed((), tuple(failed))
+            self._tell_symbols_changed((), tuple(failed), self.symbols)
 
     def _stop_symbols(self, removed: tuple[str, ...], reason: str, statuses: Mapping[str, str] | None) -> None:
         for symbol in removed:
@@ -218,10 +225,10 @@ class Service:
                 why = "no longer listed by exchangeInfo"
             log.info("Stopped recording %s (%s: %s); its stored history stays queryable until retention removes it",
                      symbol, reason, why)
-        self._tell_symbols_changed((), removed)
+        self._tell_symbols_changed((), removed, self.symbols)
 
-    def _tell_symbols_changed(self, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
-        message = SymbolsChanged(added, removed, self.symbols)
+    def _tell_symbols_changed(self, added: tuple[str, ...], removed: tuple[str, ...], known: tuple[str, ...]) -> None:
+        message = SymbolsChanged(added, removed, tuple(dict.fromkeys(known)))
         for name in SYMBOL_STATE_ACTORS:
             self.directory.tell(name, message)
 
