@@ -74,6 +74,8 @@ class Supervisor:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
+        self.watch_rounds = 0
+        """Liveness checks done over every actor so far (tests wait for some to pass instead of sleeping)."""
 
     def start(self, specs: list[ActorSpec]) -> None:
         """Start each actor in order; an actor whose on_start fails raises here (start-up is all or nothing)."""
@@ -159,6 +161,7 @@ class Supervisor:
                     self._restart(spec)
                 elif spec.consecutive and time.monotonic() - spec.started_at > STABLE_SECONDS:
                     spec.consecutive = 0
+            self.watch_rounds += 1
 
     def _restart(self, spec: ActorSpec) -> None:
         if spec.retired:  # found dead because it was being retired
