@@ -23,6 +23,11 @@ def test_all_chooses_every_trading_spot_symbol_sorted():
     assert Selection.of(("ALL",)).choose(LISTED) == ("BTCUSDT", "ETHBTC", "ETHUSDT", "SOLFDUSD")
 
 
+def test_a_name_the_service_cannot_subscribe_to_is_never_chosen():
+    odd = parse_exchange_info({"symbols": [item("BTCUSDT"), item("btc-usdt"), item("X")]})
+    assert Selection.of(("ALL",)).choose(odd) == ("BTCUSDT",)
+
+
 def test_quote_assets_and_exclude_filter_all():
     selection = Selection.of(("ALL",), quote_assets=("USDT", "FDUSD"), exclude=("ETHUSDT",))
     assert selection.choose(LISTED) == ("BTCUSDT", "SOLFDUSD")

@@ -30,7 +30,7 @@ from tradeactors import symbolset, tls
 
 log = logging.getLogger(__name__)
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+SYMBOL_RE = symbolset.SYMBOL_RE
 ASSET_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 ENV_PREFIX = "TRADEACTORS_"
 ALL = symbolset.ALL

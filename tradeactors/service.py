@@ -98,12 +98,14 @@ class Service:
         self.selection = config.selection
         self.recording: tuple[str, ...] = self.selection.symbols
         """The symbols recorded now (each has a StreamActor); with ``ALL``, empty until exchangeInfo is read."""
-        self._history: set[str] = set()
+        self._history: frozenset[str] = frozenset()
         """Symbols not recording whose history is queryable: stored when the service started, or recorded earlier in
         this run."""
         self._starting: tuple[str, ...] = ()
         """Symbols being added: the actors with per-symbol state know them already, their StreamActors start."""
         self._change_lock = threading.Lock()
+        self._closing = threading.Event()
+        """Set when the service stops: a change in progress starts no more symbols."""
         self.reload_config = reload_config
         """Builds the configuration again (file, environment, command line) for SIGHUP; None: SIGHUP is ignored."""
         self.reload_requested = threading.Event()
@@ -128,7 +130,7 @@ class Service:
 
         log.info("starting: symbols %s, database %s", self.selection.describe(), self.config.db_path)
         self.db = Database(self.config.db_path)
-        self._history = set(storage.symbols_with_history(self.db))
+        self._history = frozenset(storage.symbols_with_history(self.db))
         self.metrics.symbols_recording.set(len(self.recording))
         try:
             # Bind before starting actors: a busy port fails start-up at once.
@@ -146,7 +148,8 @@ class Service:
         c, d, m, db = self.config, self.directory, self.metrics, self.db
         specs = [
             ActorSpec("storage", lambda: StorageActor.start(db, self._tracked(), d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, self._tracked() + self.symbols, d, m)),
+            ActorSpec("query", lambda: QueryActor.start(db, tuple(dict.fromkeys(self._tracked() + self.symbols)),
+                                                        d, m)),
             ActorSpec("buffer", lambda: BufferActor.start(c, d, m, self._tracked())),
             ActorSpec("backfill", lambda: BackfillActor.start(self._tracked(), d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
@@ -193,6 +196,9 @@ class Service:
         self._tell_symbols_changed(added, (), self.symbols + added)
         failed = []
         for symbol in added:
+            if self._closing.is_set():
+                failed.append(symbol)
+                continue
             try:
                 self.supervisor.add(self._stream_spec(symbol))
             except Exception as exc:
@@ -210,7 +216,7 @@ class Service:
         for symbol in removed:
             self.supervisor.retire(f"stream:{symbol}")
             self.recording = tuple(s for s in self.recording if s != symbol)
-            self._history.add(symbol)
+            self._history = self._history | {symbol}  # replaced, not changed: web threads read it
             for gauge in (self.metrics.stream_down_seconds, self.metrics.book_unsynced_seconds):
                 try:
                     gauge.remove(symbol)
@@ -257,6 +263,7 @@ class Service:
 
     def stop(self) -> None:
         log.info("stopping")
+        self._closing.set()
         if self.http is not None:
             self.http.close()
         self.supervisor.retire("symbols")  # first: no symbol may start or stop while the others stop

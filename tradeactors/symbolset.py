@@ -14,11 +14,14 @@ exchangeInfo (``GET /api/v3/exchangeInfo``, weight 20), the part read here::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 ALL = "ALL"
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+"""A name the service can subscribe to and store; anything else exchangeInfo might list is never chosen."""
 
 
 class ListedSymbol(NamedTuple):
@@ -87,7 +90,7 @@ class Selection:
         quotes, excluded = set(self.quote_assets), set(self.exclude)
         return tuple(sorted(
             item.symbol for item in listed
-            if item.status == "TRADING" and item.spot and item.symbol not in excluded
+            if item.status == "TRADING" and item.spot and item.symbol not in excluded and SYMBOL_RE.match(item.symbol)
             and (not quotes or item.quote_asset in quotes)))
 
 

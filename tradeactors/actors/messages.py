@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from tradeactors.protocol import AggTrade, DepthUpdate
 from tradeactors.records import BookSecond
+from tradeactors.symbolset import Selection
 
 
 class Trades(NamedTuple):
@@ -264,7 +265,6 @@ class ReadSymbols(NamedTuple):
     """Service (on SIGHUP) -> SymbolSetActor: read the symbol set again now, with this selection (the configuration
     file may have changed it)."""
 
-    selection: object
-    """A ``symbolset.Selection``."""
+    selection: Selection
     refresh_seconds: float
     reason: str

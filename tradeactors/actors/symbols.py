@@ -74,7 +74,6 @@ class SymbolSetWorker(RestWorker):
             with self._lock:
                 request, self._pending = self._pending, None
             if request is not None:
-                assert isinstance(request.selection, Selection)
                 self.selection, self.refresh_seconds, reason = (request.selection, request.refresh_seconds,
                                                                 request.reason)
             read = self._read()
