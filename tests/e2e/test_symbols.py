@@ -163,3 +163,20 @@ def test_sighup_applies_an_edited_symbol_list_and_refuses_a_bad_one(tmp_path, si
     finally:
         service.kill()
     assert code == 0, "".join(service.lines[-30:])
+
+
+def test_a_halted_symbol_whose_last_trades_the_stream_missed_gets_them_from_rest(service_factory, sim):
+    service = service_factory(symbols="ALL", quote_assets="USDC", symbols_refresh="1")
+    wait_for(lambda: len(stored_ids(service, "ADAUSDC")) >= 10, timeout=20, message="ADAUSDC stored")
+    received = service.status()["symbols"]["ADAUSDC"]["last_trade_id"]
+    sim.stall(30, "ADAUSDC")  # the exchange trades on but sends nothing: no later live trade reveals the hole
+    wait_for(lambda: int(sim.published_ids("ADAUSDC")[-1]) >= received + 20, timeout=20,
+             message="trades the stream never sees")
+    sim.set_symbol_status("ADAUSDC", "BREAK")
+    published = sim.published_ids("ADAUSDC").tolist()
+    wait_for(lambda: "ADAUSDC" not in recording(service), timeout=20, message="ADAUSDC stopped")
+    wait_for(lambda: stored_ids(service, "ADAUSDC")[-1] == published[-1], timeout=20,
+             message="the missed trades fetched by the last catch-up")
+    stored = stored_ids(service, "ADAUSDC")
+    assert stored == published[published.index(stored[0]):]
+    assert service.status()["backfill"]["last_catch_up"]["ADAUSDC"]["reason"] == "stopped recording"
