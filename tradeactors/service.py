@@ -18,12 +18,8 @@ holds and its last book second), depth snapshots, cleanup, backfill, buffer (flu
 is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop, SIGHUP
 re-reads the configuration's symbol set.
 
-Symbols at runtime (``change_symbols``, called by the SymbolSetActor's worker): a new symbol is first told to
-every actor that keeps per-symbol state (``SymbolsChanged``), then its StreamActor is added to the Supervisor. A
-symbol that stops recording has its StreamActor retired (stopped after handing its last trades and book second to
-the buffer, and never restarted), then the actors are told, so the buffer flushes it and the backfill gives it a
-last catch-up. A *known* symbol, accepted by queries, is one recording now, recorded earlier in this run, or with
-stored history when the service started: history stays queryable until retention removes it.
+Symbols start and stop at runtime through ``symbol_lifecycle.SymbolLifecycle``, which the SymbolSetActor's worker
+calls; SIGHUP builds the configuration again (``reload``) and hands its symbol set to that actor.
 """
 
 from __future__ import annotations
@@ -32,12 +28,12 @@ import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pykka
 
-from tradeactors import storage, symbolset, tls
+from tradeactors import storage, tls
 from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
@@ -52,7 +48,6 @@ from tradeactors.actors.messages import (
     QueryTradeDecimals,
     QueryTrades,
     ReadSymbols,
-    SymbolsChanged,
 )
 from tradeactors.actors.query import QueryActor, TradePage
 from tradeactors.actors.storage import StorageActor
@@ -65,6 +60,7 @@ from tradeactors.errors import Unavailable, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, WeightLedger
 from tradeactors.storage import Database
+from tradeactors.symbol_lifecycle import SymbolLifecycle
 
 if TYPE_CHECKING:
     from tradeactors.web.server import HttpServer
@@ -86,32 +82,19 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 """Exit codes of ``run``; a bad configuration (2) never gets this far (``cli.py``)."""
 
 
-SYMBOL_STATE_ACTORS = ("storage", "query", "buffer", "backfill", "depth_snapshots")
-"""The actors that keep per-symbol state and are told ``SymbolsChanged`` (cleanup keeps none: it compacts whatever
-retention reached)."""
-
-
 class Service:
     def __init__(self, config: Config, metrics: Metrics | None = None,
                  reload_config: Callable[[], Config] | None = None):
         self.config = config
         self.selection = config.selection
-        self.recording: tuple[str, ...] = self.selection.symbols
-        """The symbols recorded now (each has a StreamActor); with ``ALL``, empty until exchangeInfo is read."""
-        self._history: frozenset[str] = frozenset()
-        """Symbols not recording whose history is queryable: stored when the service started, or recorded earlier in
-        this run."""
-        self._starting: tuple[str, ...] = ()
-        """Symbols being added: the actors with per-symbol state know them already, their StreamActors start."""
-        self._change_lock = threading.Lock()
-        self._closing = threading.Event()
-        """Set when the service stops: a change in progress starts no more symbols."""
         self.reload_config = reload_config
         """Builds the configuration again (file, environment, command line) for SIGHUP; None: SIGHUP is ignored."""
         self.reload_requested = threading.Event()
         self.metrics = metrics or Metrics()
         self.directory = Directory(self.metrics)
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
+        self.lifecycle = SymbolLifecycle(self.supervisor, self.directory, self.metrics, self._stream_spec,
+                                         self.selection.symbols)
         self.ledger = WeightLedger(config.rest_weight_budget)
         self.ssl_context = tls.client_context(config.ca_file)
         """One trust for every wss:// and https:// connection of the service."""
@@ -130,7 +113,7 @@ class Service:
 
         log.info("starting: symbols %s, database %s", self.selection.describe(), self.config.db_path)
         self.db = Database(self.config.db_path)
-        self._history = frozenset(storage.symbols_with_history(self.db))
+        self.lifecycle.remember(storage.symbols_with_history(self.db))
         self.metrics.symbols_recording.set(len(self.recording))
         try:
             # Bind before starting actors: a busy port fails start-up at once.
@@ -145,21 +128,21 @@ class Service:
 
     def _specs(self) -> list[ActorSpec]:
         # Each start reads the symbols when it runs, so an actor the Supervisor restarts gets the current set.
-        c, d, m, db = self.config, self.directory, self.metrics, self.db
+        c, d, m, db, life = self.config, self.directory, self.metrics, self.db, self.lifecycle
         specs = [
-            ActorSpec("storage", lambda: StorageActor.start(db, self._tracked(), d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, tuple(dict.fromkeys(self._tracked() + self.symbols)),
+            ActorSpec("storage", lambda: StorageActor.start(db, life.tracked(), d, m), stop_timeout=30),
+            ActorSpec("query", lambda: QueryActor.start(db, tuple(dict.fromkeys(life.tracked() + self.symbols)),
                                                         d, m)),
-            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, self._tracked())),
-            ActorSpec("backfill", lambda: BackfillActor.start(self._tracked(), d, self.rest, m, c.backoff_initial,
+            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, life.tracked())),
+            ActorSpec("backfill", lambda: BackfillActor.start(life.tracked(), d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
             ActorSpec("cleanup", lambda: CleanupActor.start(db, d, c.retention_days, c.cleanup_interval)),
             ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(
-                d, self.rest, m, c.backoff_initial, c.backoff_max, db, self._tracked()), stop_timeout=20),
+                d, self.rest, m, c.backoff_initial, c.backoff_max, db, life.tracked()), stop_timeout=20),
         ]
         specs += [self._stream_spec(symbol) for symbol in self.recording]
         specs.append(ActorSpec("symbols", lambda: SymbolSetActor.start(
-            self.selection, self.config.symbols_refresh, self.change_symbols, d, self.rest, m, c.backoff_initial,
+            self.selection, self.config.symbols_refresh, life.change, d, self.rest, m, c.backoff_initial,
             c.backoff_max), stop_timeout=20))
         return specs
 
@@ -168,75 +151,16 @@ class Service:
         return ActorSpec(f"stream:{symbol}", functools.partial(
             StreamActor.start, symbol, c, self.directory, self.metrics, self.connect_limit, self.ssl_context))
 
-    def _tracked(self) -> tuple[str, ...]:
-        """The symbols the actors with per-symbol state serve: recording, and those whose StreamActor starts."""
-        return self.recording + self._starting
+    @property
+    def recording(self) -> tuple[str, ...]:
+        """The symbols recorded now (each has a StreamActor); with ``ALL``, empty until exchangeInfo is read."""
+        return self.lifecycle.recording
 
     @property
     def symbols(self) -> tuple[str, ...]:
-        """The known symbols, which queries accept: recording now, then the others with queryable history."""
-        recording = self.recording
-        return recording + tuple(sorted(self._history.difference(recording)))
-
-    def change_symbols(self, target: Sequence[str], statuses: Mapping[str, str] | None = None,
-                       reason: str = "change") -> None:
-        """Record exactly ``target`` from now on: start the new symbols, stop those no longer in it (see the module
-        docstring for the order). ``reason`` and ``statuses`` (exchangeInfo's status by symbol, if read) go to
-        the log. Runs in the SymbolSetActor's worker thread; one change at a time."""
-        with self._change_lock:
-            added, removed = symbolset.changes(self.recording, target)
-            if added:
-                self._start_symbols(added, reason)
-            if removed:
-                self._stop_symbols(removed, reason, statuses)
-            self.metrics.symbols_recording.set(len(self.recording))
-
-    def _start_symbols(self, added: tuple[str, ...], reason: str) -> None:
-        self._starting = added
-        self._tell_symbols_changed(added, (), self.symbols + added)
-        failed = []
-        for symbol in added:
-            if self._closing.is_set():
-                failed.append(symbol)
-                continue
-            try:
-                self.supervisor.add(self._stream_spec(symbol))
-            except Exception as exc:
-                log.error("could not start recording %s: %s", symbol, exc)
-                failed.append(symbol)
-                continue
-            self.recording += (symbol,)
-            self.metrics.symbols_started.inc()
-            log.info("Started recording %s (%s)", symbol, reason)
-        self._starting = ()
-        if failed:
-            self._tell_symbols_changed((), tuple(failed), self.symbols)
-
-    def _stop_symbols(self, removed: tuple[str, ...], reason: str, statuses: Mapping[str, str] | None) -> None:
-        for symbol in removed:
-            self.supervisor.retire(f"stream:{symbol}")
-            self.recording = tuple(s for s in self.recording if s != symbol)
-            self._history = self._history | {symbol}  # replaced, not changed: web threads read it
-            for gauge in (self.metrics.stream_down_seconds, self.metrics.book_unsynced_seconds):
-                try:
-                    gauge.remove(symbol)
-                except KeyError:
-                    pass  # never set
-            self.metrics.symbols_stopped.inc()
-            if statuses is None:
-                why = "removed from the configured list"
-            elif symbol in statuses:
-                why = f"exchangeInfo status {statuses[symbol]}" if statuses[symbol] != "TRADING" else "filtered out"
-            else:
-                why = "no longer listed by exchangeInfo"
-            log.info("Stopped recording %s (%s: %s); its stored history stays queryable until retention removes it",
-                     symbol, reason, why)
-        self._tell_symbols_changed((), removed, self.symbols)
-
-    def _tell_symbols_changed(self, added: tuple[str, ...], removed: tuple[str, ...], known: tuple[str, ...]) -> None:
-        message = SymbolsChanged(added, removed, tuple(dict.fromkeys(known)))
-        for name in SYMBOL_STATE_ACTORS:
-            self.directory.tell(name, message)
+        """The known symbols, which queries accept: recording now, then the others with queryable history
+        (``symbol_lifecycle.py``)."""
+        return self.lifecycle.known
 
     def reload(self) -> bool:
         """SIGHUP: build the configuration again and hand its symbol set to the SymbolSetActor, which reads it
@@ -263,7 +187,7 @@ class Service:
 
     def stop(self) -> None:
         log.info("stopping")
-        self._closing.set()
+        self.lifecycle.close()
         if self.http is not None:
             self.http.close()
         self.supervisor.retire("symbols")  # first: no symbol may start or stop while the others stop
@@ -324,7 +248,7 @@ class Service:
 
         symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in recording}
         symbol_set = {**answer("symbols", {}), "recording": len(recording),
-                      "history_only": sorted(self._history.difference(recording))}
+                      "history_only": self.lifecycle.history_only}
         return {"symbols": symbols, "symbol_set": symbol_set, "actors": self.supervisor.status(),
                 "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),

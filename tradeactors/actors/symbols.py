@@ -14,7 +14,7 @@ Owns: the worker thread and the selection in force.
 Messages: ``ReadSymbols`` (tell, from the Service on SIGHUP): take this selection and read now. ``GetStatus``
 (ask): the selection, the last read and its outcome. ``ThreadDied`` and ``InjectFailure`` (tell): see
 ``worker.py``.
-Calls: ``apply(symbols, statuses, reason)`` in the worker thread (the Service's ``change_symbols``, which may take
+Calls: ``apply(symbols, statuses, reason)`` in the worker thread (``SymbolLifecycle.change``, which may take
 seconds: it starts and stops actors; never run in ``on_receive``).
 on_start: starts the worker, which reads at once. on_stop/on_failure: stops it (a change in progress finishes).
 """
