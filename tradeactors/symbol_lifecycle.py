@@ -90,7 +90,7 @@ class SymbolLifecycle:
 
     def _start(self, added: tuple[str, ...], reason: str) -> None:
         self._starting = added
-        self._tell(added, (), self.known + added)
+        self._tell(added, (), self.recording + added + self.known)
         failed = []
         for symbol in added:
             if self._closing.is_set():
