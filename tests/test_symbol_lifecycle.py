@@ -67,6 +67,8 @@ def test_a_new_symbol_is_told_to_every_stateful_actor_before_its_stream_starts(l
 
 def test_a_symbol_that_leaves_is_retired_then_told_and_stays_known(lifecycle):
     lifecycle.change(["BTCUSDT", "ETHUSDT"])
+    # Two streams started, each actor told once and greeted by both: all of it in before the next change.
+    wait_for(lambda: len(events) == 2 + len(SYMBOL_STATE_ACTORS) * 3, message="the first change settled")
     events.clear()
     lifecycle.change(["BTCUSDT"], statuses={"ETHUSDT": "BREAK", "BTCUSDT": "TRADING"}, reason="refresh")
     assert events[0] == "stop stream:ETHUSDT", "the stream stops before anyone is told"
