@@ -180,3 +180,15 @@ def test_a_halted_symbol_whose_last_trades_the_stream_missed_gets_them_from_rest
     stored = stored_ids(service, "ADAUSDC")
     assert stored == published[published.index(stored[0]):]
     assert service.status()["backfill"]["last_catch_up"]["ADAUSDC"]["reason"] == "stopped recording"
+
+
+def test_a_reload_with_other_filters_reads_exchange_info_again_and_ignores_other_keys(service_factory, sim, caplog):
+    service = service_factory(symbols="ALL", quote_assets="USDT")
+    wait_for(lambda: recording(service) == {"BTCUSDT", "ETHUSDT", "XRPUSDT"}, timeout=20, message="USDT symbols")
+    service.reload_config = lambda: service.config.replace(quote_assets=("USDC", "BTC"), retention_days=1.0)
+    assert service.reload()
+    wait_for(lambda: recording(service) == {"ADAUSDC", "BNBBTC"}, timeout=20, message="the new filter applied")
+    assert service.status()["symbol_set"]["selection"] == "ALL trading, quoted in USDC,BTC"
+    assert service.config.retention_days == 7 and any(
+        "SIGHUP: retention_days changed; only the symbol set" in r.getMessage() for r in caplog.records)
+    assert set(restarts(service).values()) == {0}
