@@ -140,3 +140,26 @@ def test_health_alert_delays_are_positive_seconds(key):
     with pytest.raises(ConfigError) as info:
         load(**{key: "0"})
     assert info.value.errors[0].startswith(f"{key}:") and "range" in info.value.errors[0]
+
+
+def test_all_with_filters_and_refresh():
+    cfg = load(symbols="all", quote_assets="usdt, fdusd,USDT", exclude="btcusdt", symbols_refresh="30")
+    assert cfg.all_symbols and cfg.symbols == ("ALL",)
+    assert cfg.quote_assets == ("USDT", "FDUSD") and cfg.exclude == ("BTCUSDT",) and cfg.symbols_refresh == 30
+    assert cfg.selection.every and cfg.selection.quote_assets == ("USDT", "FDUSD")
+    default = load()
+    assert not default.all_symbols and default.symbols_refresh == 600 and default.quote_assets == ()
+
+
+@pytest.mark.parametrize("overrides,key,text", [
+    ({"symbols": "ALL,BTCUSDT"}, "symbols", "ALL stands alone"),
+    ({"symbols": "ALL", "quote_assets": "US-DT"}, "quote_assets", "is not an asset"),
+    ({"symbols": "ALL", "exclude": "BTC_USDT"}, "exclude", "is not a symbol"),
+    ({"symbols": "BTCUSDT", "quote_assets": "USDT"}, "quote_assets", "applies only with symbols = ALL"),
+    ({"symbols": "BTCUSDT", "exclude": "ETHUSDT"}, "exclude", "applies only with symbols = ALL"),
+    ({"symbols_refresh": "0.5"}, "symbols_refresh", "outside the allowed range"),
+])
+def test_bad_symbol_set_values_name_the_key(overrides, key, text):
+    with pytest.raises(ConfigError) as caught:
+        load(**overrides)
+    assert any(line.startswith(f"{key}: ") and text in line for line in caught.value.errors), caught.value.errors

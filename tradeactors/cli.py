@@ -97,7 +97,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     except configuration.ConfigError as exc:
         return _config_failure(exc)
     logsetup.configure(cfg.log_level, cfg.log_format)
-    return service.run(cfg)
+    # SIGHUP builds the configuration again the same way: the file and environment as they are then, and the
+    # command line, which still takes precedence.
+    return service.run(cfg, reload_config=lambda: load_config(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -118,7 +120,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except configuration.ConfigError as exc:
         return _config_failure(exc)
     logsetup.configure(cfg.log_level, cfg.log_format)
-    sim = Simulator(symbols=list(cfg.symbols), rate=args.rate, port=args.sim_port, tls=args.tls, replay=replay,
+    # With symbols = ALL the simulator lists its default market and the service records all of it.
+    sim_symbols = list(REPLAY_SYMBOLS) if cfg.all_symbols else list(cfg.symbols)
+    sim = Simulator(symbols=sim_symbols, rate=args.rate, port=args.sim_port, tls=args.tls, replay=replay,
                     replay_speed=args.replay_speed, replay_live=True, replay_loop=True)
     sim.start()
     log.info("demo: exchange simulator at %s (REST %s, CA %s)", sim.ws_url, sim.rest_url, sim.ca_file or "none")

@@ -26,12 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradeactors import tls
+from tradeactors import symbolset, tls
 
 log = logging.getLogger(__name__)
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+SYMBOL_RE = symbolset.SYMBOL_RE
+ASSET_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 ENV_PREFIX = "TRADEACTORS_"
+ALL = symbolset.ALL
+"""``symbols = ALL``: every spot symbol whose exchangeInfo status is TRADING (filtered by ``quote_assets`` and
+``exclude``), re-read every ``symbols_refresh`` seconds and on SIGHUP."""
+SYMBOL_SET_KEYS = ("symbols", "quote_assets", "exclude", "symbols_refresh")
+"""The keys a SIGHUP applies to the running service; any other key needs a restart."""
 
 
 class ConfigError(Exception):
@@ -46,19 +52,43 @@ class ConfigError(Exception):
 
 
 def parse_symbols(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of symbols, or ``ALL`` alone (returned as ``("ALL",)``)."""
+    if raw.strip().upper() == ALL:
+        return (ALL,)
     symbols = []
     for part in raw.split(","):
         symbol = part.strip().upper()
+        if symbol == ALL:
+            raise ValueError(f"{raw.strip()!r}: ALL stands alone (every trading symbol), not in a list")
         if not SYMBOL_RE.match(symbol):
             raise ValueError(
                 f"{part.strip()!r} is not a symbol: allowed are 2-20 letters or digits, comma-separated "
-                "(e.g. BTCUSDT,ETHUSDT)"
+                "(e.g. BTCUSDT,ETHUSDT), or ALL"
             )
         if symbol not in symbols:
             symbols.append(symbol)
     if not symbols:
-        raise ValueError("at least one symbol is required (e.g. BTCUSDT,ETHUSDT)")
+        raise ValueError("at least one symbol is required (e.g. BTCUSDT,ETHUSDT), or ALL")
     return tuple(symbols)
+
+
+def _name_list(pattern: re.Pattern[str], what: str, example: str) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated list of upper-cased names matching ``pattern``; empty is allowed (no filter)."""
+
+    def parse(raw: str) -> tuple[str, ...]:
+        names: list[str] = []
+        for part in raw.split(","):
+            name = part.strip().upper()
+            if not name:
+                continue
+            if not pattern.match(name):
+                raise ValueError(f"{part.strip()!r} is not {what}: allowed is empty or a comma-separated list "
+                                 f"(e.g. {example})")
+            if name not in names:
+                names.append(name)
+        return tuple(names)
+
+    return parse
 
 
 def _url_parser(schemes: tuple[str, ...]) -> Callable[[str], str]:
@@ -171,7 +201,17 @@ class Config:
     """The validated configuration. Each field declares its INI section, parser, default and help: the INI keys,
     the ``TRADEACTORS_<KEY>`` variables, the command-line options and their help all come from here."""
 
-    symbols: tuple[str, ...] = option("service", parse_symbols, "BTCUSDT,ETHUSDT", "symbols to record", "S1,S2")
+    symbols: tuple[str, ...] = option("service", parse_symbols, "BTCUSDT,ETHUSDT",
+                                      "symbols to record, or ALL (every symbol exchangeInfo lists as TRADING)",
+                                      "S1,S2|ALL")
+    quote_assets: tuple[str, ...] = option("service", _name_list(ASSET_RE, "an asset", "USDT,FDUSD"), "",
+                                           "with symbols = ALL: only symbols quoted in these assets (empty: any)",
+                                           "A1,A2")
+    exclude: tuple[str, ...] = option("service", _name_list(SYMBOL_RE, "a symbol", "BTCUSDT,ETHUSDT"), "",
+                                      "with symbols = ALL: symbols never to record", "S1,S2")
+    symbols_refresh: float = option("service", _number_parser(float, 1, 86400), "600",
+                                    "with symbols = ALL: seconds between reads of exchangeInfo (weight 20) that "
+                                    "start newly trading symbols and stop those that stopped trading")
     data_dir: Path = option("service", parse_path, "./data",
                             "database directory (RocksDB under <data_dir>/analytics)", "DIR")
     ws_url: str = option("service", _url_parser(("ws", "wss")), "wss://stream.binance.com:9443",
@@ -212,6 +252,16 @@ class Config:
     log_level: str = option("log", _choice_parser("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
                             "DEBUG, INFO, WARNING or ERROR", "LEVEL")
     log_format: str = option("log", _choice_parser("text", "json"), "text", "text lines or JSON lines", "FORMAT")
+
+    @property
+    def all_symbols(self) -> bool:
+        """``symbols = ALL``: the recorded symbols come from exchangeInfo, not from this list."""
+        return self.symbols == (ALL,)
+
+    @property
+    def selection(self) -> symbolset.Selection:
+        """What to record: the list, or ALL with its filters."""
+        return symbolset.Selection.of(self.symbols, self.quote_assets, self.exclude)
 
     @property
     def db_path(self) -> Path:
@@ -303,6 +353,11 @@ def load(
             errors.append(f"{key}: {exc} (from {origin})")
     if not errors and values["backoff_initial"] > values["backoff_max"]:
         errors.append("backoff_initial: must not exceed backoff_max")
+    if not errors and values["symbols"] != (ALL,):
+        for key in ("quote_assets", "exclude"):
+            if values[key]:
+                errors.append(f"{key}: applies only with symbols = ALL, and symbols is the list "
+                              f"{','.join(values['symbols'])} (from {raw[key][1]})")
     if not errors and values["book_second_levels"] > values["depth_limit"]:
         errors.append("book_second_levels: must not exceed depth_limit (levels beyond the REST snapshot are unknown)")
     if errors:

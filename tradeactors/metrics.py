@@ -79,6 +79,16 @@ class Metrics:
                                         ["actor"], registry=r)
         self.actor_restarts = Counter("tradeactors_actor_restarts", "Actor restarts by the supervisor",
                                       ["actor"], registry=r)
+        self.symbols_recording = Gauge("tradeactors_symbols_recording", "Symbols being recorded now", registry=r)
+        self.symbols_started = Counter("tradeactors_symbols_started",
+                                       "Symbols that started recording while the service ran (listed, or added to "
+                                       "the configuration)", registry=r)
+        self.symbols_stopped = Counter("tradeactors_symbols_stopped",
+                                       "Symbols that stopped recording while the service ran (no longer trading, "
+                                       "delisted, or removed from the configuration)", registry=r)
+        self.symbol_set_reads = Counter("tradeactors_symbol_set_reads",
+                                        "Reads of the symbol set (exchangeInfo with symbols = ALL), by outcome",
+                                        ["outcome"], registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 
     def value(self, name: str, **labels: str) -> float:

@@ -26,7 +26,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from tradeactors.metrics import Metrics
 from tradeactors.protocol import AggTrade
 from tradeactors.records import BookSecond
-from tradeactors.storage import Database, StorageError, TradeWriter
+from tradeactors.storage import Database, StorageError, TradeWriter, stored_symbols
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class Recorder:
     def __init__(self, db: Database, symbols: Sequence[str], metrics: Metrics,
                  on_holes: Callable[[str], None] = lambda symbol: None):
         self.db = db
-        self.symbols = list(symbols)
+        # Symbols with stored history but no longer recorded are tracked too: retention must reach them.
+        self.symbols = list(symbols) + [s for s in stored_symbols(db) if s not in symbols]
         self.metrics = metrics
         self.on_holes = on_holes
         self.writer = TradeWriter(db, self.symbols)
@@ -135,6 +136,14 @@ class Recorder:
             self.retry()
         elif not self._write_books(message):
             self.pending_books.keep(message)
+
+    def add_symbols(self, symbols: Sequence[str]) -> None:
+        """Symbols that start recording at runtime: their stored ids are loaded (and any hole reported)."""
+        for symbol in symbols:
+            if symbol not in self.symbols:
+                self.symbols.append(symbol)
+                self.writer.track(symbol)
+                self._check_holes(symbol)
 
     def record_exchange_gap(self, symbol: str, lo: int, hi: int) -> None:
         self.writer.record_exchange_gap(symbol, lo, hi)

@@ -26,6 +26,7 @@ import orjson
 
 from tradeactors.protocol import AggTrade, MalformedFrame, aggtrade_from_rest
 from tradeactors.snapshotschedule import depth_weight
+from tradeactors.symbolset import ListedSymbol, parse_exchange_info
 
 if TYPE_CHECKING:
     from tradeactors.metrics import Metrics
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 WEIGHT_AGG_TRADES = 4
 WEIGHT_EXCHANGE_INFO = 20
 AGG_TRADES_LIMIT = 1000
+FILTERS_BY_NAME = 50
+"""Up to this many symbols' filters are asked by name (``symbols=[...]``); more are read from the whole list: a
+query string of hundreds of names gets long, and the whole list costs the same weight."""
 
 __all__ = ["AGG_TRADES_LIMIT", "WEIGHT_AGG_TRADES", "WEIGHT_EXCHANGE_INFO", "RestClient", "RestError", "WeightLedger",
            "depth_weight"]
@@ -218,8 +222,9 @@ class RestClient:
     def symbol_filters(self, symbols: Iterable[str],
                        stop: threading.Event | None = None) -> dict[str, dict[str, str]]:
         """``PRICE_FILTER.tickSize`` and ``LOT_SIZE.stepSize`` per symbol from /api/v3/exchangeInfo (weight 20)."""
-        body = self.get_json("/api/v3/exchangeInfo", {"symbols": orjson.dumps(list(symbols)).decode()},
-                             WEIGHT_EXCHANGE_INFO, stop)
+        names = list(symbols)
+        params = {"symbols": orjson.dumps(names).decode()} if len(names) <= FILTERS_BY_NAME else {}
+        body = self.get_json("/api/v3/exchangeInfo", params, WEIGHT_EXCHANGE_INFO, stop)
         out = {}
         try:
             for item in body["symbols"]:
@@ -229,3 +234,11 @@ class RestClient:
         except (KeyError, TypeError):
             raise RestError("exchangeInfo returned a body without symbols/filters") from None
         return out
+
+    def listed_symbols(self, stop: threading.Event | None = None) -> list[ListedSymbol]:
+        """Every symbol /api/v3/exchangeInfo lists (weight 20), with its status and quote asset."""
+        body = self.get_json("/api/v3/exchangeInfo", {}, WEIGHT_EXCHANGE_INFO, stop)
+        try:
+            return parse_exchange_info(body)
+        except ValueError as exc:
+            raise RestError(str(exc)) from None

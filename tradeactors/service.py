@@ -8,12 +8,18 @@ everything in reverse order. Start order, in one place:
 5. BackfillActor -- fills holes in the stored ids from REST
 6. CleanupActor  -- hourly retention
 7. DepthSnapshotActor -- REST depth snapshots to sync the books, paced by the weight ledger
-8. StreamActor per symbol -- WebSocket connection and local order book
-9. HTTP server   -- API and dashboard (bound before the actors start, served after)
+8. StreamActor per symbol -- WebSocket connection and local order book (an explicit list; with ``ALL`` they
+   start at step 9's first read)
+9. SymbolSetActor -- reads the symbol set (exchangeInfo with ``symbols = ALL``) and changes it at runtime
+10. HTTP server  -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, streams (each hands over what it holds and its last book second), depth snapshots,
-cleanup, backfill, buffer (flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal
-handling: SIGTERM/SIGINT request an orderly stop.
+Stop is the reverse: HTTP, the SymbolSetActor (no change starts during the stop), streams (each hands over what it
+holds and its last book second), depth snapshots, cleanup, backfill, buffer (flushes), query, storage (writes what
+is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop, SIGHUP
+re-reads the configuration's symbol set.
+
+Symbols start and stop at runtime through ``symbol_lifecycle.SymbolLifecycle``, which the SymbolSetActor's worker
+calls; SIGHUP builds the configuration again (``reload``) and hands its symbol set to that actor.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ import functools
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pykka
 
-from tradeactors import tls
+from tradeactors import storage, tls
 from tradeactors.actors.backfill import BackfillActor
 from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
@@ -40,17 +47,20 @@ from tradeactors.actors.messages import (
     QueryTradeBatch,
     QueryTradeDecimals,
     QueryTrades,
+    ReadSymbols,
 )
 from tradeactors.actors.query import QueryActor, TradePage
 from tradeactors.actors.storage import StorageActor
 from tradeactors.actors.stream import StreamActor
 from tradeactors.actors.supervisor import ActorSpec, Supervisor
-from tradeactors.config import Config
+from tradeactors.actors.symbols import SymbolSetActor
+from tradeactors.config import SCHEMA, SYMBOL_SET_KEYS, Config, ConfigError
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.errors import Unavailable, UnknownSymbol
 from tradeactors.metrics import Metrics
 from tradeactors.rest import RestClient, WeightLedger
 from tradeactors.storage import Database
+from tradeactors.symbol_lifecycle import SymbolLifecycle
 
 if TYPE_CHECKING:
     from tradeactors.web.server import HttpServer
@@ -73,12 +83,18 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 
 
 class Service:
-    def __init__(self, config: Config, metrics: Metrics | None = None):
+    def __init__(self, config: Config, metrics: Metrics | None = None,
+                 reload_config: Callable[[], Config] | None = None):
         self.config = config
-        self.symbols = config.symbols
+        self.selection = config.selection
+        self.reload_config = reload_config
+        """Builds the configuration again (file, environment, command line) for SIGHUP; None: SIGHUP is ignored."""
+        self.reload_requested = threading.Event()
         self.metrics = metrics or Metrics()
         self.directory = Directory(self.metrics)
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
+        self.lifecycle = SymbolLifecycle(self.supervisor, self.directory, self.metrics, self._stream_spec,
+                                         self.selection.symbols)
         self.ledger = WeightLedger(config.rest_weight_budget)
         self.ssl_context = tls.client_context(config.ca_file)
         """One trust for every wss:// and https:// connection of the service."""
@@ -95,8 +111,10 @@ class Service:
         from tradeactors.web import create_app
         from tradeactors.web.server import HttpServer
 
-        log.info("starting: symbols %s, database %s", ",".join(self.symbols), self.config.db_path)
+        log.info("starting: symbols %s, database %s", self.selection.describe(), self.config.db_path)
         self.db = Database(self.config.db_path)
+        self.lifecycle.remember(storage.stored_symbols(self.db))
+        self.metrics.symbols_recording.set(len(self.recording))
         try:
             # Bind before starting actors: a busy port fails start-up at once.
             host, port = self.config.http
@@ -109,27 +127,71 @@ class Service:
         log.info("serving the API and dashboard at %s/", self.http.url if self.http else "?")
 
     def _specs(self) -> list[ActorSpec]:
-        c, d, m, db = self.config, self.directory, self.metrics, self.db
+        # Each start reads the symbols when it runs, so an actor the Supervisor restarts gets the current set.
+        c, d, m, db, life = self.config, self.directory, self.metrics, self.db, self.lifecycle
         specs = [
-            ActorSpec("storage", lambda: StorageActor.start(db, c.symbols, d, m), stop_timeout=30),
-            ActorSpec("query", lambda: QueryActor.start(db, c.symbols, d, m)),
-            ActorSpec("buffer", lambda: BufferActor.start(c, d, m)),
-            ActorSpec("backfill", lambda: BackfillActor.start(c.symbols, d, self.rest, m, c.backoff_initial,
+            ActorSpec("storage", lambda: StorageActor.start(db, life.tracked(), d, m), stop_timeout=30),
+            ActorSpec("query", lambda: QueryActor.start(db, tuple(dict.fromkeys(life.tracked() + self.symbols)),
+                                                        d, m)),
+            ActorSpec("buffer", lambda: BufferActor.start(c, d, m, life.tracked())),
+            ActorSpec("backfill", lambda: BackfillActor.start(life.tracked(), d, self.rest, m, c.backoff_initial,
                                                               c.backoff_max), stop_timeout=20),
-            ActorSpec("cleanup", lambda: CleanupActor.start(db, c.symbols, d, c.retention_days, c.cleanup_interval)),
+            ActorSpec("cleanup", lambda: CleanupActor.start(db, d, c.retention_days, c.cleanup_interval)),
             ActorSpec("depth_snapshots", lambda: DepthSnapshotActor.start(
-                d, self.rest, m, c.backoff_initial, c.backoff_max, db, c.symbols, c.depth_limit,
+                d, self.rest, m, c.backoff_initial, c.backoff_max, db, life.tracked(), c.depth_limit,
                 c.book_second_levels), stop_timeout=20),
         ]
-        for symbol in c.symbols:
-            specs.append(ActorSpec(f"stream:{symbol}", functools.partial(
-                StreamActor.start, symbol, c, d, m, self.connect_limit, self.ssl_context)))
+        specs += [self._stream_spec(symbol) for symbol in self.recording]
+        specs.append(ActorSpec("symbols", lambda: SymbolSetActor.start(
+            self.selection, self.config.symbols_refresh, life.change, d, self.rest, m, c.backoff_initial,
+            c.backoff_max), stop_timeout=20))
         return specs
+
+    def _stream_spec(self, symbol: str) -> ActorSpec:
+        c = self.config
+        return ActorSpec(f"stream:{symbol}", functools.partial(
+            StreamActor.start, symbol, c, self.directory, self.metrics, self.connect_limit, self.ssl_context))
+
+    @property
+    def recording(self) -> tuple[str, ...]:
+        """The symbols recorded now (each has a StreamActor); with ``ALL``, empty until exchangeInfo is read."""
+        return self.lifecycle.recording
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The known symbols, which queries accept: recording now, then the others with queryable history
+        (``symbol_lifecycle.py``)."""
+        return self.lifecycle.known
+
+    def reload(self) -> bool:
+        """SIGHUP: build the configuration again and hand its symbol set to the SymbolSetActor, which reads it
+        (exchangeInfo with ALL) and applies it. A configuration with errors changes nothing (logged, key by key);
+        keys other than the symbol set's are logged as needing a restart."""
+        if self.reload_config is None:
+            log.warning("SIGHUP: this service has no configuration to read again; nothing changed")
+            return False
+        try:
+            fresh = self.reload_config()
+        except ConfigError as exc:
+            log.error("SIGHUP: the configuration has errors; nothing changed:\n  %s", "\n  ".join(exc.errors))
+            return False
+        later = [key for key in SCHEMA
+                 if key not in SYMBOL_SET_KEYS and getattr(fresh, key) != getattr(self.config, key)]
+        if later:
+            log.warning("SIGHUP: %s changed; only the symbol set (%s) changes at runtime, the rest at the next "
+                        "restart", ", ".join(later), ", ".join(SYMBOL_SET_KEYS))
+        self.config = self.config.replace(**{key: getattr(fresh, key) for key in SYMBOL_SET_KEYS})
+        self.selection = self.config.selection
+        log.info("SIGHUP: reading the symbol set again: %s", self.selection.describe())
+        self.directory.tell("symbols", ReadSymbols(self.selection, self.config.symbols_refresh, "SIGHUP"))
+        return True
 
     def stop(self) -> None:
         log.info("stopping")
+        self.lifecycle.close()
         if self.http is not None:
             self.http.close()
+        self.supervisor.retire("symbols")  # first: no symbol may start or stop while the others stop
         self.supervisor.stop()
         if self.db is not None:
             self.db.close()
@@ -145,7 +207,9 @@ class Service:
     def wait(self) -> int:
         # Event.wait with a timeout keeps the main thread responsive to signals.
         while not self.stop_requested.wait(0.5):
-            pass
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
         return self.exit_code
 
     # --- facade for the web layer and in-process callers ----------------------------------------------
@@ -172,8 +236,9 @@ class Service:
 
     def status(self) -> dict:
         """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
-        streams = [f"stream:{symbol}" for symbol in self.symbols]
-        others = ["storage", "backfill", "cleanup", "depth_snapshots"]
+        recording = self.recording
+        streams = [f"stream:{symbol}" for symbol in recording]
+        others = ["storage", "backfill", "cleanup", "depth_snapshots", "symbols"]
         answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
 
         def answer(name: str, unavailable: dict) -> dict:
@@ -182,8 +247,11 @@ class Service:
                 return {**unavailable, "error": str(value) or type(value).__name__}
             return value
 
-        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in self.symbols}
-        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
+        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in recording}
+        symbol_set = {**answer("symbols", {}), "recording": len(recording),
+                      "history_only": self.lifecycle.history_only}
+        return {"symbols": symbols, "symbol_set": symbol_set, "actors": self.supervisor.status(),
+                "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
                 "depth_snapshots": answer("depth_snapshots", {}),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
@@ -194,8 +262,8 @@ class Service:
 
     def book(self, symbol: str, depth: int) -> dict:
         """The live book's top ``depth`` levels, update id, age and sync state (from the symbol's StreamActor)."""
-        if symbol not in self.symbols:
-            raise UnknownSymbol(symbol, self.symbols)
+        if symbol not in self.recording:  # a symbol with history only has no live book
+            raise UnknownSymbol(symbol, self.recording)
         return self.ask(f"stream:{symbol}", GetBook(depth), timeout=BOOK_TIMEOUT)
 
     def book_seconds(self, symbol: str, start_s: int, end_s: int):
@@ -211,13 +279,17 @@ class Service:
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        workers = ["backfill", "depth_snapshots"]
-        streams = [f"stream:{s}" for s in self.symbols]
+        workers = ["backfill", "depth_snapshots", "symbols"]
+        streams = [f"stream:{s}" for s in self.recording]
         answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
         for name in workers:
             status = answers[name]
             if not isinstance(status, Exception) and not status.get("worker_alive", True):
                 reasons.append(f"the {name} worker thread is dead ({status.get('worker_died') or 'stopped'})")
+        symbol_set = answers["symbols"]
+        if not isinstance(symbol_set, Exception) and symbol_set["all"] and not symbol_set["ever_read"]:
+            reasons.append(f"symbols = ALL: exchangeInfo not read yet ({symbol_set['last_error'] or 'reading'}); "
+                           "nothing is recorded until it is")
         for name in streams:
             symbol, status = name.split(":", 1)[1], answers[name]
             if isinstance(status, Exception):
@@ -238,17 +310,23 @@ class Service:
         return not reasons, reasons
 
 
-def run(config: Config) -> int:
-    """Run the service in the foreground until SIGTERM/SIGINT; return the process exit code."""
-    service = Service(config)
+def run(config: Config, reload_config: Callable[[], Config] | None = None) -> int:
+    """Run the service in the foreground until SIGTERM/SIGINT; return the process exit code. SIGHUP re-reads the
+    symbol set through ``reload_config`` (the configuration built again, as at start)."""
+    service = Service(config, reload_config=reload_config)
     previous = {}
 
     def on_signal(signum, _frame):
         log.info("received %s: stopping in order", signal.Signals(signum).name)
         service.request_stop()
 
+    def on_hangup(_signum, _frame):
+        log.info("received SIGHUP: reading the configuration's symbol set again")
+        service.reload_requested.set()  # handled by the main thread's wait loop, outside the signal handler
+
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.signal(signum, on_signal)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
         try:
             service.start()

@@ -98,3 +98,55 @@ def test_too_many_restarts_in_the_window_escalate():
     assert escalated.wait(5)
     assert "restarts within" in sup.escalated
     sup.stop()
+
+
+def test_an_actor_added_while_running_is_supervised_and_stopped_first():
+    directory, sup = make()
+    sup.start([ActorSpec("a", lambda: Recorder.start("a"))])
+    sup.add(ActorSpec("b", lambda: Recorder.start("b")))
+    directory.tell("b", "crash")
+    wait_for(lambda: sup.status()["b"]["restarts"] == 1 and sup.status()["b"]["alive"], message="b restarted")
+    with pytest.raises(RuntimeError, match="already running"):
+        sup.add(ActorSpec("b", lambda: Recorder.start("b")))
+    sup.stop()
+    assert events[-2:] == ["stop b", "stop a"]
+    with pytest.raises(RuntimeError, match="stopping"):
+        sup.add(ActorSpec("c", lambda: Recorder.start("c")))
+
+
+def test_an_added_actor_that_fails_in_on_start_is_not_kept():
+    _, sup = make()
+    sup.start([])
+    with pytest.raises(RuntimeError, match="b failed to start"):
+        sup.add(ActorSpec("b", lambda: Recorder.start("b", True)))
+    assert "b" not in sup.status()
+    sup.stop()
+
+
+def test_a_retired_actor_is_stopped_after_its_mailbox_and_never_restarted():
+    directory, sup = make()
+    sup.start([ActorSpec("a", lambda: Recorder.start("a")), ActorSpec("b", lambda: Recorder.start("b"))])
+    ref = directory.get("b")
+    assert sup.retire("b") and not sup.retire("b")
+    assert not ref.is_alive() and directory.get("b") is None and "b" not in sup.status()
+    assert events[-1] == "stop b"
+    rounds = sup.watch_rounds
+    wait_for(lambda: sup.watch_rounds >= rounds + 5, message="five watcher rounds")
+    assert directory.get("b") is None and sup.status() == {"a": {"alive": True, "restarts": 0}}
+    sup.stop()
+    assert events.count("start b") == 1
+
+
+def test_an_actor_found_dead_while_being_retired_is_not_restarted():
+    directory, sup = make(poll_interval=0.001)
+    sup.start([ActorSpec("a", lambda: Recorder.start("a"))])
+    for round_ in range(20):  # the watcher races each retire: it must never bring the actor back
+        name = f"s{round_}"
+        sup.add(ActorSpec(name, lambda name=name: Recorder.start(name)))
+        sup.retire(name)
+    rounds = sup.watch_rounds
+    wait_for(lambda: sup.watch_rounds >= rounds + 5, message="five watcher rounds")
+    assert set(sup.status()) == {"a"} and sup.status()["a"]["restarts"] == 0
+    assert [n for n in directory.names() if n != "a"] == []
+    assert not any(e.startswith("start s") and events.count(e) > 1 for e in events)
+    sup.stop()

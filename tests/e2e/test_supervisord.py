@@ -188,3 +188,19 @@ def test_bad_config_goes_fatal_after_its_retries_instead_of_looping(supervisord)
     assert len(exits) == retries + 1
     assert "symbols: 'btc-usdt' is not a symbol" in sup.log.read_text()
     assert sup.state() == "FATAL"
+
+
+def test_supervisorctl_signal_hup_applies_an_edited_symbol_list_without_a_restart(supervisord, sim):
+    sup = supervisord()
+    wait_for(lambda: sup.state() == "RUNNING", timeout=40, interval=0.3, message="RUNNING")
+    wait_for(lambda: set(status(sup.api()).get("symbols", {})) == set(SYMBOLS), timeout=30, interval=0.2,
+             message="both symbols recording")
+    pid = sup.pid()
+    ini = sup.dir / "tradeactors.ini"
+    ini.write_text(ini.read_text().replace(f"symbols = {','.join(SYMBOLS)}", "symbols = BTCUSDT"))
+    out = sup.ctl("signal", "HUP", "tradeactors")
+    assert "signalled" in out, out
+    wait_for(lambda: set(status(sup.api()).get("symbols", {})) == {"BTCUSDT"}, timeout=20, interval=0.2,
+             message="ETHUSDT stopped by SIGHUP")
+    assert sup.pid() == pid and sup.state() == "RUNNING"
+    assert "Stopped recording ETHUSDT (SIGHUP: removed from the configured list)" in sup.log.read_text()

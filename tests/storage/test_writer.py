@@ -37,3 +37,20 @@ def test_id_ranges_survive_a_reopen(tmp_path):
     assert list(writer.ranges["BTCUSDT"]) == [(1, 10), (20, 24)]
     assert writer.write("BTCUSDT", trades(1, 30))[0] == 15
     db.close()
+
+
+def test_a_symbol_not_named_at_start_keeps_its_stored_ids_when_written_again(db):
+    storage.TradeWriter(db, ["BTCUSDT"]).write("BTCUSDT", trades(1, 10))
+    writer = storage.TradeWriter(db, [])  # the symbol starts recording later, at runtime
+    assert writer.write("BTCUSDT", trades(5, 10))[0] == 4  # ids 11..14 are new: 1..10 were loaded, not forgotten
+    assert list(writer.ranges["BTCUSDT"]) == [(1, 14)]
+    assert list(storage.load_id_ranges(db, "BTCUSDT")) == [(1, 14)]
+
+
+def test_stored_symbols_leave_out_what_retention_emptied(db):
+    writer = storage.TradeWriter(db, ["BTCUSDT", "ETHUSDT"])
+    writer.write("BTCUSDT", trades(1, 5, t0=BASE_T))
+    writer.write("ETHUSDT", trades(1, 5, t0=BASE_T + 3_600_000))
+    assert storage.stored_symbols(db) == ["BTCUSDT", "ETHUSDT"]
+    writer.delete_before(BASE_T + 60_000)
+    assert storage.stored_symbols(db) == ["ETHUSDT"]

@@ -16,6 +16,8 @@ weight 4, through the process-wide weight ledger), and asks the StorageActor to 
 shows do not exist (the next id it returns is past them) are recorded as exchange gaps, not retried forever.
 REST failures back off 1 s doubling to 60 s with jitter; 429/418 Retry-After is honoured by the ledger.
 Messages: ``HolesFound`` (tell): wake the worker. ``CatchUp`` (tell): fetch a symbol's tail. ``GetStatus`` (ask).
+``SymbolsChanged`` (tell): added symbols are served from now on; a removed symbol gets one last catch-up and hole
+fill (the trades it published before its stream stopped are all stored), then is dropped.
 ``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
 on_start: starts the worker and queues a catch-up of every symbol (a restart lost the queued ones).
 on_stop / on_failure: stops it (an in-flight request finishes or times out).
@@ -29,7 +31,15 @@ import time
 
 from tradeactors.actors.base import handles
 from tradeactors.actors.directory import ActorUnavailable, Directory
-from tradeactors.actors.messages import CatchUp, GetHoles, GetLastId, HolesFound, RecordExchangeGap, StoreTrades
+from tradeactors.actors.messages import (
+    CatchUp,
+    GetHoles,
+    GetLastId,
+    HolesFound,
+    RecordExchangeGap,
+    StoreTrades,
+    SymbolsChanged,
+)
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
 from tradeactors.rest import AGG_TRADES_LIMIT, RestClient, RestError
@@ -51,7 +61,21 @@ class BackfillWorker(RestWorker):
         self.caught_up: dict[str, dict] = {}
         self._catch_ups: dict[str, CatchUp] = {}
         """Symbols whose tail to fetch at the next wake (set by the actor's thread)."""
+        self._retiring: list[str] = []
+        """Removed symbols still owed their last catch-up and hole fill."""
         self._lock = threading.Lock()
+
+    def change_symbols(self, added, removed) -> None:
+        """Serve ``added`` from now on; give each of ``removed`` a last catch-up, then drop it. The lists are
+        replaced, never changed in place: the worker thread iterates them."""
+        with self._lock:
+            self.symbols = [s for s in self.symbols if s not in removed] + [s for s in added if s not in self.symbols]
+            self._retiring = [s for s in self._retiring if s not in added] + [s for s in removed if s not in added]
+            for symbol in added:
+                self.filled.setdefault(symbol, 0)
+            for symbol in removed:
+                self._catch_ups.setdefault(symbol, CatchUp(symbol, "stopped recording"))
+        self.woken.set()
 
     def catch_up(self, request: CatchUp) -> None:
         with self._lock:
@@ -68,7 +92,9 @@ class BackfillWorker(RestWorker):
             self.check_crash()
             with self._lock:
                 catch_ups, self._catch_ups = self._catch_ups, {}
-            for symbol in self.symbols:
+                retiring, self._retiring = self._retiring, []
+                symbols = self.symbols + retiring
+            for symbol in symbols:
                 if self.stopping.is_set():
                     return
                 if symbol in catch_ups:
@@ -109,7 +135,7 @@ class BackfillWorker(RestWorker):
                 log.warning("REST made no progress for %s at id %d; will retry", symbol, cursor)
                 return False
             fetched, missing, cursor = fetched + stored, missing + gone, expected
-        self.filled[symbol] += fetched
+        self.filled[symbol] = self.filled.get(symbol, 0) + fetched
         self.metrics.gaps_filled.labels(symbol).inc()
         self.last_gap[symbol] = {"from_id": lo, "to_id": hi, "fetched": fetched, "missing": missing,
                                  "filled_at": int(time.time() * 1000), "via": "hole"}
@@ -152,7 +178,7 @@ class BackfillWorker(RestWorker):
                 break
             if now_last is not None and now_last >= cursor:
                 break  # the live stream stored later trades: anything between is a hole for _fill
-        self.filled[symbol] += fetched
+        self.filled[symbol] = self.filled.get(symbol, 0) + fetched
         self.caught_up[symbol] = {"reason": reason, "from_id": last + 1, "fetched": fetched, "missing": missing,
                                   "at": int(time.time() * 1000)}
         if fetched or missing:
@@ -208,6 +234,10 @@ class BackfillActor(WorkerThreadActor):
     @handles(HolesFound)
     def _holes_found(self, _message: HolesFound) -> None:
         self.worker.wake()
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        self.worker.change_symbols(message.added, message.removed)
 
     @handles(CatchUp)
     def _catch_up(self, message: CatchUp) -> None:

@@ -3,7 +3,9 @@
 Owns: one list of trades per symbol.
 Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
 once. ``BookSecondClosed`` (tell, from StreamActors): a book second, written with the next flush. ``Flush`` (tell,
-from its ticker every ``flush_interval``): every non-empty symbol is flushed.
+from its ticker every ``flush_interval``): every non-empty symbol is flushed. ``SymbolsChanged`` (tell, from the
+Service): an added symbol gets its buffers; a removed one (its StreamActor has stopped and handed over everything)
+is flushed and forgotten.
 ``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
 A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``;
 every ``SUMMARY_SECONDS`` each symbol gets an INFO summary (trades/min, store lag, gaps, reconnects, resyncs).
@@ -20,7 +22,15 @@ import time
 
 from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
-from tradeactors.actors.messages import BookSecondClosed, Flush, GetStatus, StoreBookSeconds, StoreTrades, Trades
+from tradeactors.actors.messages import (
+    BookSecondClosed,
+    Flush,
+    GetStatus,
+    StoreBookSeconds,
+    StoreTrades,
+    SymbolsChanged,
+    Trades,
+)
 from tradeactors.actors.ticker import Ticker
 from tradeactors.config import Config
 from tradeactors.metrics import Metrics
@@ -35,18 +45,19 @@ SUMMARY_SECONDS = 60.0
 class BufferActor(Actor):
     thread_name = "Buffer"
 
-    def __init__(self, config: Config, directory: Directory, metrics: Metrics):
+    def __init__(self, config: Config, directory: Directory, metrics: Metrics, symbols=()):
         super().__init__()
         self.config = config
         self.directory = directory
         self.metrics = metrics
-        self.buffers: dict[str, list] = {symbol: [] for symbol in config.symbols}
-        self.books: dict[str, list] = {symbol: [] for symbol in config.symbols}
-        now = time.monotonic()
-        self.last_trade_at = dict.fromkeys(config.symbols, now)
-        self.warned_at = dict.fromkeys(config.symbols, 0.0)
-        self.received_since_summary = dict.fromkeys(config.symbols, 0)
-        self.summary_at = now
+        self.buffers: dict[str, list] = {}
+        self.books: dict[str, list] = {}
+        self.last_trade_at: dict[str, float] = {}
+        self.warned_at: dict[str, float] = {}
+        self.received_since_summary: dict[str, int] = {}
+        self.summary_at = time.monotonic()
+        for symbol in symbols:
+            self._add(symbol)
         self._ticker: Ticker | None = None
 
     def on_start(self) -> None:
@@ -73,6 +84,26 @@ class BufferActor(Actor):
             self._flush(message.symbol)
         else:
             self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        for symbol in message.added:
+            self._add(symbol)
+        for symbol in message.removed:
+            self._flush(symbol)
+            for table in (self.buffers, self.books, self.last_trade_at, self.warned_at, self.received_since_summary):
+                table.pop(symbol, None)
+            try:
+                self.metrics.buffer_depth.remove(symbol)
+            except KeyError:
+                pass  # never set
+
+    def _add(self, symbol: str) -> None:
+        self.buffers.setdefault(symbol, [])
+        self.books.setdefault(symbol, [])
+        self.last_trade_at.setdefault(symbol, time.monotonic())
+        self.warned_at.setdefault(symbol, 0.0)
+        self.received_since_summary.setdefault(symbol, 0)
 
     @handles(BookSecondClosed)
     def _book_second(self, message: BookSecondClosed) -> None:
@@ -108,12 +139,12 @@ class BufferActor(Actor):
     def _warn_quiet(self) -> None:
         now = time.monotonic()
         for symbol, last in self.last_trade_at.items():
-            if now - last >= QUIET_WARN_SECONDS and now - self.warned_at[symbol] >= QUIET_WARN_SECONDS:
+            if now - last >= QUIET_WARN_SECONDS and now - self.warned_at.get(symbol, 0.0) >= QUIET_WARN_SECONDS:
                 self.warned_at[symbol] = now
                 log.warning("No trades for %s for %.0fs (stream down, or a quiet market?)", symbol, now - last)
 
     def _flush_all(self) -> None:
-        for symbol in self.buffers:
+        for symbol in list(self.buffers):
             self._flush(symbol)
 
     def _flush(self, symbol: str) -> None:

@@ -32,10 +32,9 @@ class RunCleanup(NamedTuple):
 class CleanupActor(Actor):
     thread_name = "Cleanup"
 
-    def __init__(self, db: Database, symbols, directory: Directory, retention_days: float, interval: float):
+    def __init__(self, db: Database, directory: Directory, retention_days: float, interval: float):
         super().__init__()
         self.db = db
-        self.symbols = list(symbols)
         self.directory = directory
         self.retention_ms = int(retention_days * 86_400_000)
         self.interval = interval
@@ -70,7 +69,7 @@ class CleanupActor(Actor):
         except (ActorUnavailable, TimeoutError, StorageError) as exc:
             log.error("retention run failed: %s (next try in %.0fs)", exc, self.interval)
             return None
-        for symbol in self.symbols:
+        for symbol in kept:  # every symbol the StorageActor tracks, recording or not: no list of its own to update
             try:
                 storage.compact_trades_before(self.db, symbol, cutoff)
             except StorageError as exc:

@@ -16,8 +16,9 @@ after a restart without network.
 
 Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol (or refresh its queued request).
 ``BookActivity`` (tell): a waiting book's activity, which moves it in the queue. ``BookState`` (tell): a book lost
-or regained its sync. ``ForgetBook`` (tell): a symbol no longer recorded. ``GetStatus`` (ask). ``ThreadDied`` and
-``InjectFailure`` (tell): see ``worker.py``.
+or regained its sync. ``ForgetBook`` (tell): a symbol no longer recorded. ``SymbolsChanged`` (tell, from the
+symbol lifecycle): added symbols have their filters fetched if not cached; removed ones are forgotten as by
+``ForgetBook``. ``GetStatus`` (ask). ``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
 Tells: ``DepthSnapshotFetched`` (with the limit used) to ``stream:<symbol>``; at every start
 ``DepthSnapshotRequestsLost`` to every StreamActor (a restart loses the queue, and requests told while it restarted
 were dropped: books still waiting ask again, synced ones answer ``BookState``). A failed fetch goes back to the
@@ -48,6 +49,7 @@ from tradeactors.actors.messages import (
     FetchDepthSnapshot,
     ForgetBook,
     StoreSymbolInfo,
+    SymbolsChanged,
 )
 from tradeactors.actors.worker import RestWorker, WorkerThreadActor
 from tradeactors.metrics import Metrics
@@ -145,14 +147,28 @@ class DepthSnapshotWorker(RestWorker):
                                      "books": schedule.last_episode[1]}),
             }
 
+    def change_symbols(self, added, removed) -> None:
+        """Filters are fetched for ``added`` at once (if not cached); ``removed`` are forgotten (queue entry, sync
+        state) and no longer fetched."""
+        with self.cond:
+            for symbol in removed:
+                self._ended(self.schedule.forget(symbol, self.clock()))
+            self.symbols = [s for s in self.symbols if s not in removed] + [s for s in added if s not in self.symbols]
+            if added:
+                self._info_tried_at = 0.0
+            self._publish()
+            self.cond.notify()
+
     # --- the worker thread ----------------------------------------------------------------------------------
 
     def _fetch_symbol_info(self) -> None:
         """One attempt (books must not wait for it); repeated every INFO_RETRY_SECONDS while any is missing."""
         self._info_tried_at = time.monotonic()
-        missing = [s for s in self.symbols if self.db is not None and load_symbol_info(self.db, s) is None]
+        checked = list(self.symbols)
+        missing = [s for s in checked if self.db is not None and load_symbol_info(self.db, s) is None]
         if not missing:
-            self.symbols = []
+            with self.cond:  # symbols added meanwhile stay to be checked
+                self.symbols = [s for s in self.symbols if s not in checked]
             return
         try:
             found = self.rest.symbol_filters(missing, self.stopping)
@@ -274,6 +290,10 @@ class DepthSnapshotActor(WorkerThreadActor):
         super()._stop_worker()
         if self.worker.wake in self.worker.rest.ledger.listeners:
             self.worker.rest.ledger.listeners.remove(self.worker.wake)
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        self.worker.change_symbols(message.added, message.removed)
 
     @handles(FetchDepthSnapshot)
     def _fetch(self, message: FetchDepthSnapshot) -> None:

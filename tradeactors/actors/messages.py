@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from tradeactors.protocol import AggTrade, DepthUpdate
 from tradeactors.records import BookSecond
+from tradeactors.symbolset import Selection
 
 
 class Trades(NamedTuple):
@@ -279,3 +280,25 @@ class Analyze(NamedTuple):
     params: dict
     now_ms: int | None = None
     """The end of the window (default: now); tests pin it."""
+
+
+class SymbolsChanged(NamedTuple):
+    """Service -> every actor that keeps per-symbol state (buffer, storage, backfill, depth snapshots, query):
+    the recorded symbols changed at runtime. ``added`` is told before their StreamActors start, ``removed`` after
+    theirs stopped (each change in one message, so that a symbol's last trades reach the buffer first)."""
+
+    added: tuple[str, ...]
+    """Symbols that start recording now."""
+    removed: tuple[str, ...]
+    """Symbols whose StreamActor has stopped: flush what is buffered, stop fetching for them."""
+    known: tuple[str, ...]
+    """The symbols queries accept from now on: recording, recorded earlier in this run, or with stored history."""
+
+
+class ReadSymbols(NamedTuple):
+    """Service (on SIGHUP) -> SymbolSetActor: read the symbol set again now, with this selection (the configuration
+    file may have changed it)."""
+
+    selection: Selection
+    refresh_seconds: float
+    reason: str

@@ -4,7 +4,9 @@ Owns: nothing but a reference to the shared Database (reads run beside the Stora
 Messages (ask): ``QueryTrades`` -> ``TradePage``; ``QueryTradeColumns`` -> ``records.TradeColumns`` (numpy
 columns); ``QueryBookSeconds`` -> [``records.BookSecond``]; ``Analyze`` -> an analytics tool's result (see
 ``tools.py``); ``QueryTradeDecimals`` -> (p, q) decimals or None and ``QueryTradeBatch`` -> (columns, next start)
-for exports; ``GetStatus`` -> dict. ``InjectFailure`` (tell): raises. Invalid arguments raise
+for exports; ``GetStatus`` -> dict. ``SymbolsChanged`` (tell, from the Service): the symbols queries accept from
+now on (recording, or with stored history: a symbol that stopped recording stays queryable). ``InjectFailure``
+(tell): raises. Invalid arguments raise
 ``InvalidParameter`` / ``UnknownSymbol`` back to the caller (an exception in an ask does not stop the actor).
 The live book is not stored history: it is asked of the symbol's StreamActor (``Service.book``).
 on_start/on_stop: nothing to set up or release. on_failure: not reachable (asks only).
@@ -36,6 +38,7 @@ from tradeactors.actors.messages import (
     QueryTradeColumns,
     QueryTradeDecimals,
     QueryTrades,
+    SymbolsChanged,
 )
 from tradeactors.errors import InvalidParameter, UnknownSymbol
 from tradeactors.metrics import Metrics
@@ -113,6 +116,10 @@ class QueryActor(Actor):
         now_ms = message.now_ms if message.now_ms is not None else int(time.time() * 1000)
         with self.metrics.query_seconds.labels(message.tool).time():
             return tools.run(self.db, message.tool, message.symbol, message.params, now_ms)
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        self.symbols = tuple(message.known)
 
     @handles(GetStatus)
     def _status(self, _message: GetStatus) -> dict:

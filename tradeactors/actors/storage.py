@@ -8,6 +8,8 @@ Messages:
 - ``StoreBookSeconds`` (tell, from the BufferActor): one WriteBatch of book seconds.
 - ``GetHoles`` (ask) -> missing id ranges. ``GetLastId`` (ask) -> the highest stored id or None.
   ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
+- ``SymbolsChanged`` (tell, from the Service): added symbols have their stored ids loaded; removed ones stay
+  tracked (their history stays until retention removes it).
 - ``StoreSymbolInfo`` (tell, from the DepthSnapshotActor): a symbol's tick and step sizes, cached in ``meta``.
 - ``DeleteBefore`` (ask, from the CleanupActor) -> {symbol: first id kept}: retention as one range delete.
 - ``RetryPending`` (tell, from its ticker): retries failed writes. ``GetStatus`` (ask): counters.
@@ -32,6 +34,7 @@ from tradeactors.actors.messages import (
     StoreBookSeconds,
     StoreSymbolInfo,
     StoreTrades,
+    SymbolsChanged,
 )
 from tradeactors.actors.ticker import Ticker
 from tradeactors.metrics import Metrics
@@ -98,6 +101,10 @@ class StorageActor(Actor):
     @handles(RecordExchangeGap)
     def _exchange_gap(self, message: RecordExchangeGap) -> None:
         self.recorder.record_exchange_gap(message.symbol, message.lo, message.hi)
+
+    @handles(SymbolsChanged)
+    def _symbols_changed(self, message: SymbolsChanged) -> None:
+        self.recorder.add_symbols(message.added)
 
     @handles(StoreSymbolInfo)
     def _symbol_info(self, message: StoreSymbolInfo) -> None:

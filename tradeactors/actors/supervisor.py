@@ -7,6 +7,10 @@ under the same name, so no one keeps a dead reference. More than ``max_restarts`
 ``window`` seconds escalate: the Supervisor reports failure and the service stops in order and exits 1, so
 that supervisord restarts the whole process.
 
+Actors can also be added and retired while it runs (``add``, ``retire``: a symbol starts or stops recording). A
+retired actor is stopped and forgotten: the watcher never restarts it, even if it was found dead while being
+retired. Neither counts as a restart.
+
 Not an actor itself: it must keep working while actors die, and it runs the watcher in its own thread.
 """
 
@@ -42,6 +46,8 @@ class ActorSpec:
     consecutive: int = 0
     started_at: float = 0.0
     ref: pykka.ActorRef | None = field(default=None, repr=False)
+    retired: bool = False
+    """Set (under the Supervisor's lock) before a retired actor is stopped: the watcher leaves it alone."""
 
 
 class SupervisorEscalation(Exception):
@@ -68,6 +74,8 @@ class Supervisor:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
+        self.watch_rounds = 0
+        """Liveness checks done over every actor so far (tests wait for some to pass instead of sleeping)."""
 
     def start(self, specs: list[ActorSpec]) -> None:
         """Start each actor in order; an actor whose on_start fails raises here (start-up is all or nothing)."""
@@ -77,6 +85,38 @@ class Supervisor:
             log.info("started %s", spec.name)
         self._watcher = threading.Thread(target=self._watch, name="Supervisor", daemon=True)
         self._watcher.start()
+
+    def add(self, spec: ActorSpec) -> None:
+        """Start one more actor while running and supervise it like the others (stopped first, as the last
+        started). Raises RuntimeError if its on_start fails (nothing is kept) or the Supervisor is stopping."""
+        with self._lock:
+            if self._stopping.is_set():
+                raise RuntimeError(f"not starting {spec.name}: the service is stopping")
+            if any(s.name == spec.name for s in self.specs):
+                raise RuntimeError(f"{spec.name} is already running")
+            self._start_one(spec)
+            self.specs.append(spec)
+        log.info("started %s", spec.name)
+
+    def retire(self, name: str) -> bool:
+        """Stop an actor for good (after it drained its mailbox) and forget it: it is not restarted, and its
+        name leaves the Directory. False if no such actor is supervised."""
+        with self._lock:
+            spec = next((s for s in self.specs if s.name == name), None)
+            if spec is None:
+                return False
+            spec.retired = True
+            self.specs.remove(spec)
+        # Outside the lock: stopping may wait for the actor's threads, and they may be waiting for the lock.
+        ref = spec.ref
+        if ref is not None:
+            try:
+                ref.stop(block=True, timeout=spec.stop_timeout)
+            except pykka.Timeout:
+                log.error("%s did not stop within %.0fs", spec.name, spec.stop_timeout)
+        self.directory.unregister(name)
+        log.info("stopped %s (retired)", name)
+        return True
 
     def _start_one(self, spec: ActorSpec) -> None:
         ref = spec.start()
@@ -115,12 +155,17 @@ class Supervisor:
             for spec in list(self.specs):
                 if self._stopping.is_set():
                     return
+                if spec.retired:
+                    continue
                 if spec.ref is not None and not spec.ref.is_alive():
                     self._restart(spec)
                 elif spec.consecutive and time.monotonic() - spec.started_at > STABLE_SECONDS:
                     spec.consecutive = 0
+            self.watch_rounds += 1
 
     def _restart(self, spec: ActorSpec) -> None:
+        if spec.retired:  # found dead because it was being retired
+            return
         now = time.monotonic()
         self._recent.append(now)
         while self._recent and self._recent[0] < now - self.window:
@@ -139,7 +184,7 @@ class Supervisor:
         if self._stopping.wait(delay):
             return
         with self._lock:
-            if self._stopping.is_set():
+            if self._stopping.is_set() or spec.retired:
                 return
             try:
                 self._start_one(spec)

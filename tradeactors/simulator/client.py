@@ -116,6 +116,12 @@ class SimulatorClient:
     def set_regime(self, symbol=None, **regime):
         return self._post("/_sim/regime", symbol=symbol, **regime)
 
+    def list_symbol(self, symbol, rate=None):
+        return self._post("/_sim/list_symbol", symbol=symbol, rate=rate)
+
+    def set_symbol_status(self, symbol, status):
+        return self._post("/_sim/symbol_status", symbol=symbol, status=status)
+
     # reads
     def state(self) -> dict:
         return self._get("/_sim/state")

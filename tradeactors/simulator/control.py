@@ -13,7 +13,8 @@ Faults: ``drop`` (symbol), ``stall`` (seconds, symbol), ``refuse`` (seconds), ``
 seconds), ``rest`` (kind = truncate / reset / nonjson, count, path: the next REST replies broken),
 ``skip_trades`` (symbol, count: an exchange-side id gap), ``stale_depth`` (symbol, behind, count). Controls:
 ``weight_budget`` (n), ``pause`` / ``resume`` (symbol), ``regime`` (symbol, rate, spread, depth, churn, jump),
-``activity`` (factor: a whole market's rates scaled). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol,
+``activity`` (factor: a whole market's rates scaled), ``list_symbol`` (symbol, rate: a new symbol, TRADING),
+``symbol_status`` (symbol, status: e.g. BREAK or TRADING). Reads: ``state``, ``trades``, ``ids``, ``book`` (symbol,
 updateId, depth), ``update_id`` (symbol), ``connections`` (symbol), ``limits`` (Binance limits crossed, by kind).
 """
 from __future__ import annotations
@@ -47,6 +48,8 @@ COMMANDS: dict[str, tuple[str, dict[str, tuple[str, Converter]]]] = {
     "/_sim/weight_budget": ("set_weight_budget", {"n": ("n", int)}),
     "/_sim/activity": ("set_activity", {"factor": ("factor", float)}),
     "/_sim/pause": ("pause", _SYMBOL),
+    "/_sim/list_symbol": ("list_symbol", {"rate": ("rate", float), **_SYMBOL}),
+    "/_sim/symbol_status": ("set_symbol_status", {"status": ("status", str), **_SYMBOL}),
     "/_sim/resume": ("resume", _SYMBOL),
     "/_sim/regime": ("set_regime", {"rate": ("rate", lambda v: v if v == "max" else float(v)),
                                     "spread": ("spread", float), "depth": ("depth", float),

@@ -20,6 +20,11 @@ Faults and what the client sees:
 - ``rest_fail``: REST answers 429/418 (with ``Retry-After``) or 5xx for N s.
 - ``rest_fault``: the next N REST replies broken below HTTP's status: ``truncate`` / ``reset`` / ``nonjson``
   (see :mod:`.restfaults`).
+
+Listings and halts (``list_symbol``, ``set_symbol_status``): a symbol listed while the simulator runs appears in
+exchangeInfo as ``TRADING`` and trades at once; a symbol whose status is not ``TRADING`` (e.g. ``BREAK``) shows
+that status in exchangeInfo and makes no trade and no book change (its connections stay open and go quiet), until
+it is set back to ``TRADING``.
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ from .weights import WeightLedger
 
 log = logging.getLogger(__name__)
 
+SYMBOL_STATUSES = ("PRE_TRADING", "TRADING", "POST_TRADING", "END_OF_DAY", "HALT", "AUCTION_MATCH", "BREAK")
+"""exchangeInfo's ``status`` values, as Binance documents them."""
 MAX_BATCH = 256
 """Taker orders per batch when rate="max" (~280 frames; one writelines call per connection)."""
 
@@ -50,6 +57,10 @@ MAX_BATCH = 256
 def now_ms() -> int:
     return int(time.time() * 1000)
 
+
+LISTED_ORDERS_PER_S = 0.5
+"""Taker orders per second of a symbol listed at runtime into a whole market with no rate given: a quiet new
+listing (the median symbol trades below one a second)."""
 
 class Exchange:
     def __init__(self, symbols, rate=10.0, seed=1, replay=None, replay_speed=1.0, replay_start="first_client",
@@ -67,6 +78,8 @@ class Exchange:
         self.rest_faults = RestFaults()
         self.refuse_until = 0.0
         self._paused: set[str | None] = set()
+        self._status: dict[str, str] = {}
+        """Symbols whose exchangeInfo status is not TRADING."""
         self._skip_depth: dict[str, int] = {}
         self._skip_trades: dict[str, int] = {}
         self._stale_depth: dict[str, tuple[int, int]] = {}
@@ -144,7 +157,11 @@ class Exchange:
         return self.violations.snapshot()
 
     def paused(self, symbol: str) -> bool:
-        return None in self._paused or symbol in self._paused
+        return None in self._paused or symbol in self._paused or symbol in self._status
+
+    def symbol_status(self, symbol: str) -> str:
+        """The symbol's exchangeInfo status."""
+        return self._status.get(symbol, "TRADING")
 
     def publish_depth(self, symbol: str, payload: str | None, frame: str | None = None) -> None:
         """Send a depthUpdate unless a skip fault swallows it (the book changed all the same)."""
@@ -357,6 +374,43 @@ class Exchange:
             market.set_regime(spread=spread, depth=depth, churn=churn, jump=jump, sweep=sweep, pull=pull,
                               iceberg=iceberg, one_sided=one_sided)
 
+    # --- listings and halts ---------------------------------------------------------------------------------------
+
+    def list_symbol(self, symbol: str, rate: float | None = None) -> str:
+        """List a new synthetic symbol while running: TRADING in exchangeInfo, trading at once at ``rate`` taker
+        orders/s (default: the simulator's rate). Returns the symbol as served (upper-case)."""
+        if self.replay is not None:
+            raise ValueError("a replayed market cannot list symbols")
+        spec = spec_for(symbol)
+        if spec.symbol in self.markets:
+            raise ValueError(f"{spec.symbol} is already listed")
+        if rate is not None:
+            if float(rate) < 0:
+                raise ValueError(f"rate {rate} is negative")
+            self._rates[spec.symbol] = float(rate)
+        market = SyntheticMarket(spec, self.seed, len(self.markets))
+        self.markets[spec.symbol] = market
+        if self.driver is not None:  # a whole market: the new symbol joins the one timer, not a task of its own
+            orders = float(rate) if rate is not None else LISTED_ORDERS_PER_S
+            self.driver.add(spec.symbol, orders, makers=max(1.0, 4 * orders))
+        elif self.started is not None:  # running: trade now (otherwise start() starts it with the others)
+            coro = self._run_max(market) if self.rate_of(spec.symbol) == "max" else \
+                self._run_paced(market, float(self.rate_of(spec.symbol)))
+            self._tasks.append(asyncio.create_task(coro, name=f"market-{spec.symbol}"))
+        log.info("listed %s", spec.symbol)
+        return spec.symbol
+
+    def set_symbol_status(self, symbol: str, status: str) -> None:
+        """Set the symbol's exchangeInfo status; anything but TRADING (e.g. BREAK) stops its trading."""
+        (symbol,) = self._symbols(symbol)
+        if status not in SYMBOL_STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(SYMBOL_STATUSES)}")
+        if status == "TRADING":
+            self._status.pop(symbol, None)
+        else:
+            self._status[symbol] = status
+        log.info("%s status %s", symbol, status)
+
     def connection_count(self, symbol=None) -> int:
         return len(self.hub.matching(symbol))
 
@@ -368,7 +422,7 @@ class Exchange:
             symbols[s] = {
                 "connections": connections.get(s, 0), "trades": len(m.trades), "last_trade_id": m.trades.last_id,
                 "update_id": m.book.current_update_id, "depth_updates_sent": self.depth_sent.get(s, 0),
-                "paused": self.paused(s), "stalled": self.hub.stalled(s),
+                "paused": self.paused(s), "stalled": self.hub.stalled(s), "status": self.symbol_status(s),
             }
         return {"connections": len(self.hub.subs), "frames_sent": self.hub.frames_sent, "symbols": symbols,
                 "replay": self.replay.progress() if self.replay else None,

@@ -97,7 +97,7 @@ def exchange_info(exchange, query):
     for name in names:
         spec = exchange.markets[name].spec
         symbols.append({
-            "symbol": name, "status": "TRADING", "baseAsset": spec.base, "baseAssetPrecision": 8,
+            "symbol": name, "status": exchange.symbol_status(name), "baseAsset": spec.base, "baseAssetPrecision": 8,
             "quoteAsset": spec.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
             "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
             "isSpotTradingAllowed": True, "permissions": ["SPOT"],

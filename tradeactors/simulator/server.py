@@ -365,6 +365,17 @@ class Simulator:
     def connection_count(self, symbol=None) -> int:
         return self._call(self.exchange.connection_count, symbol)
 
+    def list_symbol(self, symbol, rate=None) -> str:
+        """List a new symbol now: TRADING in exchangeInfo, trading at ``rate`` (default: the simulator's)."""
+        listed = self._call(self.exchange.list_symbol, symbol, rate)
+        self.symbols = list(self.exchange.markets)
+        return listed
+
+    def set_symbol_status(self, symbol, status) -> None:
+        """Set exchangeInfo's status of ``symbol``: ``BREAK`` (or any status but TRADING) halts its trading,
+        ``TRADING`` resumes it."""
+        return self._call(self.exchange.set_symbol_status, symbol, status)
+
     def state(self) -> dict:
         """Connections, published counts and last ids per symbol (the ``/_sim/state`` body)."""
         return self._call(self.exchange.state)

@@ -31,5 +31,6 @@ __all__ = [
     "Database", "StorageError", "TradeWriter", "compact_trades_before", "first_trade_time", "iter_book_seconds",
     "load_exchange_gaps",
     "load_id_ranges", "load_symbol_info", "read_book_seconds", "read_chunks", "read_columns", "read_price_volumes",
-    "read_trade_batch", "read_trades", "recent_trade_count", "stored_symbols", "trade_decimals", "trade_ids",
+    "read_trade_batch", "read_trades", "recent_trade_count", "stored_symbols", "trade_decimals",
+    "trade_ids",
 ]

@@ -139,9 +139,11 @@ def _reordered(columns: TradeColumns, order: np.ndarray) -> TradeColumns:
 
 
 def stored_symbols(db: Database) -> list[str]:
-    """Every symbol with stored trades (an ``ids:`` range list in ``meta``), sorted."""
+    """Every symbol with at least one stored trade id, sorted: those retention emptied (an empty ``ids:`` range
+    list) are left out."""
     prefix = keys.ids_key("")
-    return sorted(key[len(prefix):].decode() for key, _value in db.scan(keys.META, prefix, prefix[:-1] + b";"))
+    return sorted(key[len(prefix):].decode() for key, value in db.scan(keys.META, prefix, prefix[:-1] + b";")
+                  if codecs.decode_id_ranges(value))
 
 
 def read_columns(db: Database, symbol: str, start_ms: int, end_ms: int) -> TradeColumns:

@@ -33,6 +33,13 @@ class TradeWriter:
         self._rollups: dict[tuple[str, int], PriceVolumes] = {}
         """Recent minutes' rollups, so a live write does not read its minute back from the database."""
 
+    def track(self, symbol: str) -> None:
+        """Load a symbol's stored ids and exchange gaps, if not loaded yet (a symbol added at runtime: it may have
+        history from an earlier run, which a fresh empty range list would overwrite)."""
+        if symbol not in self.ranges:
+            self.ranges[symbol] = load_id_ranges(self.db, symbol)
+            self.exchange_gaps[symbol] = load_exchange_gaps(self.db, symbol)
+
     def holes(self, symbol: str) -> list[tuple[int, int]]:
         """Ids missing between the first and last stored id that the exchange has not confirmed missing."""
         ranges = self.ranges.get(symbol)
@@ -96,7 +103,8 @@ class TradeWriter:
 
         Raises StorageError; then nothing was written and the ranges are unchanged.
         """
-        ranges = self.ranges.setdefault(symbol, IdRanges())
+        self.track(symbol)
+        ranges = self.ranges[symbol]
         fresh = self._fresh(sorted(trades, key=_by_id), ranges)
         if not fresh:
             return 0, 0
