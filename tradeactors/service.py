@@ -169,19 +169,32 @@ class Service:
         """(``records.TradeColumns`` of whole seconds from start_ms on, in id order; next start ms or None)."""
         return self.ask("query", QueryTradeBatch(symbol, start_ms, end_ms, min_rows))
 
-    def status(self) -> dict:
-        """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
-        streams = [f"stream:{symbol}" for symbol in self.symbols]
-        others = ["storage", "backfill", "cleanup", "depth_snapshots"]
-        answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
+    def status(self, symbols: tuple[str, ...] | None = None) -> dict:
+        """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters. ``symbols``:
+        ask only these symbols' StreamActors (all when None)."""
+        return self._status(self._ask_status(self.symbols if symbols is None else symbols))
 
+    def health_and_status(self) -> tuple[bool, list[str], dict]:
+        """``health()`` and ``status()`` from one round of asks: at 1,500 symbols a round of ``GetStatus`` to every
+        StreamActor is most of a request's time (see BENCHMARKS.md, bench web), and the dashboard needs both."""
+        answers = self._ask_status(self.symbols)
+        healthy, reasons = self._health(answers)
+        return healthy, reasons, self._status(answers)
+
+    def _ask_status(self, symbols) -> dict:
+        """{actor name: ``GetStatus`` answer or exception} of the symbols' StreamActors and the other actors."""
+        names = [f"stream:{symbol}" for symbol in symbols] + ["storage", "backfill", "cleanup", "depth_snapshots"]
+        return self.directory.ask_many(names, GetStatus(), timeout=STATUS_TIMEOUT)
+
+    def _status(self, answers: dict) -> dict:
         def answer(name: str, unavailable: dict) -> dict:
             value = answers[name]
             if isinstance(value, Exception):
                 return {**unavailable, "error": str(value) or type(value).__name__}
             return value
 
-        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in self.symbols}
+        symbols = {name.split(":", 1)[1]: answer(name, {"state": "unavailable"}) for name in answers
+                   if name.startswith("stream:")}
         return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
                 "depth_snapshots": answer("depth_snapshots", {}),
@@ -205,20 +218,22 @@ class Service:
         """(healthy, reasons): every actor alive with its threads, every stream connected or down for less than
         ``stream_down_alert``, every book synced or out of sync for less than ``book_unsynced_alert``. Also
         published as the ``health_ok``, ``stream_down_seconds`` and ``book_unsynced_seconds`` gauges."""
+        return self._health(self._ask_status(self.symbols))
+
+    def _health(self, answers: dict) -> tuple[bool, list[str]]:
         c, m = self.config, self.metrics
         reasons = []
         for name, state in self.supervisor.status().items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        workers = ["backfill", "depth_snapshots"]
-        streams = [f"stream:{s}" for s in self.symbols]
-        answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
-        for name in workers:
+        for name in ("backfill", "depth_snapshots"):
             status = answers[name]
             if not isinstance(status, Exception) and not status.get("worker_alive", True):
                 reasons.append(f"the {name} worker thread is dead ({status.get('worker_died') or 'stopped'})")
-        for name in streams:
-            symbol, status = name.split(":", 1)[1], answers[name]
+        for name, status in answers.items():
+            if not name.startswith("stream:"):
+                continue
+            symbol = name.split(":", 1)[1]
             if isinstance(status, Exception):
                 reasons.append(f"{name} is unavailable: {status or type(status).__name__}")
                 continue

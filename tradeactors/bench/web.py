@@ -22,6 +22,7 @@ Last line: one JSON object ``{"bench": "web", "symbols", "dashboard_ms", "status
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import tempfile
@@ -71,12 +72,12 @@ def storage_status(symbols: list[str]) -> dict[str, Any]:
             "holes": {s: ([[100, 120]] if i % 131 == 13 else []) for i, s in enumerate(symbols)},
             "exchange_gaps": {s: [] for s in symbols},
             "stored_ids": {s: [[1, 5_000_000 + i]] for i, s in enumerate(symbols)},
-            "book_seconds_written": {s: 3600 for s in symbols}}
+            "book_seconds_written": dict.fromkeys(symbols, 3600)}
 
 
 def backfill_status(symbols: list[str], now_ms: int) -> dict[str, Any]:
     gap = {"from_id": 100, "to_id": 120, "fetched": 21, "missing": 0, "filled_at": now_ms - 60_000, "via": "hole"}
-    return {"trades_backfilled": {s: 21 for s in symbols[::50]}, "last_gap": {s: dict(gap) for s in symbols[::50]},
+    return {"trades_backfilled": dict.fromkeys(symbols[::50], 21), "last_gap": {s: dict(gap) for s in symbols[::50]},
             "last_catch_up": {}, "worker_alive": True, "worker_died": None}
 
 
@@ -135,7 +136,7 @@ class Market:
             ref = StatusActor.start(answer)
             self.refs.append(ref)
             self.service.directory.register(name, ref)
-            self.service.supervisor.specs.append(ActorSpec(name, lambda: ref, ref=ref))
+            self.service.supervisor.specs.append(ActorSpec(name, functools.partial(lambda r: r, ref), ref=ref))
         self.http = HttpServer(create_app(config, self.service), "127.0.0.1", 0)
         self.http.start()
 
