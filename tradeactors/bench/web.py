@@ -9,8 +9,9 @@ once, and the real Flask app serves them through waitress on a loopback socket.
 
 Timed over that socket, ``--requests`` times each (a warm-up request first): ``GET /api/dashboard``,
 ``GET /api/status``, ``GET /api/status?limit=50`` (one page) and ``GET /metrics``; the median and p90 of the
-round trip in ms (server time plus a loopback transfer) and the response size. Baseline in the same run: the same
-with 2 symbols; ``ratio`` = the N-symbol median / the 2-symbol median.
+round trip in ms (server time plus a loopback transfer), the process's CPU time per request and the response
+size; and, in-process, one round of ``GetStatus`` asks to every actor, the floor of the first three. Baseline in
+the same run: the same with 2 symbols; ``ratio`` = the N-symbol median / the 2-symbol median.
 
 A few symbols are made to need attention (disconnected, book unsynced, holes, stalled, lagging), as in a real
 market, so the summary and the attention ordering have work to do.
@@ -149,25 +150,41 @@ class Market:
 
 
 def time_requests(url: str, path: str, count: int) -> dict[str, float]:
-    """Median and p90 round trip (ms) of ``count`` GETs after one warm-up, and the answer's size (KB)."""
+    """Median and p90 round trip (ms) of ``count`` GETs after one warm-up, the answer's size (KB), and the CPU
+    time of this process per request (ms: the server's, every actor's and the client's)."""
     times = []
     with requests.Session() as session:
         size = len(session.get(url + path, timeout=60).content)
+        cpu = time.process_time()
         for _ in range(count):
             began = time.perf_counter()
             response = session.get(url + path, timeout=60)
             times.append((time.perf_counter() - began) * 1000)
             response.raise_for_status()
+        cpu = time.process_time() - cpu
     times.sort()
     return {"median_ms": round(statistics.median(times), 1),
-            "p90_ms": round(times[min(len(times) - 1, int(len(times) * 0.9))], 1), "kb": round(size / 1024, 1)}
+            "p90_ms": round(times[min(len(times) - 1, int(len(times) * 0.9))], 1), "kb": round(size / 1024, 1),
+            "cpu_ms": round(cpu / count * 1000, 1)}
 
 
-def measure(count: int, requests_each: int) -> tuple[dict[str, dict[str, float]], int]:
+def time_asks(market: Market, count: int) -> float:
+    """Median ms of one round of ``GetStatus`` asks to every actor (``Service._ask_status``), the floor of every
+    request above."""
+    times = []
+    for _ in range(count + 1):
+        began = time.perf_counter()
+        market.service._ask_status(market.service.symbols)
+        times.append((time.perf_counter() - began) * 1000)
+    return round(statistics.median(times[1:]), 1)
+
+
+def measure(count: int, requests_each: int) -> tuple[dict[str, dict[str, float]], int, float]:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as data_dir:
         market = Market(count, data_dir)
         try:
-            return {path: time_requests(market.http.url, path, requests_each) for path in PATHS}, market.samples
+            timed = {path: time_requests(market.http.url, path, requests_each) for path in PATHS}
+            return timed, market.samples, time_asks(market, requests_each)
         finally:
             market.close()
 
@@ -181,17 +198,22 @@ def run(argv: list[str]) -> int:
     if args.symbols < 2 or args.requests < 1:
         parser.error("--symbols must be >= 2 and --requests >= 1")
 
-    baseline, _ = measure(2, args.requests)
-    big, samples = measure(args.symbols, args.requests)
-    result: dict[str, Any] = {"bench": "web", "symbols": args.symbols, "metric_samples": samples}
-    print(f"{'path':<24} {'2 symbols':>12} {f'{args.symbols} symbols':>16} {'p90':>8} {'size':>10} {'ratio':>7}")
+    baseline, _, small_asks = measure(2, args.requests)
+    big, samples, asks = measure(args.symbols, args.requests)
+    result: dict[str, Any] = {"bench": "web", "symbols": args.symbols, "metric_samples": samples,
+                              "ask_round_ms": asks, "ask_round_baseline_ms": small_asks}
+    print(f"{'path':<24} {'2 symbols':>12} {f'{args.symbols} symbols':>16} {'p90':>8} {'CPU':>8} {'size':>10} "
+          f"{'ratio':>7}")
     for path in PATHS:
         small, large = baseline[path], big[path]
         ratio = large["median_ms"] / max(small["median_ms"], 0.1)
         print(f"{path:<24} {small['median_ms']:>9.1f} ms {large['median_ms']:>13.1f} ms {large['p90_ms']:>5.0f} ms "
-              f"{large['kb']:>7.0f} KB {ratio:>7.1f}")
+              f"{large['cpu_ms']:>5.0f} ms {large['kb']:>7.0f} KB {ratio:>7.1f}")
         key = KEYS[path]
         result.update({f"{key}_ms": large["median_ms"], f"{key}_p90_ms": large["p90_ms"], f"{key}_kb": large["kb"],
-                       f"{key}_baseline_ms": small["median_ms"], f"{key}_ratio": round(ratio, 1)})
+                       f"{key}_cpu_ms": large["cpu_ms"], f"{key}_baseline_ms": small["median_ms"],
+                       f"{key}_ratio": round(ratio, 1)})
+    print(f"one round of GetStatus asks to every actor: {small_asks:.1f} ms at 2 symbols, {asks:.1f} ms at "
+          f"{args.symbols} ({samples:,} metric samples exposed)")
     print(json.dumps(result))
     return 0
