@@ -92,8 +92,10 @@ def test_select_and_order():
 
 
 def test_only_symbols_cuts_maps_keyed_by_symbol_and_keeps_the_rest():
-    part = {"holes": {"AAA": [], "BBB": [[1, 2]]}, "size_on_disk": 7, "queued": ["AAA"], "empty": {},
-            "by_kind": {"gap": 1}}
+    part = {"holes": {"AAA": [], "BBB": [[1, 2]], "GONE": []}, "size_on_disk": 7, "queued": ["AAA"], "empty": {},
+            "by_kind": {"gap": 1}, "NOTSYMBOLS": {"XXX": 1}}
+    # GONE is no longer collected (storage keeps it until retention): the map is still keyed by symbol.
     assert overview.only_symbols(part, {"BBB"}, {"AAA", "BBB"}) == {
-        "holes": {"BBB": [[1, 2]]}, "size_on_disk": 7, "queued": ["AAA"], "empty": {}, "by_kind": {"gap": 1}}
+        "holes": {"BBB": [[1, 2]]}, "size_on_disk": 7, "queued": ["AAA"], "empty": {}, "by_kind": {"gap": 1},
+        "NOTSYMBOLS": {"XXX": 1}}
     assert overview.only_symbols("error", set(), set()) == "error"

@@ -18,7 +18,7 @@ import collections
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tradeactors.parameters import ATTENTION_REASONS, STREAM_STATES
+from tradeactors.parameters import ATTENTION_REASONS, STREAM_STATES, SYMBOL_RE
 
 STALL_AFTER_S = 60.0
 """Connected, but no frame at all for this long: the watchdog (``stream_timeout``) has not acted yet. Whole-market
@@ -173,13 +173,15 @@ def ordered(rows: Iterable[dict[str, Any]], column: str = "attention", descendin
 
 def only_symbols(part: Any, keep: set[str], symbols: set[str]) -> Any:
     """``part`` (a section of the status) with every map keyed by symbol cut down to ``keep``: a page of the
-    status carries the storage and backfill details of its own symbols only. A map is keyed by symbol when all
-    its keys are collected symbols."""
+    status carries the storage and backfill details of its own symbols only. A map is keyed by symbol when its
+    keys all have a symbol's form and one at least is collected (``symbols``): storage still holds symbols that
+    stopped being collected (history stays until retention)."""
     if not isinstance(part, dict):
         return part
     out = {}
     for key, value in part.items():
-        if isinstance(value, dict) and value and all(k in symbols for k in value):
+        if isinstance(value, dict) and any(k in symbols for k in value) and \
+                all(isinstance(k, str) and SYMBOL_RE.match(k) for k in value):
             value = {k: v for k, v in value.items() if k in keep}
         out[key] = value
     return out
