@@ -366,4 +366,18 @@ def test_a_state_change_and_a_removed_symbol_show_within_a_refresh(market):
     assert page.locator("#symbols-body tr").count() == 0
     assert page.locator("#page-info").text_content() == "0–0 of 0 (filtered from 1499)"
     assert page.locator('#vp-symbol option[value="S0200USDT"], #vp-symbol option:text-is("S0200USDT")').count() == 0
+
+    # On the last page when 30 more symbols leave: the page moves back to the new last page.
+    page.fill("#filter", "")
+    page.wait_for_function("() => document.querySelector('#page-info').textContent === '1–50 of 1499'",
+                           timeout=6_000)
+    page.evaluate("() => { Object.assign(window.tradeactorsDashboard.view, {offset: 1450}); "
+                  "window.tradeactorsDashboard.refresh(); }")
+    page.wait_for_function("() => document.querySelector('#page-info').textContent === '1451–1499 of 1499'",
+                           timeout=6_000)
+    gone = set(standin.symbols[-30:])
+    standin.symbols = tuple(s for s in standin.symbols if s not in gone)
+    page.wait_for_function("() => document.querySelector('#page-info').textContent === '1451–1469 of 1469'",
+                           timeout=6_000)
+    assert page.locator("#symbols-body tr").count() == 19
     assert page.errors == []

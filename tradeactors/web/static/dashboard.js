@@ -361,8 +361,8 @@
       }
       $("error").hidden = true;
       const page = r.body.page;
-      if (page.matched && page.offset >= page.matched) {  // the list shrank under the page (symbols removed)
-        view.offset = Math.floor((page.matched - 1) / view.limit) * view.limit;
+      if (page.offset > 0 && page.offset >= page.matched) {  // the list shrank under the page (symbols removed)
+        view.offset = Math.max(0, Math.floor((page.matched - 1) / view.limit) * view.limit);
         again = true;
       } else if (asked === query()) {
         render(r.body);
