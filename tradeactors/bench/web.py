@@ -17,7 +17,8 @@ A few symbols are made to need attention (disconnected, book unsynced, holes, st
 market, so the summary and the attention ordering have work to do.
 
 Last line: one JSON object ``{"bench": "web", "symbols", "dashboard_ms", "status_ms", "status_page_ms",
-"metrics_ms", ...}`` (see BENCHMARKS.md).
+"metrics_ms", "ask_round_ms", "load_average", ...}`` (see BENCHMARKS.md); the machine's load average says how
+far the timings can be trusted: other work on the cores moves them as much as the code does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -201,7 +203,8 @@ def run(argv: list[str]) -> int:
     baseline, _, small_asks = measure(2, args.requests)
     big, samples, asks = measure(args.symbols, args.requests)
     result: dict[str, Any] = {"bench": "web", "symbols": args.symbols, "metric_samples": samples,
-                              "ask_round_ms": asks, "ask_round_baseline_ms": small_asks}
+                              "ask_round_ms": asks, "ask_round_baseline_ms": small_asks,
+                              "load_average": round(os.getloadavg()[0], 1)}
     print(f"{'path':<24} {'2 symbols':>12} {f'{args.symbols} symbols':>16} {'p90':>8} {'CPU':>8} {'size':>10} "
           f"{'ratio':>7}")
     for path in PATHS:
