@@ -8,7 +8,8 @@ set for every symbol. So ``Service.status()`` and ``Service.health()`` run their
 once, and the real Flask app serves them through waitress on a loopback socket.
 
 Timed over that socket, ``--requests`` times each (a warm-up request first): ``GET /api/dashboard``,
-``GET /api/status``, ``GET /api/status?limit=50`` (one page) and ``GET /metrics``; the median and p90 of the
+``GET /api/status``, ``GET /api/status?limit=50`` (one page), ``GET /api/status?symbols=BTCUSDT,ETHUSDT`` (two symbols'
+actors asked) and ``GET /metrics``; the median and p90 of the
 round trip in ms (server time plus a loopback transfer), the process's CPU time per request and the response
 size; and, in-process, one round of ``GetStatus`` asks to every actor, the floor of the first three. Baseline in
 the same run: the same with 2 symbols; ``ratio`` = the N-symbol median / the 2-symbol median.
@@ -40,9 +41,10 @@ from tradeactors.actors.messages import GetStatus
 from tradeactors.actors.supervisor import ActorSpec
 from tradeactors.metrics import Metrics
 
-PATHS = ("/api/dashboard", "/api/status", "/api/status?limit=50", "/metrics")
+PATHS = ("/api/dashboard", "/api/status", "/api/status?limit=50", "/api/status?symbols=BTCUSDT,ETHUSDT",
+         "/metrics")
 KEYS = {"/api/dashboard": "dashboard", "/api/status": "status", "/api/status?limit=50": "status_page",
-        "/metrics": "metrics"}
+        "/api/status?symbols=BTCUSDT,ETHUSDT": "status_two", "/metrics": "metrics"}
 
 
 def symbol_names(count: int) -> list[str]:
@@ -205,12 +207,12 @@ def run(argv: list[str]) -> int:
     result: dict[str, Any] = {"bench": "web", "symbols": args.symbols, "metric_samples": samples,
                               "ask_round_ms": asks, "ask_round_baseline_ms": small_asks,
                               "load_average": round(os.getloadavg()[0], 1)}
-    print(f"{'path':<24} {'2 symbols':>12} {f'{args.symbols} symbols':>16} {'p90':>8} {'CPU':>8} {'size':>10} "
+    print(f"{'path':<36} {'2 symbols':>12} {f'{args.symbols} symbols':>16} {'p90':>8} {'CPU':>8} {'size':>10} "
           f"{'ratio':>7}")
     for path in PATHS:
         small, large = baseline[path], big[path]
         ratio = large["median_ms"] / max(small["median_ms"], 0.1)
-        print(f"{path:<24} {small['median_ms']:>9.1f} ms {large['median_ms']:>13.1f} ms {large['p90_ms']:>5.0f} ms "
+        print(f"{path:<36} {small['median_ms']:>9.1f} ms {large['median_ms']:>13.1f} ms {large['p90_ms']:>5.0f} ms "
               f"{large['cpu_ms']:>5.0f} ms {large['kb']:>7.0f} KB {ratio:>7.1f}")
         key = KEYS[path]
         result.update({f"{key}_ms": large["median_ms"], f"{key}_p90_ms": large["p90_ms"], f"{key}_kb": large["kb"],
