@@ -341,6 +341,13 @@ def test_the_table_filters_by_text_sorts_by_a_column_and_pages(market):
                            " return r.map(x => x.dataset.symbol).join() === 'S0777USDT,S0555USDT'; }",
                            timeout=15_000)
     assert page.locator('#symbols th[data-sort="trades_per_min"]').get_attribute("aria-sort") == "descending"
+    # From the keyboard: the most reconnects first.
+    page.focus('#symbols th[data-sort="reconnects"]')
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#symbols th[data-sort="reconnects"][aria-sort="descending"]', timeout=10_000)
+    reconnects = page.eval_on_selector_all("#symbols-body tr td:nth-child(8)",
+                                           "cells => cells.map(c => parseInt(c.textContent))")
+    assert reconnects == sorted(reconnects, reverse=True) and reconnects[0] == 16
     assert page.errors == []
 
 

@@ -406,11 +406,17 @@
   $("page-next").addEventListener("click", () => changeView({ offset: view.offset + view.limit }));
   $("table-controls").addEventListener("submit", (event) => event.preventDefault());
   for (const th of document.querySelectorAll("#symbols th[data-sort]")) {
-    th.addEventListener("click", () => {
+    const sortBy = () => {
       const column = th.dataset.sort;
       const order = column === view.sort ? (view.order === "asc" ? "desc" : "asc")
         : DESCENDING_FIRST.has(column) ? "desc" : "asc";
       changeView({ sort: column, order, offset: 0 });
+    };
+    th.tabIndex = 0;  // sortable from the keyboard too
+    th.title = "sort by this column";
+    th.addEventListener("click", sortBy);
+    th.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortBy(); }
     });
   }
 
