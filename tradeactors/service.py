@@ -178,15 +178,16 @@ class Service:
         """``health()`` and ``status()`` from one round of asks: at 1,500 symbols a round of ``GetStatus`` to every
         StreamActor is most of a request's time (see BENCHMARKS.md, bench web), and the dashboard needs both."""
         answers = self._ask_status(self.symbols)
-        healthy, reasons = self._health(answers)
-        return healthy, reasons, self._status(answers)
+        actors = self.supervisor.status()
+        healthy, reasons = self._health(answers, actors, publish=False)
+        return healthy, reasons, self._status(answers, actors)
 
     def _ask_status(self, symbols) -> dict:
         """{actor name: ``GetStatus`` answer or exception} of the symbols' StreamActors and the other actors."""
         names = [f"stream:{symbol}" for symbol in symbols] + ["storage", "backfill", "cleanup", "depth_snapshots"]
         return self.directory.ask_many(names, GetStatus(), timeout=STATUS_TIMEOUT)
 
-    def _status(self, answers: dict) -> dict:
+    def _status(self, answers: dict, actors: dict | None = None) -> dict:
         def answer(name: str, unavailable: dict) -> dict:
             value = answers[name]
             if isinstance(value, Exception):
@@ -195,7 +196,8 @@ class Service:
 
         symbols = {name.split(":", 1)[1]: answer(name, {"state": "unavailable"}) for name in answers
                    if name.startswith("stream:")}
-        return {"symbols": symbols, "actors": self.supervisor.status(), "storage": answer("storage", {}),
+        return {"symbols": symbols, "actors": self.supervisor.status() if actors is None else actors,
+                "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
                 "depth_snapshots": answer("depth_snapshots", {}),
                 "rest": {"weight_used_this_minute": self.ledger.used, "weight_limit": self.ledger.limit,
@@ -218,12 +220,14 @@ class Service:
         """(healthy, reasons): every actor alive with its threads, every stream connected or down for less than
         ``stream_down_alert``, every book synced or out of sync for less than ``book_unsynced_alert``. Also
         published as the ``health_ok``, ``stream_down_seconds`` and ``book_unsynced_seconds`` gauges."""
-        return self._health(self._ask_status(self.symbols))
+        return self._health(self._ask_status(self.symbols), self.supervisor.status())
 
-    def _health(self, answers: dict) -> tuple[bool, list[str]]:
+    def _health(self, answers: dict, actors: dict, publish: bool = True) -> tuple[bool, list[str]]:
+        """``publish``: also set the health gauges. Only a scrape reads them, and ``/metrics`` calls ``health()``
+        first; the dashboard's ``health_and_status`` skips the 3,000 gauge updates of 1,500 symbols."""
         c, m = self.config, self.metrics
         reasons = []
-        for name, state in self.supervisor.status().items():
+        for name, state in actors.items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
         for name in ("backfill", "depth_snapshots"):
@@ -238,8 +242,9 @@ class Service:
                 reasons.append(f"{name} is unavailable: {status or type(status).__name__}")
                 continue
             down, unsynced = status["down_for_s"], status["book"]["unsynced_for_s"]
-            m.stream_down_seconds.labels(symbol).set(down)
-            m.book_unsynced_seconds.labels(symbol).set(unsynced)
+            if publish:
+                m.stream_down_seconds.labels(symbol).set(down)
+                m.book_unsynced_seconds.labels(symbol).set(unsynced)
             if not status["reader_alive"]:
                 reasons.append(f"stream {symbol}: the reader thread is dead ({status['reader_died'] or 'stopped'})")
             elif down > c.stream_down_alert:
@@ -248,7 +253,8 @@ class Service:
             if unsynced > c.book_unsynced_alert:
                 reasons.append(f"book {symbol}: not synced for {unsynced:.0f}s ({status['book']['state']}; alert "
                                f"after {c.book_unsynced_alert:g}s)")
-        m.health_ok.set(0 if reasons else 1)
+        if publish:
+            m.health_ok.set(0 if reasons else 1)
         return not reasons, reasons
 
 

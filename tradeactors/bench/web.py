@@ -136,6 +136,8 @@ class Market:
                  "cleanup": {"runs": 3}, "depth_snapshots": {"fetched": count, "queued": [], "worker_alive": True,
                                                              "worker_died": None}}
         answers = {**{f"stream:{s}": stream_status(i, now_ms) for i, s in enumerate(self.symbols)}, **parts}
+        self.answers = answers
+        """What each actor answers, by name: the same dict every time, so a caller may change it in place."""
         self.refs = []
         for name, answer in answers.items():
             ref = StatusActor.start(answer)
