@@ -302,6 +302,13 @@ def test_the_whole_market_shows_counts_attention_first_and_one_page_of_rows(mark
     page.wait_for_function(f"() => document.querySelector('#page-info').textContent === '1–50 of {len(attention)} "
                            f"(filtered from 1500)'", timeout=10_000)
     screenshot(page, "dashboard-1500-symbols.png")
+    assert page.locator("#state-filter").input_value() == "attention"
+    # The "show" menu: one reason for attention.
+    lagging = {s for s in attention if standin.metrics.per_symbol("store_lag")["store_lag"][s] > 10}
+    page.select_option("#state-filter", "lagging")
+    page.wait_for_function(f"() => document.querySelector('#page-info').textContent === '1–{len(lagging)} of "
+                           f"{len(lagging)} (filtered from 1500)'", timeout=10_000)
+    assert set(symbols_shown(page)) == lagging
     assert page.errors == []
 
 

@@ -10,8 +10,6 @@
   const HISTORY_POINTS = 150;          // 5 minutes of polls
   const HISTORY_KEEP_MS = 300000;      // a symbol not shown for this long loses its history
   const TOKEN_KEY = "tradeactors.token";
-  const STREAM_STATES = ["connected", "connecting", "reconnecting", "starting", "stalled", "down", "stopped", "unavailable"];
-  const REASONS = ["unavailable", "down", "not_connected", "stalled", "unsynced", "holes", "lagging"];
   const REASON_LABELS = { unavailable: "actor unavailable", down: "down", not_connected: "not connected",
     stalled: "stalled", unsynced: "book unsynced", holes: "open holes", lagging: "store lagging" };
   const DESCENDING_FIRST = new Set(["last_trade", "trades_per_min", "store_lag", "reconnects"]);
@@ -183,13 +181,22 @@
 
   function renderCounts(data) {
     const sm = data.summary;
+    // The states and reasons, in their order, are the summary's keys (parameters.py lists them once).
+    const states = Object.keys(sm.streams);
+    const reasons = Object.keys(sm.attention_by_reason).filter((r) => !states.includes(r));
+    const select = $("state-filter");
+    if (select.options.length === 1) {
+      select.innerHTML += ["attention", ...states, ...reasons].map((s) => `<option value="${escapeHtml(s)}">` +
+        `${escapeHtml(s === "attention" ? "need attention" : REASON_LABELS[s] || s)}</option>`).join("");
+      select.value = view.state;
+    }
     const parts = [chip("", "symbols", sm.symbols, "ok"), chip("attention", "need attention", sm.attention, "bad")];
-    for (const state of STREAM_STATES) {
+    for (const state of states) {
       if (state === "connected" || sm.streams[state]) parts.push(chip(state, state, sm.streams[state], state === "connected" ? "ok" : "bad"));
     }
-    for (const reason of REASONS) {
-      if (!STREAM_STATES.includes(reason) && sm.attention_by_reason[reason]) {
-        parts.push(chip(reason, REASON_LABELS[reason], sm.attention_by_reason[reason], "warn"));
+    for (const reason of reasons) {
+      if (sm.attention_by_reason[reason]) {
+        parts.push(chip(reason, REASON_LABELS[reason] || reason, sm.attention_by_reason[reason], "warn"));
       }
     }
     const books = Object.entries(sm.books).map(([state, n]) => `${escapeHtml(state)} ${n}`).join(", ");
@@ -392,8 +399,6 @@
       if (q !== view.q) changeView({ q, offset: 0 });
     }, FILTER_DELAY_MS);
   });
-  $("state-filter").innerHTML += ["attention", ...STREAM_STATES, ...REASONS.filter((r) => !STREAM_STATES.includes(r))]
-    .map((s) => `<option value="${s}">${escapeHtml(s === "attention" ? "need attention" : REASON_LABELS[s] || s)}</option>`).join("");
   $("state-filter").addEventListener("change", () => changeView({ state: $("state-filter").value, offset: 0 }));
   $("counts").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-filter]");
