@@ -1,8 +1,54 @@
-"""Prometheus metrics of one service instance, in its own registry (tests run several services per process)."""
+"""Prometheus metrics of one service instance, in its own registry (tests run several services per process).
+
+Most series are per symbol, so at the whole market (1,500 symbols) the registry holds some 25,000 series. Counters
+do not expose their ``_created`` samples (``disable_created_metrics``, process-wide, set on import): in the text
+format 0.0.4 Prometheus stores each as one more series, which doubled the series per counter and the scrape time
+for a creation time nobody reads.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+def labelled_values(metric: object) -> list[tuple[tuple[str, ...], float]] | None:
+    """[(label values, value)] of a labelled Counter or Gauge read from its children directly, or None for any
+    other metric. prometheus_client's ``collect()`` builds a Sample object per child and ``generate_latest``
+    formats each through a generic path: 0.6 s for the 28,500 samples of 1,500 symbols on the 2-core machine,
+    this ~0.06 s. It reads attributes that prometheus_client does not document (``_labelnames``, ``_metrics``,
+    ``_lock``, a child's ``_value``); if a release renames them this answers None and callers take the public
+    path (tests/test_metrics.py compares the two on every run)."""
+    if not isinstance(metric, (Counter, Gauge)):
+        return None
+    try:
+        if not metric._labelnames:
+            return None
+        with metric._lock:
+            children: list[tuple[Any, Any]] = list(metric._metrics.items())
+        return [(tuple(labels), float(child._value.get())) for labels, child in children]
+    except AttributeError:
+        return None
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
+
+
+def _label(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
 
 
 class Metrics:
@@ -95,6 +141,57 @@ class Metrics:
         """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``).
         Walks the whole registry: for many values at once use ``by_symbol``."""
         return self.registry.get_sample_value(name, labels) or 0.0
+
+    def collectors(self) -> Iterator[MetricWrapperBase]:
+        """Every metric of this instance, in the order defined (all of its registry: nothing else registers)."""
+        return (value for value in vars(self).values() if isinstance(value, MetricWrapperBase))
+
+    def per_symbol(self, *attributes: str) -> dict[str, dict[str, float]]:
+        """{attribute: {symbol: value}} for these per-symbol Counters or Gauges (attribute names, e.g.
+        ``"store_lag"``), summed over their other labels. Reads those metrics only: a pass over the whole registry
+        at 1,500 symbols (``by_symbol``) walks some 28,500 samples."""
+        out: dict[str, dict[str, float]] = {}
+        for attribute in attributes:
+            metric = getattr(self, attribute)
+            values: dict[str, float] = {}
+            read = labelled_values(metric)
+            if read is not None:
+                where = list(metric._labelnames).index("symbol")
+                for labels, value in read:
+                    values[labels[where]] = values.get(labels[where], 0.0) + value
+            else:
+                for family in metric.collect():
+                    for sample in family.samples:
+                        symbol = sample.labels.get("symbol")
+                        if symbol is not None and not sample.name.endswith("_created"):
+                            values[symbol] = values.get(symbol, 0.0) + sample.value
+            out[attribute] = values
+        return out
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format (0.0.4) of every metric, as ``generate_latest(self.registry)`` writes it, but
+        labelled Counters and Gauges are written from ``labelled_values`` (10x faster at 1,500 symbols); the
+        others (unlabelled ones, the histogram) through ``generate_latest`` itself."""
+        parts: list[str] = []
+        for metric in self.collectors():
+            read = labelled_values(metric)
+            if read is None:
+                parts.append(generate_latest(metric).decode())  # a metric collects as a registry does
+                continue
+            kind = "counter" if isinstance(metric, Counter) else "gauge"
+            name = metric._name + ("_total" if kind == "counter" else "")
+            documentation = metric._documentation.replace("\\", "\\\\").replace("\n", "\\n")
+            parts.append(f"# HELP {name} {documentation}\n# TYPE {name} {kind}\n")
+            names = metric._labelnames
+            if len(names) == 1:
+                key = names[0]
+                parts.extend([f'{name}{{{key}="{_label(labels[0])}"}} {_number(value)}\n' for labels, value in read])
+            else:
+                order = sorted(range(len(names)), key=names.__getitem__)  # generate_latest sorts labels by name
+                for labels, value in read:
+                    text = ",".join(f'{names[i]}="{_label(labels[i])}"' for i in order)
+                    parts.append(f"{name}{{{text}}} {_number(value)}\n")
+        return "".join(parts).encode()
 
     def by_symbol(self) -> dict[tuple[str, str], float]:
         """Every per-symbol sample in one pass, summed over other labels: {(sample name, symbol): value}."""

@@ -11,7 +11,9 @@ an unknown symbol raises ``errors.UnknownSymbol``.
 
 Kinds: ``symbol`` (trimmed, upper-cased, must be collected), ``int`` (closed range ``low..high``), ``float`` (a
 plain decimal number in a range whose ends ``low_open``/``high_open`` may exclude), ``decimal`` (a positive decimal
-kept as its text, e.g. a bin size) and ``cursor`` (the ``T:a`` of a previous page, parsed to ``(T, a)``).
+kept as its text, e.g. a bin size), ``cursor`` (the ``T:a`` of a previous page, parsed to ``(T, a)``),
+``symbols`` (a comma-separated list of collected symbols, parsed to a tuple), ``choice`` (one of ``choices``) and
+``search`` (a piece of a symbol's name to look for, upper-cased; empty matches every symbol).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 INT_RE = re.compile(r"^[+-]?[0-9]{1,19}$")
 FLOAT_RE = re.compile(r"^[+-]?([0-9]{1,12}(\.[0-9]{0,12})?|\.[0-9]{1,12})$")
 CURSOR_RE = re.compile(r"^[0-9]{1,13}:[0-9]{1,19}$")
+SEARCH_RE = re.compile(r"^[A-Z0-9]{0,20}$")
 
 SYMBOL_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9 ]{2,40}$", "maxLength": 40}
 """What a client may send: any case, surrounding spaces; the parser trims and upper-cases it."""
@@ -44,7 +47,9 @@ MAX_BOOK_SECONDS = 3600
 RECENT_LOG_RECORDS = 100
 """WARNING-or-worse records the process keeps in memory for /api/logs/recent (its ``limit`` asks for fewer)."""
 
-KINDS = ("symbol", "int", "float", "decimal", "cursor")
+KINDS = ("symbol", "int", "float", "decimal", "cursor", "symbols", "choice", "search")
+MAX_LISTED_SYMBOLS = 100
+"""Symbols one ``symbols`` parameter may list (a longer filter is better paged)."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,16 @@ class Parameter:
     """A value of the kind's parsed type (the parsers return it as such), or None."""
     required: bool = False
     example: Any = None
+    choices: tuple[str, ...] = ()
+    """The values a ``choice`` may take."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
         if self.kind in ("int", "float"):
             self._bounds()  # raises unless both are given
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError(f"{self.name}: choices are for, and required by, a choice")
 
     def _bounds(self) -> tuple[int | float, int | float]:
         """(low, high) of a number, which must have both."""
@@ -143,11 +152,57 @@ class Parameter:
         time_ms, _, trade_id = raw.partition(":")
         return int(time_ms), int(trade_id)  # int() drops the final newline that "$" lets through
 
+    def _parse_symbols(self, raw: str | None, symbols: Sequence[str]) -> tuple[str, ...] | None:
+        if raw is None or not raw.strip():
+            if self.required:
+                raise InvalidParameter(self.name, "is required (comma-separated symbols, e.g. BTCUSDT,ETHUSDT)")
+            return cast(tuple[str, ...] | None, self.default)
+        listed = [part.strip().upper() for part in raw.split(",") if part.strip()]
+        if len(listed) > MAX_LISTED_SYMBOLS:
+            raise InvalidParameter(self.name, f"lists at most {MAX_LISTED_SYMBOLS} symbols (page through more)",
+                                   maximum=MAX_LISTED_SYMBOLS)
+        for symbol in listed:
+            if not SYMBOL_RE.match(symbol):
+                raise InvalidParameter(self.name, "must be comma-separated symbols of 2-20 letters or digits (e.g. "
+                                                  "BTCUSDT,ETHUSDT)")
+        collected = set(symbols)
+        for symbol in listed:
+            if symbol not in collected:
+                raise UnknownSymbol(symbol, symbols)
+        return tuple(dict.fromkeys(listed))
+
+    def _parse_choice(self, raw: str | None, _symbols: Sequence[str]) -> str | None:
+        if raw is None or not raw.strip():
+            if self.required:
+                raise InvalidParameter(self.name, f"is required (one of {', '.join(self.choices)})",
+                                       choices=list(self.choices))
+            return cast(str | None, self.default)
+        value = raw.strip().lower()
+        if value not in self.choices:
+            raise InvalidParameter(self.name, f"must be one of {', '.join(self.choices)}", choices=list(self.choices))
+        return value
+
+    def _parse_search(self, raw: str | None, _symbols: Sequence[str]) -> str:
+        text = (raw or "").strip().upper()
+        if not SEARCH_RE.match(text):
+            raise InvalidParameter(self.name, "must be up to 20 letters or digits (a piece of a symbol, e.g. BTC)")
+        return text
+
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the parameter's value, as clients send it."""
         schema: dict[str, Any]
         if self.kind == "symbol":
             return dict(SYMBOL_SCHEMA)
+        if self.kind == "symbols":
+            return {"type": "string", "pattern": "^[A-Za-z0-9 ,]*$",
+                    "description": f"comma-separated, at most {MAX_LISTED_SYMBOLS}"}
+        if self.kind == "search":
+            return {"type": "string", "pattern": "^ *[A-Za-z0-9]{0,20} *$"}
+        if self.kind == "choice":
+            schema = {"type": "string", "enum": list(self.choices)}
+            if self.default is not None:
+                schema["default"] = self.default
+            return schema
         if self.kind == "decimal":
             schema = dict(DECIMAL_SCHEMA)
         elif self.kind == "cursor":
@@ -228,7 +283,41 @@ BOOK_SECONDS = (
 RECENT_LOGS = (Parameter("limit", "int", "records to return (the newest)", low=1, high=RECENT_LOG_RECORDS,
                          default=RECENT_LOG_RECORDS),)
 
+STREAM_STATES = ("connected", "connecting", "reconnecting", "starting", "stalled", "down", "stopped", "unavailable")
+"""A symbol's stream as operators see it: the StreamActor's state, ``stalled`` when connected but silent, ``down``
+when without a connection past ``stream_down_alert``, ``unavailable`` when its actor did not answer."""
+ATTENTION_REASONS = ("unavailable", "down", "not_connected", "stalled", "unsynced", "holes", "lagging")
+"""Why a symbol needs attention, most urgent first (``web/overview.py`` says when each applies)."""
+STATE_FILTERS = ("attention", *STREAM_STATES, *(r for r in ATTENTION_REASONS if r not in STREAM_STATES))
+"""What ``state`` selects: a stream state, a reason for attention, or ``attention`` (any reason)."""
+SORT_COLUMNS = ("attention", "symbol", "state", "book", "last_trade", "trades_per_min", "store_lag", "reconnects")
+MAX_PAGE_OFFSET = 100_000
+
+STATE_FILTER = Parameter("state", "choice", "only the symbols in this state: a stream state, a reason for attention "
+                         "(not_connected, unsynced book, open holes, lagging store), or attention (any reason)",
+                         choices=STATE_FILTERS)
+OFFSET = Parameter("offset", "int", "symbols to skip (paging)", low=0, high=MAX_PAGE_OFFSET, default=0)
+STATUS = (
+    Parameter("symbols", "symbols", "only these symbols (comma-separated, e.g. BTCUSDT,ETHUSDT); the summary then "
+              "covers them only"),
+    STATE_FILTER,
+    OFFSET,
+    Parameter("limit", "int", "symbols per page (all when absent), in attention order", low=1, high=5000),
+)
+"""``/api/status``: without parameters, every symbol, as before."""
+DASHBOARD = (
+    Parameter("q", "search", "only symbols whose name contains this (any case)", default=""),
+    STATE_FILTER,
+    Parameter("sort", "choice", "the table's column to sort by (attention: most urgent first, then by name)",
+              choices=SORT_COLUMNS, default="attention"),
+    Parameter("order", "choice", "sort order", choices=("asc", "desc"), default="asc"),
+    OFFSET,
+    Parameter("limit", "int", "rows per page", low=1, high=500, default=50),
+)
+
 ENDPOINTS: dict[str, tuple[Parameter, ...]] = {
+    "/api/status": STATUS,
+    "/api/dashboard": DASHBOARD,
     "/api/trades": TRADES,
     "/api/trades.parquet": TRADES_PARQUET,
     "/api/orderbook/l1": ORDERBOOK_L1,

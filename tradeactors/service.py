@@ -234,23 +234,38 @@ class Service:
         """(``records.TradeColumns`` of whole seconds from start_ms on, in id order; next start ms or None)."""
         return self.ask("query", QueryTradeBatch(symbol, start_ms, end_ms, min_rows))
 
-    def status(self) -> dict:
-        """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters."""
-        recording = self.recording
-        streams = [f"stream:{symbol}" for symbol in recording]
-        others = ["storage", "backfill", "cleanup", "depth_snapshots", "symbols"]
-        answers = self.directory.ask_many(streams + others, GetStatus(), timeout=STATUS_TIMEOUT)
+    def status(self, symbols: tuple[str, ...] | None = None) -> dict:
+        """Per symbol: stream state and last trade; per actor: alive and restarts; storage counters; the symbol set.
+        ``symbols``: ask only these symbols' StreamActors (every recording symbol's when None)."""
+        return self._status(self._ask_status(self.recording if symbols is None else symbols))
 
+    def health_and_status(self) -> tuple[bool, list[str], dict]:
+        """``health()`` and ``status()`` from one round of asks: at 1,500 symbols a round of ``GetStatus`` to every
+        StreamActor is most of a request's time (see BENCHMARKS.md, bench web), and the dashboard needs both."""
+        answers = self._ask_status(self.recording)
+        actors = self.supervisor.status()
+        healthy, reasons = self._health(answers, actors, publish=False)
+        return healthy, reasons, self._status(answers, actors)
+
+    def _ask_status(self, symbols) -> dict:
+        """{actor name: ``GetStatus`` answer or exception} of the symbols' StreamActors and the other actors."""
+        names = [f"stream:{symbol}" for symbol in symbols] + ["storage", "backfill", "cleanup", "depth_snapshots",
+                                                              "symbols"]
+        return self.directory.ask_many(names, GetStatus(), timeout=STATUS_TIMEOUT)
+
+    def _status(self, answers: dict, actors: dict | None = None) -> dict:
         def answer(name: str, unavailable: dict) -> dict:
             value = answers[name]
             if isinstance(value, Exception):
                 return {**unavailable, "error": str(value) or type(value).__name__}
             return value
 
-        symbols = {symbol: answer(f"stream:{symbol}", {"state": "unavailable"}) for symbol in recording}
-        symbol_set = {**answer("symbols", {}), "recording": len(recording),
+        symbols = {name.split(":", 1)[1]: answer(name, {"state": "unavailable"}) for name in answers
+                   if name.startswith("stream:")}
+        symbol_set = {**answer("symbols", {}), "recording": len(self.recording),
                       "history_only": self.lifecycle.history_only}
-        return {"symbols": symbols, "symbol_set": symbol_set, "actors": self.supervisor.status(),
+        return {"symbols": symbols, "symbol_set": symbol_set,
+                "actors": self.supervisor.status() if actors is None else actors,
                 "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),
                 "depth_snapshots": answer("depth_snapshots", {}),
@@ -274,15 +289,17 @@ class Service:
         """(healthy, reasons): every actor alive with its threads, every stream connected or down for less than
         ``stream_down_alert``, every book synced or out of sync for less than ``book_unsynced_alert``. Also
         published as the ``health_ok``, ``stream_down_seconds`` and ``book_unsynced_seconds`` gauges."""
+        return self._health(self._ask_status(self.recording), self.supervisor.status())
+
+    def _health(self, answers: dict, actors: dict, publish: bool = True) -> tuple[bool, list[str]]:
+        """``publish``: also set the health gauges. Only a scrape reads them, and ``/metrics`` calls ``health()``
+        first; the dashboard's ``health_and_status`` skips the 3,000 gauge updates of 1,500 symbols."""
         c, m = self.config, self.metrics
         reasons = []
-        for name, state in self.supervisor.status().items():
+        for name, state in actors.items():
             if not state["alive"]:
                 reasons.append(f"actor {name} is not alive")
-        workers = ["backfill", "depth_snapshots", "symbols"]
-        streams = [f"stream:{s}" for s in self.recording]
-        answers = self.directory.ask_many(streams + workers, GetStatus(), STATUS_TIMEOUT)
-        for name in workers:
+        for name in ("backfill", "depth_snapshots", "symbols"):
             status = answers[name]
             if not isinstance(status, Exception) and not status.get("worker_alive", True):
                 reasons.append(f"the {name} worker thread is dead ({status.get('worker_died') or 'stopped'})")
@@ -290,14 +307,17 @@ class Service:
         if not isinstance(symbol_set, Exception) and symbol_set["all"] and not symbol_set["ever_read"]:
             reasons.append(f"symbols = ALL: exchangeInfo not read yet ({symbol_set['last_error'] or 'reading'}); "
                            "nothing is recorded until it is")
-        for name in streams:
-            symbol, status = name.split(":", 1)[1], answers[name]
+        for name, status in answers.items():
+            if not name.startswith("stream:"):
+                continue
+            symbol = name.split(":", 1)[1]
             if isinstance(status, Exception):
                 reasons.append(f"{name} is unavailable: {status or type(status).__name__}")
                 continue
             down, unsynced = status["down_for_s"], status["book"]["unsynced_for_s"]
-            m.stream_down_seconds.labels(symbol).set(down)
-            m.book_unsynced_seconds.labels(symbol).set(unsynced)
+            if publish:
+                m.stream_down_seconds.labels(symbol).set(down)
+                m.book_unsynced_seconds.labels(symbol).set(unsynced)
             if not status["reader_alive"]:
                 reasons.append(f"stream {symbol}: the reader thread is dead ({status['reader_died'] or 'stopped'})")
             elif down > c.stream_down_alert:
@@ -306,7 +326,8 @@ class Service:
             if unsynced > c.book_unsynced_alert:
                 reasons.append(f"book {symbol}: not synced for {unsynced:.0f}s ({status['book']['state']}; alert "
                                f"after {c.book_unsynced_alert:g}s)")
-        m.health_ok.set(0 if reasons else 1)
+        if publish:
+            m.health_ok.set(0 if reasons else 1)
         return not reasons, reasons
 
 

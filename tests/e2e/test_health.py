@@ -74,3 +74,29 @@ def test_an_actor_whose_thread_died_is_unhealthy_until_it_is_restarted(service_f
     assert metric(service, "tradeactors_thread_deaths_total", thread="Backfill-worker") == 1
     wait_for(lambda: health(service)[0] == 200, timeout=15, message="healthy after the restart")
     assert service.supervisor.status()["backfill"]["restarts"] == 1
+
+
+def test_health_and_status_agree_with_health_and_status_from_one_round_and_leave_the_gauges_to_the_scrape(tmp_path):
+    """On the benchmark's never-started Service (bench/web.py: a real actor per symbol answering GetStatus),
+    S0000USDT reconnecting for 4.2 s and S0001USDT's book unsynced for 12.5 s, past these alert delays."""
+    from tradeactors.bench.web import Market
+
+    market = Market(4, str(tmp_path))
+    service = market.service
+    market.answers["stream:S0000USDT"].update(state="reconnecting", down_for_s=4.2)
+    market.answers["stream:S0001USDT"]["book"].update(state="syncing", unsynced_for_s=12.5)
+    try:
+        service.config = service.config.replace(stream_down_alert=1.0, book_unsynced_alert=10.0)
+        healthy, reasons, status = service.health_and_status()
+        assert (healthy, reasons) == service.health()
+        assert status == {**service.status(), "rest": status["rest"]}
+        assert [r.split(":")[0] for r in reasons] == ["stream S0000USDT", "book S0001USDT"]
+        assert list(status["symbols"]) == market.symbols
+        # health() published the gauges (as /metrics asks it to); health_and_status() alone does not touch them.
+        service.metrics.stream_down_seconds.labels("S0000USDT").set(-1)
+        service.health_and_status()
+        assert service.metrics.value("tradeactors_stream_down_seconds", symbol="S0000USDT") == -1
+        service.health()
+        assert service.metrics.value("tradeactors_stream_down_seconds", symbol="S0000USDT") == 4.2
+    finally:
+        market.close()

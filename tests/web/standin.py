@@ -1,8 +1,8 @@
 """A stand-in for the service facade, so that the HTTP contract is tested in milliseconds, without actors, a
 database or the exchange simulator (as the Flask tutorial tests its app against a test database).
 
-``StandIn`` has what the views use of ``service.Service``: ``symbols``, ``config``, ``metrics`` and the methods
-``health``, ``status``, ``query_trades``,
+``StandIn`` has what the views use of ``service.Service``: ``symbols``, ``recording``, ``config``, ``metrics``
+and the methods ``health``, ``status``, ``health_and_status``, ``query_trades``,
 ``trade_decimals``, ``trade_batch``, ``book``, ``book_seconds``, ``analyze``. It answers canned data a test
 may replace, records every call with its (parsed) arguments, and raises a test's ``failure`` (a domain error,
 e.g. ``Unavailable``) from every method that asks an actor. Range checks that the QueryActor makes for every
@@ -33,6 +33,8 @@ BOOK_SECOND = BookSecond("BTCUSDT", 1_700_000_000, 76, 1_700_000_000_900, np.arr
 class StandIn:
     def __init__(self, symbols=SYMBOLS, **settings):
         self.symbols = tuple(symbols)
+        self.recording = self.symbols
+        """Symbols recording now; ``symbols`` (the known ones) also holds symbols with history only."""
         self.config = configuration.load(None, env={}, overrides={"symbols": ",".join(symbols), **settings})
         self.metrics = Metrics()
         self.calls: list[tuple] = []
@@ -42,6 +44,8 @@ class StandIn:
         self.view = dict(BOOK)
         self.seconds = [BOOK_SECOND]
         self.analysis: dict | Exception = {"answer": "canned"}
+        self.statuses: dict[str, dict] = {s: {"state": "connected"} for s in self.symbols}
+        self.sections: dict[str, dict] = {"actors": {}}
 
     def _asked(self, *call) -> None:
         self.calls.append(call)
@@ -53,9 +57,18 @@ class StandIn:
         self.metrics.health_ok.set(1 if self.healthy else 0)  # as Service.health refreshes its gauges
         return self.healthy, list(self.reasons)
 
-    def status(self) -> dict:
-        self._asked("status")
-        return {"symbols": {s: {"state": "connected"} for s in self.symbols}, "actors": {}}
+    def status(self, symbols=None) -> dict:
+        self._asked("status", symbols)
+        return self._status(symbols)
+
+    def _status(self, symbols=None) -> dict:
+        return {"symbols": {s: self.statuses[s] for s in (self.symbols if symbols is None else symbols)},
+                **self.sections}
+
+    def health_and_status(self) -> tuple[bool, list[str], dict]:
+        self._asked("health_and_status")
+        healthy, reasons = self.health()
+        return healthy, reasons, self._status()
 
     def query_trades(self, symbol, start_ms, end_ms, limit=None, after=None) -> TradePage:
         self._asked("query_trades", symbol, start_ms, end_ms, limit, after)

@@ -10,8 +10,10 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
+from tests.web.standin import StandIn
 from tradeactors import config as configuration
-from tradeactors import storage
+from tradeactors import parameters, storage
+from tradeactors.bench.web import stream_status, symbol_names
 from tradeactors.errors import Unavailable
 from tradeactors.service import Service
 from tradeactors.web import create_app
@@ -88,9 +90,12 @@ def test_health_is_200_when_healthy_and_503_with_the_reasons_otherwise(client, s
     assert response.get_json() == {"status": "unhealthy", "reasons": ["stream BTCUSDT: not connected for 90s"]}
 
 
-def test_status_is_the_facade_status_as_is(client):
-    assert client.get("/api/status").get_json() == {
-        "symbols": {"BTCUSDT": {"state": "connected"}, "ETHUSDT": {"state": "connected"}}, "actors": {}}
+def test_status_is_the_facade_status_as_is_with_a_summary_added(client, standin):
+    body = client.get("/api/status").get_json()
+    summary = body.pop("summary")
+    assert body == {"symbols": {"BTCUSDT": {"state": "connected"}, "ETHUSDT": {"state": "connected"}}, "actors": {}}
+    assert standin.calls == [("status", None)]
+    assert (summary["symbols"], summary["streams"]["connected"]) == (2, 2)
 
 
 def test_level_one_gives_best_levels_spread_mid_and_bps(client, standin):
@@ -183,3 +188,121 @@ def test_paging_a_live_service_returns_every_stored_trade_once_in_id_order(servi
     ids = [a for page in pages for a in page]
     assert ids == sorted(set(ids)) and len(pages) > 2
     assert ids == storage.trade_ids(service.db, "BTCUSDT", start, end).tolist()
+
+
+# --- /api/status at many symbols: summary, filter, paging --------------------------------------------------------
+
+
+def market(count: int = 12) -> StandIn:
+    """A stand-in with ``count`` symbols of the real status shape, all fine but: S0000 reconnecting, S0001 with an
+    unsynced book, S0002 with a hole, S0003 lagging, S0004 whose actor did not answer."""
+    symbols = symbol_names(count)
+    standin = StandIn(symbols)
+    now_ms = int(time.time() * 1000)
+    standin.statuses = {s: stream_status(0, now_ms) for s in symbols}
+    standin.statuses["S0000USDT"] = {**stream_status(0, now_ms), "state": "reconnecting", "down_for_s": 3.0}
+    standin.statuses["S0001USDT"]["book"] = {**stream_status(0, now_ms)["book"], "state": "syncing"}
+    standin.statuses["S0004USDT"] = {"state": "unavailable", "error": "stream:S0004USDT did not answer within 2s"}
+    standin.sections = {"actors": {f"stream:{s}": {"alive": True, "restarts": 0} for s in symbols},
+                        "storage": {"holes": {s: ([[5, 9]] if s == "S0002USDT" else []) for s in symbols},
+                                    "size_on_disk": 1},
+                        "backfill": {"last_gap": {"BTCUSDT": {"from_id": 1}}}}
+    standin.metrics.store_lag.labels("S0003USDT").set(25.0)
+    return standin
+
+
+@pytest.fixture
+def market_client():
+    standin = market()
+    return standin, create_app(standin.config, standin).test_client()
+
+
+def test_the_summary_counts_symbols_by_stream_and_book_state_and_why_they_need_attention(market_client):
+    _standin, client = market_client
+    summary = client.get("/api/status").get_json()["summary"]
+    assert summary["symbols"] == 12
+    assert summary["streams"] == {"connected": 10, "connecting": 0, "reconnecting": 1, "starting": 0, "stalled": 0,
+                                  "down": 0, "stopped": 0, "unavailable": 1}
+    assert summary["books"] == {"synced": 10, "syncing": 1, "unavailable": 1}
+    assert summary["attention"] == 5
+    assert summary["attention_by_reason"] == {"unavailable": 1, "down": 0, "not_connected": 1, "stalled": 0,
+                                              "unsynced": 1, "holes": 1, "lagging": 1}
+    assert summary["holes"] == 1
+    assert summary["trades_per_min"] is None  # one read of the counters: no rate yet
+
+
+def test_a_page_lists_the_symbols_needing_attention_first_and_only_their_details(market_client):
+    _standin, client = market_client
+    body = client.get("/api/status?limit=4").get_json()
+    assert list(body["symbols"]) == ["S0004USDT", "S0000USDT", "S0001USDT", "S0002USDT"]
+    assert body["page"] == {"offset": 0, "limit": 4, "matched": 12, "returned": 4}
+    assert body["summary"]["symbols"] == 12
+    assert set(body["storage"]["holes"]) == set(body["symbols"])
+    assert body["storage"]["size_on_disk"] == 1
+    assert body["backfill"] == {"last_gap": {}}
+    assert set(body["actors"]) == {f"stream:{s}" for s in body["symbols"]}
+    rest = client.get("/api/status?limit=4&offset=4").get_json()
+    assert list(rest["symbols"])[:2] == ["S0003USDT", "BTCUSDT"]  # lagging, then the fine ones by name
+    assert client.get("/api/status?offset=12&limit=5").get_json()["symbols"] == {}
+
+
+def test_state_selects_a_stream_state_a_reason_or_every_symbol_needing_attention(market_client):
+    _standin, client = market_client
+
+    def chosen(state):
+        return list(client.get(f"/api/status?state={state}").get_json()["symbols"])
+
+    assert chosen("reconnecting") == ["S0000USDT"]
+    assert chosen("UNSYNCED") == ["S0001USDT"]
+    assert chosen("holes") == ["S0002USDT"]
+    assert chosen("lagging") == ["S0003USDT"]
+    assert chosen("attention") == ["S0004USDT", "S0000USDT", "S0001USDT", "S0002USDT", "S0003USDT"]
+    assert len(chosen("connected")) == 10
+    assert chosen("stalled") == []
+
+
+def test_symbols_asks_only_those_symbols_and_the_summary_covers_them(market_client):
+    standin, client = market_client
+    body = client.get("/api/status?symbols=ethusdt,%20S0000USDT,ETHUSDT").get_json()
+    assert standin.calls == [("status", ("ETHUSDT", "S0000USDT"))]
+    assert list(body["symbols"]) == ["ETHUSDT", "S0000USDT"]
+    assert (body["summary"]["symbols"], body["summary"]["attention"]) == (2, 1)
+
+
+def test_trades_per_minute_come_from_the_received_counters_between_requests(market_client, monkeypatch):
+    standin, client = market_client
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    standin.metrics.trades_received.labels("BTCUSDT").inc(100)
+    client.get("/api/status")
+    clock[0] += 30
+    standin.metrics.trades_received.labels("BTCUSDT").inc(50)
+    standin.metrics.trades_received.labels("ETHUSDT").inc(10)
+    summary = client.get("/api/status").get_json()["summary"]
+    assert summary["trades_per_min"] == pytest.approx(100.0)  # (50 + 0) per 30 s; ETHUSDT had no earlier read
+
+
+@pytest.mark.parametrize("query,field,details", [
+    ("symbols=BTC-USDT", "symbols", {}),
+    ("symbols=" + ",".join(["BTCUSDT"] * 101), "symbols", {"maximum": 100}),
+    ("state=sleepy", "state", {"choices": list(parameters.STATE_FILTERS)}),
+    ("offset=-1", "offset", {"minimum": 0, "maximum": 100_000}),
+    ("offset=x", "offset", {"minimum": 0, "maximum": 100_000}),
+    ("limit=0", "limit", {"minimum": 1, "maximum": 5000}),
+    ("limit=5001", "limit", {"minimum": 1, "maximum": 5000}),
+])
+def test_bad_status_parameters_are_400_naming_the_field(market_client, query, field, details):
+    standin, client = market_client
+    response = client.get(f"/api/status?{query}")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert (error["code"], error["details"]) == ("invalid_parameter", {"field": field, **details})
+    assert error["message"].startswith(f"{field}: ")
+    assert standin.calls == []
+
+
+def test_an_unknown_symbol_in_symbols_is_404(market_client):
+    _standin, client = market_client
+    response = client.get("/api/status?symbols=BTCUSDT,DOGEUSDT")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["details"]["symbol"] == "DOGEUSDT"

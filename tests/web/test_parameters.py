@@ -151,3 +151,50 @@ def test_a_parameter_of_an_unknown_kind_or_an_unbounded_number_is_refused_at_def
         Parameter("x", "string", "no such kind")
     with pytest.raises(ValueError):
         Parameter("x", "int", "no bounds")
+
+
+# --- the kinds of /api/status and /api/dashboard: a list of symbols, a choice, a search -----------------------------
+
+SYMBOLS = Parameter("symbols", "symbols", "only these")
+STATE = Parameter("state", "choice", "one of", choices=("attention", "connected"))
+SEARCH = Parameter("q", "search", "a piece", default="")
+
+
+def test_a_symbols_list_is_trimmed_upper_cased_and_deduplicated_in_order():
+    assert SYMBOLS.parse(" ethusdt, BTCUSDT ,,ETHUSDT", ["BTCUSDT", "ETHUSDT"]) == ("ETHUSDT", "BTCUSDT")
+    assert SYMBOLS.parse(None) is None and SYMBOLS.parse(" ") is None
+
+
+@pytest.mark.parametrize("raw,message", [
+    ("BTC-USDT", "symbols: must be comma-separated symbols of 2-20 letters or digits (e.g. BTCUSDT,ETHUSDT)"),
+    ("B", "symbols: must be comma-separated symbols of 2-20 letters or digits (e.g. BTCUSDT,ETHUSDT)"),
+    (",".join(["BTCUSDT"] * 101), "symbols: lists at most 100 symbols (page through more)"),
+])
+def test_a_bad_symbols_list_names_the_field(raw, message):
+    with pytest.raises(InvalidParameter) as caught:
+        SYMBOLS.parse(raw, ["BTCUSDT"])
+    assert caught.value.message == message
+
+
+def test_a_symbols_list_with_one_not_collected_is_unknown_symbol():
+    with pytest.raises(UnknownSymbol):
+        SYMBOLS.parse("BTCUSDT,DOGEUSDT", ["BTCUSDT"])
+
+
+def test_a_choice_is_any_case_and_refuses_anything_else_listing_the_choices():
+    assert STATE.parse(" Attention ") == "attention" and STATE.parse("") is None
+    with pytest.raises(InvalidParameter) as caught:
+        STATE.parse("sleepy")
+    assert caught.value.details == {"field": "state", "choices": ["attention", "connected"]}
+    assert STATE.schema() == {"type": "string", "enum": ["attention", "connected"]}
+    with pytest.raises(ValueError):
+        Parameter("x", "choice", "no choices")
+    with pytest.raises(ValueError):
+        Parameter("x", "int", "choices on a number", low=0, high=1, choices=("a",))
+
+
+def test_a_search_is_upper_cased_and_only_letters_or_digits():
+    assert SEARCH.parse(" btc ") == "BTC" and SEARCH.parse(None) == "" and SEARCH.parse("") == ""
+    for raw in ("BTC-", "A" * 21, "%"):
+        with pytest.raises(InvalidParameter):
+            SEARCH.parse(raw)

@@ -1,9 +1,10 @@
 """The HTTP API and dashboard: a Flask app built by ``create_app(config, service)``.
 
 ``service`` is the facade the views ask (``service.Service`` in production, a stand-in in the contract tests):
-``symbols``, ``config``, ``metrics``, ``health()``, ``status()``, ``query_trades()``, ``trade_decimals()``,
-``trade_batch()``, ``book()``, ``book_seconds()`` and ``analyze()``. It raises the domain errors of
-``tradeactors.errors``, which become JSON errors with the status of ``responses.ERRORS`` here and nowhere else.
+``symbols``, ``config``, ``metrics``, ``health()``, ``status(symbols)``, ``health_and_status()``,
+``query_trades()``, ``trade_decimals()``, ``trade_batch()``, ``book()``, ``book_seconds()`` and ``analyze()``. It
+raises the domain errors of ``tradeactors.errors``, which become JSON errors with the status of
+``responses.ERRORS`` here and nowhere else.
 Flask is imported only in this package.
 """
 
@@ -15,7 +16,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from tradeactors.errors import TradeactorsError
-from tradeactors.web import analytics, api, auth, dashboard, metrics, openapi
+from tradeactors.web import analytics, api, auth, dashboard, metrics, openapi, overview
 from tradeactors.web.responses import error_response, json_response, status_and_code
 
 __all__ = ["create_app", "error_response", "json_response"]
@@ -28,6 +29,7 @@ def create_app(config, service) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["tradeactors"] = service
     app.extensions["tradeactors.config"] = config
+    app.extensions["tradeactors.rates"] = overview.TradeRates()
     app.register_blueprint(api.bp)
     app.register_blueprint(analytics.bp)
     app.register_blueprint(metrics.bp)

@@ -3,13 +3,16 @@ are the tables of ``tradeactors.parameters``."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from tradeactors import parameters
 from tradeactors.errors import InvalidParameter
 from tradeactors.parameters import MAX_BOOK_SECONDS
+from tradeactors.web import overview
 from tradeactors.web.responses import json_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,9 +28,39 @@ def health():
     return json_response({"status": "ok" if healthy else "unhealthy", "reasons": reasons}, 200 if healthy else 503)
 
 
+def symbol_rows(service, status: dict) -> list[dict[str, Any]]:
+    """``overview.symbol_rows`` of ``status`` with the service's metric values and the trades/min since earlier
+    requests (the app's ``TradeRates``, fed here with the ``trades_received`` counters)."""
+    values = service.metrics.per_symbol("trades_received", "store_lag", "reconnects", "connection_failures")
+    rates = current_app.extensions["tradeactors.rates"]
+    rates.observe(time.monotonic(), values["trades_received"])
+    return overview.symbol_rows(status, values, rates.per_minute(), service.config.stream_down_alert)
+
+
 @bp.get("/status")
 def status():
-    return json_response(_service().status())
+    """The service status with a ``summary`` of its symbols; ``symbols``, ``state``, ``offset`` and ``limit``
+    choose which symbols it details (all, in the service's order, when none is given). A page lists its symbols in
+    attention order and cuts the per-symbol maps of the other sections down to them."""
+    service = _service()
+    args = parameters.parse(parameters.STATUS, request.args, service.recording)  # history-only: no live status
+    body = service.status(args["symbols"])
+    rows = symbol_rows(service, body)
+    summary = overview.summary(rows)
+    paged = args["state"] is not None or args["offset"] or args["limit"] is not None
+    if not paged and args["symbols"] is None:
+        return json_response({**body, "summary": summary})
+    chosen = overview.ordered(overview.select(rows, args["state"])) if paged else rows
+    offset, limit = args["offset"], args["limit"]
+    page = chosen[offset:offset + limit if limit is not None else None]
+    keep = {row["symbol"] for row in page}
+    everyone = set(service.symbols)
+    details = {key: overview.only_symbols(value, keep, everyone) for key, value in body.items() if key != "symbols"}
+    details["actors"] = {name: a for name, a in body.get("actors", {}).items()
+                         if not name.startswith("stream:") or name[7:] in keep}
+    return json_response({"symbols": {row["symbol"]: body["symbols"][row["symbol"]] for row in page}, **details,
+                          "summary": summary, "page": {"offset": offset, "limit": limit, "matched": len(chosen),
+                                                       "returned": len(page)}})
 
 
 @bp.get("/trades")

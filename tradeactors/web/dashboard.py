@@ -2,9 +2,10 @@
 (``GET /api/logs/recent``).
 
 The page is one HTML template plus ``static/dashboard.js`` and ``static/dashboard.css``: no CDN, no framework,
-charts are inline SVG. It polls ``/api/dashboard`` every 2 s (one request per refresh: the service status plus
-the per-symbol metric values the page needs) and keeps its own history of those polls for the sparklines and
-the storage growth rate.
+charts are inline SVG. It polls ``/api/dashboard`` every 2 s (one request per refresh: health, counts by state,
+the one page of the symbol table it shows, filtered and sorted here, and the other sections) and keeps its own
+history of the rows it has shown for the sparklines, and of the storage size for its growth rate. At 1,500
+symbols the page never holds more than one page of rows (at most 500) in the DOM.
 
 ``RecentLogHandler`` keeps the last 100 WARNING-or-worse records in memory. One handler serves the process: it
 is attached to the root logger once (``install_log_handler``, called by ``create_app``), so building many apps
@@ -23,6 +24,8 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 
 from tradeactors import parameters
 from tradeactors._version import __version__
+from tradeactors.web import overview
+from tradeactors.web.api import symbol_rows
 from tradeactors.web.responses import json_response
 
 bp = Blueprint("dashboard", __name__)
@@ -91,53 +94,68 @@ def logs_recent():
     return json_response({"count": len(records), "capacity": RECENT_LIMIT, "records": records})
 
 
-SYMBOL_METRICS = {
-    "trades_received": "tradeactors_trades_received_total",
-    "trades_stored": "tradeactors_trades_stored_total",
-    "reconnects": "tradeactors_reconnects_total",
-    "connection_failures": "tradeactors_connection_failures_total",
-    "gaps_found": "tradeactors_gaps_found_total",
-    "gaps_filled": "tradeactors_gaps_filled_total",
-    "gaps_unfillable": "tradeactors_gaps_unfillable_total",
-    "buffer_trades": "tradeactors_buffer_trades",
-    "store_lag_seconds": "tradeactors_store_lag_seconds",
-}
 GLOBAL_METRICS = {
     "batches_written": "tradeactors_batches_written_total",
     "bytes_written": "tradeactors_bytes_written_total",
     "storage_errors": "tradeactors_storage_errors_total",
     "storage_pending_trades": "tradeactors_storage_pending_trades",
 }
+INDIVIDUAL_STREAM_ACTORS = 50
+"""Up to this many StreamActors the actor tree lists each; beyond, only those dead or restarted (and counts)."""
+MAX_REASONS = 50
+"""Health reasons sent to the page (``reasons_total`` says how many there were): 1,500 symbols can all fail."""
 
 
-def metric_values(registry, symbols) -> dict:
-    """The metric values the dashboard shows, read from the service's own registry (None = never set).
+def global_values(metrics) -> dict:
+    """The service-wide metric values the storage panel shows (None = never set)."""
+    wanted = set(GLOBAL_METRICS.values())
+    found = {}
+    for metric in (metrics.batches_written, metrics.bytes_written, metrics.storage_errors, metrics.storage_pending):
+        for family in metric.collect():
+            for sample in family.samples:
+                if sample.name in wanted:
+                    found[sample.name] = sample.value
+    return {key: found.get(name) for key, name in GLOBAL_METRICS.items()}
 
-    One pass over the registry: ``get_sample_value`` walks all of it on every call, which for 50 symbols (some
-    500 lookups) took a second per refresh."""
-    wanted = set(SYMBOL_METRICS.values()) | set(GLOBAL_METRICS.values())
-    samples = {}
-    for family in registry.collect():
-        for sample in family.samples:
-            if sample.name in wanted:
-                samples[(sample.name, sample.labels.get("symbol"))] = sample.value
-    per_symbol = {s: {key: samples.get((name, s)) for key, name in SYMBOL_METRICS.items()} for s in symbols}
-    totals = {key: samples.get((name, None)) for key, name in GLOBAL_METRICS.items()}
-    return {"symbols": per_symbol, **totals}
+
+def actor_tree(actors: dict) -> tuple[dict, dict]:
+    """(the actors to list, counts of the StreamActors): every actor that is not a StreamActor, and the
+    StreamActors themselves while there are few, else only those dead or restarted."""
+    streams = {name: a for name, a in actors.items() if name.startswith("stream:")}
+    few = len(streams) <= INDIVIDUAL_STREAM_ACTORS
+    listed = {name: a for name, a in actors.items()
+              if not name.startswith("stream:") or few or not a["alive"] or a["restarts"]}
+    counts = {"streams": len(streams), "alive": sum(a["alive"] for a in streams.values()),
+              "restarts": sum(a["restarts"] for a in streams.values())}
+    return listed, counts
 
 
 @bp.get("/api/dashboard")
 def dashboard_data():
+    """One refresh of the page: health, the summary, one page of the symbol table (filtered, sorted) and the
+    sections without their per-symbol maps, so that the answer stays small at 1,500 symbols."""
     service = _service()
-    healthy, reasons = service.health()
+    args = parameters.parse(parameters.DASHBOARD, request.args)
+    healthy, reasons, status = service.health_and_status()
+    rows = symbol_rows(service, status)
+    chosen = overview.ordered(overview.select(rows, args["state"], args["q"]), args["sort"], args["order"] == "desc")
+    offset, limit = args["offset"], args["limit"]
+    page = chosen[offset:offset + limit]
+    everyone = set(status["symbols"])
+    actors, stream_actors = actor_tree(status.get("actors", {}))
+    sections = {key: overview.only_symbols(value, set(), everyone) for key, value in status.items()
+                if key not in ("symbols", "actors")}
     c = service.config
     return json_response({
         "now_ms": int(time.time() * 1000),
         "version": __version__,
         "config": {"symbols": list(service.symbols), "stream_timeout": c.stream_timeout,
                    "stream_down_alert": c.stream_down_alert, "book_unsynced_alert": c.book_unsynced_alert},
-        "health": {"healthy": healthy, "reasons": reasons},
-        "status": service.status(),
-        "metrics": metric_values(service.metrics.registry, service.symbols),
+        "health": {"healthy": healthy, "reasons": reasons[:MAX_REASONS], "reasons_total": len(reasons)},
+        "summary": overview.summary(rows),
+        "page": {"offset": offset, "limit": limit, "matched": len(chosen), "total": len(rows)},
+        "rows": page,
+        "status": {**sections, "actors": actors, "stream_actors": stream_actors},
+        "metrics": global_values(service.metrics),
         "logs": recent_log.recent(20),
     })

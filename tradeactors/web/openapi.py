@@ -13,7 +13,14 @@ from flask import Blueprint
 from tradeactors import parameters
 from tradeactors._version import __version__
 from tradeactors.errors import InsufficientData, InvalidParameter, Unavailable, UnknownSymbol
-from tradeactors.parameters import MAX_BOOK_SECONDS, MAX_WINDOW_HOURS, MAX_WINDOW_MS, RECENT_LOG_RECORDS
+from tradeactors.parameters import (
+    ATTENTION_REASONS,
+    MAX_BOOK_SECONDS,
+    MAX_WINDOW_HOURS,
+    MAX_WINDOW_MS,
+    RECENT_LOG_RECORDS,
+    STREAM_STATES,
+)
 from tradeactors.web.responses import ERRORS as ERROR_STATUS
 from tradeactors.web.responses import json_response
 
@@ -90,8 +97,10 @@ PATHS = {
         {"401": ERRORS["401"], "503": _json("unhealthy: `status` is `unhealthy` and `reasons` says why")}, "service"),
     "/api/status": _get(
         "Per symbol: connection and book state, last trade, counters; per actor: alive and restarts; storage, "
-        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight",
-        _json("the service status", _ref("Status")), ERRORS, "service"),
+        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight; a summary of the symbols. "
+        "Without parameters every symbol in the service's order; with symbols, state, offset or limit only those, "
+        "a page in attention order with the per-symbol maps of the other sections cut to its symbols",
+        _json("the service status", _ref("Status")), SYMBOL_ERRORS, "service"),
     "/api/trades": _get(
         "Stored trades with start <= T <= end, ordered by aggregate id, paged (pass next_cursor back as cursor); "
         f"at most {MAX_WINDOW_HOURS // 24} days ({MAX_WINDOW_MS} ms) per request",
@@ -137,11 +146,20 @@ PATHS = {
         "price jump, iceberg order) over the window against a baseline",
         _json("anomalies and the analysis window"), ANALYTICS_ERRORS, "analytics"),
     "/api/dashboard": _get(
-        "Everything the dashboard shows in one request: status, per-symbol metric values, recent warnings",
+        "Everything the dashboard shows in one request: health, the summary, one page of the symbol table "
+        "(filtered by q and state, sorted, paged), the other status sections without their per-symbol maps, "
+        "service-wide metric values, recent warnings",
         _json("dashboard data", {"type": "object", "properties": {
             "now_ms": {"type": "integer"}, "version": {"type": "string"}, "config": {"type": "object"},
-            "status": _ref("Status"), "metrics": {"type": "object"},
-            "logs": {"type": "array", "items": LOG_RECORD}}}),
+            "health": {"type": "object", "properties": {
+                "healthy": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}},
+                "reasons_total": {"type": "integer"}}},
+            "summary": _ref("Summary"), "page": _ref("Page"),
+            "rows": {"type": "array", "items": _ref("SymbolRow")},
+            "status": {"type": "object", "description": "Status without symbols; actors lists every actor but "
+                                                        "StreamActors beyond 50 that are alive and never restarted, "
+                                                        "stream_actors counts them"},
+            "metrics": {"type": "object"}, "logs": {"type": "array", "items": LOG_RECORD}}}),
         ERRORS, "operators"),
     "/api/logs/recent": _get(
         f"The last (at most {RECENT_LOG_RECORDS}) WARNING-or-worse log records of this process, oldest first",
@@ -174,7 +192,9 @@ COMPONENTS = {
         "Status": {"type": "object", "properties": {
             "symbols": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                 "state": {"type": "string", "enum": ["starting", "connecting", "connected", "reconnecting",
-                                                     "stopped", "unavailable"]},
+                                                     "stopped", "unavailable"],
+                          "description": "the StreamActor's own state; summary.streams also counts stalled and "
+                                         "down, as the dashboard shows them"},
                 "connections": {"type": "integer"}, "trades_received": {"type": "integer"},
                 "last_trade_id": {"type": ["integer", "null"]}, "last_trade_time": {"type": ["integer", "null"]},
                 "book": {"type": "object", "properties": {"state": {"type": "string"},
@@ -183,7 +203,35 @@ COMPONENTS = {
             "actors": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                 "alive": {"type": "boolean"}, "restarts": {"type": "integer"}}}},
             "storage": {"type": "object"}, "backfill": {"type": "object"}, "cleanup": {"type": "object"},
-            "depth_snapshots": {"type": "object"}, "rest": {"type": "object"}}},
+            "depth_snapshots": {"type": "object"}, "rest": {"type": "object"}, "summary": _ref("Summary"),
+            "page": {**_ref("Page"), "description": "only when symbols, state, offset or limit was given"}}},
+        "Summary": {"type": "object", "description": "counts over the symbols asked for (all without `symbols`)",
+                    "properties": {
+            "symbols": {"type": "integer"},
+            "streams": {"type": "object", "description": "symbols by stream state",
+                        "properties": {state: {"type": "integer"} for state in STREAM_STATES}},
+            "books": {"type": "object", "description": "symbols by book state (synced, syncing, buffering, ...)",
+                      "additionalProperties": {"type": "integer"}},
+            "attention": {"type": "integer", "description": "symbols needing attention for any reason"},
+            "attention_by_reason": {"type": "object", "properties": {r: {"type": "integer"}
+                                                                     for r in ATTENTION_REASONS}},
+            "holes": {"type": "integer", "description": "open holes in the stored ids"},
+            "trades_per_min": {"type": ["number", "null"],
+                               "description": "received, over about the last minute of requests"}}},
+        "Page": {"type": "object", "properties": {
+            "offset": {"type": "integer"}, "limit": {"type": ["integer", "null"]},
+            "matched": {"type": "integer", "description": "symbols the filters chose"},
+            "returned": {"type": "integer"}, "total": {"type": "integer"}}},
+        "SymbolRow": {"type": "object", "properties": {
+            "symbol": {"type": "string"}, "state": {"type": "string", "enum": list(STREAM_STATES)},
+            "book": {"type": "string"}, "attention": {"type": "array", "items": {"enum": list(ATTENTION_REASONS)}},
+            "rank": {"type": "integer", "description": "the most urgent reason's place (0 first); "
+                                                       f"{len(ATTENTION_REASONS)} = none"},
+            "trades_per_min": {"type": ["number", "null"]}, "store_lag_s": {"type": ["number", "null"]},
+            "reconnects": {"type": "integer"}, "connection_failures": {"type": "integer"},
+            "holes": {"type": "integer"}, "last_gap": {"type": ["object", "null"]},
+            "last_trade_id": {"type": ["integer", "null"]}, "last_trade_time": {"type": ["integer", "null"]},
+            "trades_received": {"type": ["integer", "null"]}}},
         "VolumeProfile": {"type": "object", "properties": {
             "symbol": {"type": "string"}, "time_period_start": {"type": "integer"},
             "time_period_end": {"type": "integer"}, "price_range_low": {"type": "string"},

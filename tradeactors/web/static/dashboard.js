@@ -1,17 +1,27 @@
-// tradeactors operator dashboard: polls /api/dashboard every 2 s, keeps its own history for sparklines and
-// growth rates, renders each area with a single innerHTML assignment. No dependencies, no outside assets.
+// tradeactors operator dashboard: polls /api/dashboard every 2 s for the counts by state and one page of the
+// symbol table (filtered, sorted and paged by the server, so 1,500 symbols never become 1,500 rows), keeps its
+// own history of the rows it has shown for the sparklines and of the storage size for its growth rate, and
+// renders each area with a single innerHTML assignment. No dependencies, no outside assets.
 "use strict";
 (function () {
   const REFRESH_MS = 2000;
   const PROFILE_REFRESH_MS = 30000;
+  const FILTER_DELAY_MS = 250;         // typing in the filter asks once it pauses
   const HISTORY_POINTS = 150;          // 5 minutes of polls
-  const STALL_AFTER_MS = 10000;        // connected but no frame at all for this long (depth comes every 100 ms): stalled
+  const HISTORY_KEEP_MS = 300000;      // a symbol not shown for this long loses its history
   const TOKEN_KEY = "tradeactors.token";
+  const REASON_LABELS = { unavailable: "actor unavailable", down: "down", not_connected: "not connected",
+    stalled: "stalled", unsynced: "book unsynced", holes: "open holes", lagging: "store lagging" };
+  const DESCENDING_FIRST = new Set(["last_trade", "trades_per_min", "store_lag", "reconnects"]);
   const $ = (id) => document.getElementById(id);
 
   const history = { symbols: new Map(), storage: [] };
+  const view = { q: "", state: "", sort: "attention", order: "asc", offset: 0, limit: 50 };
   let lastData = null;
   let profileTimer = null;
+  let refreshTimer = null;
+  let inFlight = false;
+  let again = false;
 
   function escapeHtml(value) {
     return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -59,30 +69,26 @@
 
   function remember(data) {
     const now = data.now_ms;
-    for (const [symbol, s] of Object.entries(data.status.symbols || {})) {
-      let points = history.symbols.get(symbol);
-      if (!points) { points = []; history.symbols.set(symbol, points); }
-      const received = s.trades_received;
+    for (const row of data.rows || []) {
+      let entry = history.symbols.get(row.symbol);
+      if (!entry) { entry = { seen: now, points: [] }; history.symbols.set(row.symbol, entry); }
+      entry.seen = now;
+      const points = entry.points;
+      const received = row.trades_received;
       if (received == null) continue;
       const previous = points[points.length - 1];
       if (previous && received < previous.received) points.length = 0;  // the stream actor restarted
       points.push({ t: now, received });
       if (points.length > HISTORY_POINTS) points.shift();
     }
+    for (const [symbol, entry] of history.symbols) {
+      if (now - entry.seen > HISTORY_KEEP_MS) history.symbols.delete(symbol);  // left the page, or delisted
+    }
     const size = data.status.storage && data.status.storage.size_on_disk;
     if (size != null) {
       history.storage.push({ t: now, size });
       if (history.storage.length > HISTORY_POINTS) history.storage.shift();
     }
-  }
-
-  function tradesPerMinute(points) {
-    if (!points || points.length < 2) return null;
-    const last = points[points.length - 1];
-    let first = points[0];
-    for (const p of points) { if (last.t - p.t <= 60000) { first = p; break; } }
-    if (last.t === first.t) return null;
-    return (last.received - first.received) / (last.t - first.t) * 60000;
   }
 
   function sparkline(points) {
@@ -101,19 +107,12 @@
 
   // --- rendering -------------------------------------------------------------------------------------
 
-  function streamState(s, now, config) {
-    if (!s || !s.state) return "unavailable";
-    if (s.state === "connected" && s.last_message_age_ms != null && s.last_message_age_ms > STALL_AFTER_MS) return "stalled";
-    if (s.state !== "connected" && config && s.down_for_s > config.stream_down_alert) return "down";
-    return s.state;
-  }
-
-  function bookCell(book, config) {
-    const late = config && book.unsynced_for_s > config.book_unsynced_alert;
-    const badge = book.state === "synced" ? "ok" : late ? "bad" : "warn";
-    const since = book.state !== "synced" && book.unsynced_for_s ? ` <span class="muted">${formatAge(book.unsynced_for_s * 1000)}</span>` : "";
-    return `<span class="badge ${badge}" data-book="${escapeHtml(book.state || "")}">${escapeHtml(book.state || "–")}</span>${since}` +
-      `${book.resyncs ? ` <span class="muted">${book.resyncs} resyncs</span>` : ""}`;
+  function bookCell(row, config) {
+    const late = config && row.book_unsynced_for_s > config.book_unsynced_alert;
+    const badge = row.book === "synced" ? "ok" : late || row.book === "unavailable" ? "bad" : "warn";
+    const since = row.book !== "synced" && row.book_unsynced_for_s ? ` <span class="muted">${formatAge(row.book_unsynced_for_s * 1000)}</span>` : "";
+    return `<span class="badge ${badge}" data-book="${escapeHtml(row.book)}">${escapeHtml(row.book)}</span>${since}` +
+      `${row.resyncs ? ` <span class="muted">${row.resyncs} resyncs</span>` : ""}`;
   }
 
   function gapCell(gap, now) {
@@ -125,38 +124,85 @@
       `${escapeHtml(range)} (${gap.fetched} fetched${missing}) ${formatAge(now - gap.filled_at)} ago`;
   }
 
+  function attentionCell(reasons) {
+    if (!reasons.length) return `<span class="muted">–</span>`;
+    return reasons.map((r) => `<span class="badge reason ${r === "holes" || r === "lagging" || r === "unsynced" ? "warn" : "bad"}">` +
+      `${escapeHtml(REASON_LABELS[r] || r)}</span>`).join("");
+  }
+
   function renderSymbols(data) {
     const now = data.now_ms;
-    const metrics = (data.metrics && data.metrics.symbols) || {};
-    const gaps = (data.status.backfill && data.status.backfill.last_gap) || {};
     const rows = [];
-    for (const [symbol, s] of Object.entries(data.status.symbols || {})) {
-      const state = streamState(s, now, data.config);
-      const m = metrics[symbol] || {};
-      const book = s.book || {};
-      const points = history.symbols.get(symbol);
-      const rate = tradesPerMinute(points);
-      const lag = m.store_lag_seconds;
-      const age = s.last_trade_time != null ? now - s.last_trade_time : null;
-      rows.push(`<tr data-symbol="${escapeHtml(symbol)}" data-state="${escapeHtml(state)}">` +
-        `<td><b>${escapeHtml(symbol)}</b></td>` +
-        `<td><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span></td>` +
-        `<td title="id ${escapeHtml(s.last_trade_id)}">${formatAge(age)} ago</td>` +
-        `<td>${bookCell(book, data.config)}</td>` +
-        `<td>${lag == null ? "–" : formatAge(lag * 1000)}</td>` +
+    for (const row of data.rows || []) {
+      const entry = history.symbols.get(row.symbol);
+      const age = row.last_trade_time != null ? now - row.last_trade_time : null;
+      const rate = row.trades_per_min;
+      rows.push(`<tr data-symbol="${escapeHtml(row.symbol)}" data-state="${escapeHtml(row.state)}" ` +
+        `data-book="${escapeHtml(row.book)}" data-attention="${escapeHtml(row.attention.join(" "))}">` +
+        `<td><b>${escapeHtml(row.symbol)}</b></td>` +
+        `<td><span class="badge state-${escapeHtml(row.state)}">${escapeHtml(row.state)}</span></td>` +
+        `<td title="id ${escapeHtml(row.last_trade_id)}">${age == null ? "–" : `${formatAge(age)} ago`}</td>` +
+        `<td>${bookCell(row, data.config)}</td>` +
+        `<td class="num">${row.store_lag_s == null ? "–" : formatAge(row.store_lag_s * 1000)}</td>` +
         `<td class="rate">${rate == null ? "–" : Math.round(rate)}</td>` +
-        `<td>${sparkline(points)}</td>` +
-        `<td>${m.reconnects ?? 0}${m.connection_failures ? ` <span class="muted">(${m.connection_failures} failed)</span>` : ""}</td>` +
-        `<td>${gapCell(gaps[symbol], now)}</td></tr>`);
+        `<td>${sparkline(entry && entry.points)}</td>` +
+        `<td class="num">${row.reconnects}${row.connection_failures ? ` <span class="muted">(${row.connection_failures} failed)</span>` : ""}</td>` +
+        `<td>${gapCell(row.last_gap, now)}</td>` +
+        `<td>${attentionCell(row.attention)}</td></tr>`);
     }
     $("symbols-body").innerHTML = rows.join("");
-    const options = Object.keys(data.status.symbols || {});
+    const page = data.page;
+    const first = page.matched ? page.offset + 1 : 0;
+    $("page-info").textContent = `${first}–${page.offset + (data.rows || []).length} of ${page.matched}` +
+      (page.matched !== page.total ? ` (filtered from ${page.total})` : "");
+    $("page-prev").disabled = page.offset === 0;
+    $("page-next").disabled = page.offset + page.limit >= page.matched;
+    for (const th of document.querySelectorAll("#symbols th[data-sort]")) {
+      const sorted = th.dataset.sort === view.sort;
+      if (sorted) th.setAttribute("aria-sort", view.order === "asc" ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+    }
+    const options = data.config.symbols || [];
     const select = $("vp-symbol");
-    if (select.options.length !== options.length) {
+    const joined = options.join(",");
+    if (select.dataset.symbols !== joined) {  // symbols may be added or removed while the page is open
       const chosen = select.value;
       select.innerHTML = options.map((s) => `<option>${escapeHtml(s)}</option>`).join("");
+      select.dataset.symbols = joined;
       if (options.includes(chosen)) select.value = chosen;
     }
+  }
+
+  function chip(filter, label, count, tone) {
+    const active = view.state === filter ? " active" : "";
+    return `<button type="button" class="chip ${count ? tone : ""}${active}" data-filter="${escapeHtml(filter)}">` +
+      `${escapeHtml(label)} <b data-count="${escapeHtml(filter)}">${count}</b></button>`;
+  }
+
+  function renderCounts(data) {
+    const sm = data.summary;
+    // The states and reasons, in their order, are the summary's keys (parameters.py lists them once).
+    const states = Object.keys(sm.streams);
+    const reasons = Object.keys(sm.attention_by_reason).filter((r) => !states.includes(r));
+    const select = $("state-filter");
+    if (select.options.length === 1) {
+      select.innerHTML += ["attention", ...states, ...reasons].map((s) => `<option value="${escapeHtml(s)}">` +
+        `${escapeHtml(s === "attention" ? "need attention" : REASON_LABELS[s] || s)}</option>`).join("");
+      select.value = view.state;
+    }
+    const parts = [chip("", "symbols", sm.symbols, "ok"), chip("attention", "need attention", sm.attention, "bad")];
+    for (const state of states) {
+      if (state === "connected" || sm.streams[state]) parts.push(chip(state, state, sm.streams[state], state === "connected" ? "ok" : "bad"));
+    }
+    for (const reason of reasons) {
+      if (sm.attention_by_reason[reason]) {
+        parts.push(chip(reason, REASON_LABELS[reason] || reason, sm.attention_by_reason[reason], "warn"));
+      }
+    }
+    const books = Object.entries(sm.books).map(([state, n]) => `${escapeHtml(state)} ${n}`).join(", ");
+    const rate = sm.trades_per_min == null ? "–" : Math.round(sm.trades_per_min).toLocaleString("en");
+    parts.push(`<span class="muted">books: ${books || "–"} · ${rate} trades/min · ${sm.holes} open holes</span>`);
+    $("counts").innerHTML = parts.join("");
   }
 
   function actorItem(name, a) {
@@ -167,16 +213,20 @@
 
   function renderActors(data) {
     const actors = data.status.actors || {};
+    const counts = data.status.stream_actors || { streams: 0, alive: 0, restarts: 0 };
     const core = [], streams = [];
-    let restarts = 0, dead = 0;
+    let restarts = counts.restarts, dead = counts.streams - counts.alive;
     for (const [name, a] of Object.entries(actors)) {
-      (name.startsWith("stream:") ? streams : core).push(actorItem(name, a));
+      if (name.startsWith("stream:")) { streams.push(actorItem(name, a)); continue; }
+      core.push(actorItem(name, a));
       restarts += a.restarts || 0;
       if (!a.alive) dead++;
     }
+    const hidden = counts.streams - streams.length;
+    const more = hidden > 0 ? `<li class="muted">${hidden} more, alive and never restarted</li>` : "";
     $("actors").innerHTML = `<ul class="tree"><li>supervisor <span class="muted">(${restarts} restarts, ` +
-      `${dead} dead)</span><ul>${core.join("")}<li>streams (${streams.length})<ul>${streams.join("")}</ul></li>` +
-      `</ul></li></ul>`;
+      `${dead} dead)</span><ul>${core.join("")}<li>streams (${counts.streams}: ${counts.alive} alive, ` +
+      `${counts.restarts} restarts)<ul>${streams.join("")}${more}</ul></li></ul></li></ul>`;
   }
 
   function renderStorage(data) {
@@ -189,7 +239,6 @@
       const perHour = (h[h.length - 1].size - h[0].size) / (h[h.length - 1].t - h[0].t) * 3600000;
       growth = `${formatBytes(perHour)}/h`;
     }
-    const holes = Object.values(st.holes || {}).reduce((n, list) => n + list.length, 0);
     const errors = st.write_errors || 0;
     $("storage").innerHTML = `<table><tbody>` +
       `<tr><th>size on disk</th><td id="storage-size">${formatBytes(st.size_on_disk)}</td></tr>` +
@@ -198,7 +247,7 @@
       `<tr><th>bytes written</th><td>${formatBytes(m.bytes_written)}</td></tr>` +
       `<tr><th>write errors</th><td><span class="badge ${errors ? "bad" : "ok"}">${errors}</span></td></tr>` +
       `<tr><th>trades pending after errors</th><td>${st.pending_trades ?? "–"}</td></tr>` +
-      `<tr><th>open id holes</th><td>${holes}</td></tr>` +
+      `<tr><th>open id holes</th><td>${data.summary.holes}</td></tr>` +
       `<tr><th>REST weight this minute</th><td>${rest.weight_used_this_minute ?? "–"} / ${rest.weight_limit ?? "–"}</td></tr>` +
       `</tbody></table>`;
   }
@@ -211,23 +260,26 @@
   }
 
   function renderOverall(data) {
-    const now = data.now_ms;
-    const states = Object.values(data.status.symbols || {}).map((s) => streamState(s, now, data.config));
-    const dead = Object.values(data.status.actors || {}).some((a) => !a.alive);
-    const health = data.health || { healthy: true, reasons: [] };
-    const healthy = health.healthy && !dead && states.every((s) => s === "connected");
+    const sm = data.summary;
+    const counts = data.status.stream_actors || { streams: 0, alive: 0 };
+    const dead = counts.alive < counts.streams || Object.values(data.status.actors || {}).some((a) => !a.alive);
+    const health = data.health || { healthy: true, reasons: [], reasons_total: 0 };
+    const healthy = health.healthy && !dead && sm.streams.connected === sm.symbols;
     const el = $("overall");
-    el.className = `badge ${healthy ? "ok" : !health.healthy || dead || states.some((s) => s === "stalled" || s === "unavailable") ? "bad" : "warn"}`;
+    el.className = `badge ${healthy ? "ok" : !health.healthy || dead || sm.streams.stalled || sm.streams.unavailable ? "bad" : "warn"}`;
     el.textContent = healthy ? "healthy" : !health.healthy ? "unhealthy" : dead ? "actor down" : "degraded";
-    $("health-reasons").innerHTML = health.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join("");
+    const more = health.reasons_total - health.reasons.length;
+    $("health-reasons").innerHTML = health.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join("") +
+      (more > 0 ? `<li class="muted">and ${more} more (GET /api/health lists them all)</li>` : "");
     $("health-reasons").hidden = !health.reasons.length;
-    $("updated").textContent = `updated ${new Date(now).toLocaleTimeString()} · v${data.version}`;
+    $("updated").textContent = `updated ${new Date(data.now_ms).toLocaleTimeString()} · v${data.version}`;
   }
 
   function render(data) {
     lastData = data;
     remember(data);
     renderOverall(data);
+    renderCounts(data);
     renderSymbols(data);
     renderActors(data);
     renderStorage(data);
@@ -295,15 +347,33 @@
 
   // --- refresh loop ----------------------------------------------------------------------------------
 
+  function query() {
+    const params = new URLSearchParams({ sort: view.sort, order: view.order, offset: view.offset, limit: view.limit });
+    if (view.q) params.set("q", view.q);
+    if (view.state) params.set("state", view.state);
+    return params.toString();
+  }
+
+  // One request at a time; a change of filter, sort or page while one is out asks again as soon as it is back.
   async function refresh() {
+    if (inFlight) { again = true; return; }
+    clearTimeout(refreshTimer);
+    inFlight = true;
+    const asked = query();
     try {
-      const r = await api("/api/dashboard");
-      if (!r.ok || !r.body || !r.body.status) {
+      const r = await api(`/api/dashboard?${asked}`);
+      if (!r.ok || !r.body || !r.body.summary) {
         const err = (r.body && r.body.error) || {};
         throw new Error(`${r.status} ${err.message || ""}`);
       }
       $("error").hidden = true;
-      render(r.body);
+      const page = r.body.page;
+      if (page.offset > 0 && page.offset >= page.matched) {  // the list shrank under the page (symbols removed)
+        view.offset = Math.max(0, Math.floor((page.matched - 1) / view.limit) * view.limit);
+        again = true;
+      } else if (asked === query()) {
+        render(r.body);
+      }
       if (profileTimer === null) { profileTimer = setInterval(loadProfile, PROFILE_REFRESH_MS); loadProfile(); }
     } catch (e) {
       if (e instanceof Unauthorized) showTokenForm(e.message);
@@ -311,8 +381,48 @@
       $("overall").className = "badge bad";
       $("overall").textContent = e instanceof Unauthorized ? "token needed" : "unreachable";
     } finally {
-      setTimeout(refresh, REFRESH_MS);
+      inFlight = false;
+      if (again) { again = false; refresh(); } else refreshTimer = setTimeout(refresh, REFRESH_MS);
     }
+  }
+
+  function changeView(changes) {
+    Object.assign(view, changes);
+    refresh();
+  }
+
+  let filterTimer = null;
+  $("filter").addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => {
+      const q = $("filter").value.replace(/[^A-Za-z0-9]/g, "").slice(0, 20).toUpperCase();
+      if (q !== view.q) changeView({ q, offset: 0 });
+    }, FILTER_DELAY_MS);
+  });
+  $("state-filter").addEventListener("change", () => changeView({ state: $("state-filter").value, offset: 0 }));
+  $("counts").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-filter]");
+    if (!button) return;
+    $("state-filter").value = button.dataset.filter;
+    changeView({ state: button.dataset.filter, offset: 0 });
+  });
+  $("page-size").addEventListener("change", () => changeView({ limit: Number($("page-size").value), offset: 0 }));
+  $("page-prev").addEventListener("click", () => changeView({ offset: Math.max(0, view.offset - view.limit) }));
+  $("page-next").addEventListener("click", () => changeView({ offset: view.offset + view.limit }));
+  $("table-controls").addEventListener("submit", (event) => event.preventDefault());
+  for (const th of document.querySelectorAll("#symbols th[data-sort]")) {
+    const sortBy = () => {
+      const column = th.dataset.sort;
+      const order = column === view.sort ? (view.order === "asc" ? "desc" : "asc")
+        : DESCENDING_FIRST.has(column) ? "desc" : "asc";
+      changeView({ sort: column, order, offset: 0 });
+    };
+    th.tabIndex = 0;  // sortable from the keyboard too
+    th.title = "sort by this column";
+    th.addEventListener("click", sortBy);
+    th.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortBy(); }
+    });
   }
 
   $("token-button").addEventListener("click", () => showTokenForm(""));
@@ -326,6 +436,7 @@
   });
   $("vp-form").addEventListener("submit", (event) => { event.preventDefault(); loadProfile(); });
 
-  window.tradeactorsDashboard = { render, refresh, loadProfile, drawProfile, history, get lastData() { return lastData; } };
+  window.tradeactorsDashboard = { render, refresh, loadProfile, drawProfile, history, view,
+    get lastData() { return lastData; } };
   refresh();
 })();
