@@ -96,10 +96,11 @@ PATHS = {
                                                            "reasons": {"type": "array", "items": {"type": "string"}}}}),
         {"401": ERRORS["401"], "503": _json("unhealthy: `status` is `unhealthy` and `reasons` says why")}, "service"),
     "/api/status": _get(
-        "Per symbol: connection and book state, last trade, counters; per actor: alive and restarts; storage, "
-        "backfill, cleanup, depth snapshots (REST, to sync books) and REST weight; a summary of the symbols. "
-        "Without parameters every symbol in the service's order; with symbols, state, offset or limit only those, "
-        "a page in attention order with the per-symbol maps of the other sections cut to its symbols",
+        "Per recording symbol: connection and book state, last trade, counters; the symbol set; per actor: alive "
+        "and restarts; storage, backfill, cleanup, depth snapshots (REST, to sync books) and REST weight; a summary "
+        "of the symbols. Without parameters every recording symbol in the service's order; with symbols, state, "
+        "offset or limit only those, a page in attention order with the per-symbol maps of the other sections cut "
+        "to its symbols",
         _json("the service status", _ref("Status")), SYMBOL_ERRORS, "service"),
     "/api/trades": _get(
         "Stored trades with start <= T <= end, ordered by aggregate id, paged (pass next_cursor back as cursor); "
@@ -203,7 +204,11 @@ COMPONENTS = {
             "actors": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                 "alive": {"type": "boolean"}, "restarts": {"type": "integer"}}}},
             "storage": {"type": "object"}, "backfill": {"type": "object"}, "cleanup": {"type": "object"},
-            "depth_snapshots": {"type": "object"}, "rest": {"type": "object"}, "summary": _ref("Summary"),
+            "depth_snapshots": {"type": "object"}, "rest": {"type": "object"},
+            "symbol_set": {"type": "object", "description": "the symbol set: `selection` (a list or ALL with its "
+                           "filters), exchangeInfo reads, `last_error`, `recording` (how many symbols record now) and "
+                           "`history_only` (symbols with stored history, not recording)"},
+            "summary": _ref("Summary"),
             "page": {**_ref("Page"), "description": "only when symbols, state, offset or limit was given"}}},
         "Summary": {"type": "object", "description": "counts over the symbols asked for (all without `symbols`)",
                     "properties": {
