@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,6 +54,18 @@ def api_trades(api, symbol):
     return requests.get(f"{api}/api/trades", params=params, timeout=10).json()["trades"]
 
 
+def readme_example(api: str) -> dict:
+    """The README quickstart's example request, its shell arithmetic worked out by bash, sent to ``api``."""
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r'`curl "(http://127\.0\.0\.1:8080/api/trades\?[^"]+)"`', text)
+    assert match, "the README's quickstart has no curl example of /api/trades"
+    url = subprocess.run(["bash", "-c", f'echo "{match.group(1)}"'], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    response = requests.get(url.replace("http://127.0.0.1:8080", api), timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(tmp_path):
     demo = Process("demo", "--data-dir", str(tmp_path / "data"), "--http", "127.0.0.1:0", "--rate", "100")
     try:
@@ -60,6 +73,7 @@ def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(t
         assert sim_ws.startswith("wss://127.0.0.1:") and sim_rest.startswith("https://127.0.0.1:")  # TLS by default
         api = demo.find(r"serving the API and dashboard at (\S+)/").group(1)
         wait_for(lambda: len(api_trades(api, "BTCUSDT")) >= 200, timeout=30, message="200 stored trades")
+        assert readme_example(api)["count"] == 5  # the quickstart's request, as the README writes it
         stored = api_trades(api, "BTCUSDT")
         ids = [t["a"] for t in stored]
         assert ids == list(range(ids[0], ids[0] + len(ids)))
