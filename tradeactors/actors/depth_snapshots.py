@@ -16,9 +16,9 @@ after a restart without network.
 
 Messages: ``FetchDepthSnapshot`` (tell, from a StreamActor): queue the symbol (or refresh its queued request).
 ``BookActivity`` (tell): a waiting book's activity, which moves it in the queue. ``BookState`` (tell): a book lost
-or regained its sync. ``ForgetBook`` (tell): a symbol no longer recorded. ``SymbolsChanged`` (tell, from the
-symbol lifecycle): added symbols have their filters fetched if not cached; removed ones are forgotten as by
-``ForgetBook``. ``GetStatus`` (ask). ``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
+or regained its sync. ``SymbolsChanged`` (tell, from the symbol lifecycle): added symbols have their filters
+fetched if not cached; removed ones are forgotten (queued request, sync state). ``GetStatus`` (ask).
+``ThreadDied`` and ``InjectFailure`` (tell): see ``worker.py``.
 Tells: ``DepthSnapshotFetched`` (with the limit used) to ``stream:<symbol>``; at every start
 ``DepthSnapshotRequestsLost`` to every StreamActor (a restart loses the queue, and requests told while it restarted
 were dropped: books still waiting ask again, synced ones answer ``BookState``). A failed fetch goes back to the
@@ -47,7 +47,6 @@ from tradeactors.actors.messages import (
     DepthSnapshotFetched,
     DepthSnapshotRequestsLost,
     FetchDepthSnapshot,
-    ForgetBook,
     StoreSymbolInfo,
     SymbolsChanged,
 )
@@ -107,11 +106,6 @@ class DepthSnapshotWorker(RestWorker):
     def book_state(self, symbol: str, synced: bool) -> None:
         with self.cond:
             self._ended(self.schedule.book_state(symbol, synced, self.clock()))
-            self._publish()
-
-    def forget(self, symbol: str) -> None:
-        with self.cond:
-            self._ended(self.schedule.forget(symbol, self.clock()))
             self._publish()
 
     def wake(self) -> None:
@@ -306,10 +300,6 @@ class DepthSnapshotActor(WorkerThreadActor):
     @handles(BookState)
     def _book_state(self, message: BookState) -> None:
         self.worker.book_state(message.symbol, message.synced)
-
-    @handles(ForgetBook)
-    def _forget(self, message: ForgetBook) -> None:
-        self.worker.forget(message.symbol)
 
     def status(self) -> dict:
         return self.worker.status()

@@ -221,12 +221,6 @@ class BookState(NamedTuple):
     synced: bool
 
 
-class ForgetBook(NamedTuple):
-    """-> DepthSnapshotActor: the symbol is no longer recorded; its queued request and sync state are dropped."""
-
-    symbol: str
-
-
 class DepthSnapshotRequestsLost(NamedTuple):
     """DepthSnapshotActor -> every StreamActor, when it (re)starts: requests queued before were lost with the
     previous actor (or dropped while it restarted); a book still waiting for a depth snapshot asks again, a synced
