@@ -66,6 +66,7 @@ from tradeactors.actors.messages import (
     WatchTrades,
 )
 from tradeactors.actors.reader import StreamReader
+from tradeactors.bookseconds import BookSeconds
 from tradeactors.booksync import Applied, BookSync, Event, NeedSnapshot, Resync, Synced
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
@@ -102,14 +103,11 @@ class StreamActor(Actor):
         self.last_diff_at: float | None = None
         self.last_event_ms = 0
         """Event time E of the last diff received."""
-        self.open_second: int | None = None
-        """The exchange second of the last applied diff: its book is stored once a later second begins."""
-        self.open_event_ms = 0
-        """Event time E of the last applied diff."""
-        self.last_stored_second = 0
+        self.seconds = BookSeconds(symbol, config.book_second_levels)
         self.unsynced_since: float | None = time.monotonic()
         """Monotonic time since which the book has been out of sync; None while synced."""
         self._unsynced_second = 0
+        self._skipped_told = 0
         self.observers: list = []
         self._thread: threading.Thread | None = None
 
@@ -141,8 +139,8 @@ class StreamActor(Actor):
     @handles(DepthSnapshotFetched)
     def _depth_snapshot(self, message: DepthSnapshotFetched) -> None:
         self._handle(self.sync.on_snapshot(message.last_update_id, message.bids, message.asks, message.limit))
-        if self.sync.state == "synced" and self.open_second is None:
-            self._open(self.last_event_ms)  # the book is at the last diff received
+        if self.sync.state == "synced" and self.seconds.open_second is None:
+            self.seconds.open(self.last_event_ms)  # the book is at the last diff received
 
     @handles(ConnectionLost)
     def _connection_lost(self, message: ConnectionLost) -> None:
@@ -192,7 +190,7 @@ class StreamActor(Actor):
             "reader_died": r.died,
             "down_for_s": round(r.down_for(), 1),
             "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
-                     "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.last_stored_second,
+                     "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.seconds.last_stored_second,
                      "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters),
                      "activity_per_min": round(self._activity(time.monotonic()), 1)},
         }
@@ -212,25 +210,16 @@ class StreamActor(Actor):
             self.directory.tell("depth_snapshots", BookActivity(self.symbol, self._activity(at)))
         self.last_event_ms = update.E
         second = update.E // 1000
-        book = self.sync.book
-        if book is not None:  # synced
-            # A diff that continues the chain in a later second closes the open one: no diff of it can follow.
-            if self.open_second is not None and second > self.open_second and book.update_id + 1 == update.U:
-                self._close_second()
-        elif second != self._unsynced_second:
+        if self.sync.book is None and second != self._unsynced_second:
             self._unsynced_second = second
             self.metrics.book_seconds_skipped.labels(self.symbol).inc()
-        self._handle(self.sync.on_diff(update))
-        now = self.sync.book
-        if now is not None and (now is not book or now.update_id == update.u):  # the diff was applied
-            self._open(update.E)
+        events, closed = self.seconds.on_diff(self.sync, update)
+        self._store(closed)
+        self._handle(events)
 
     def _activity(self, now: float) -> float:
         known = self.activity.observed_for(now) >= ACTIVITY_KNOWN_SECONDS
         return self.activity.per_minute(now) if known else 0.0
-
-    def _open(self, event_ms: int) -> None:
-        self.open_second, self.open_event_ms = event_ms // 1000, event_ms
 
     def _handle(self, events: list[Event]) -> None:
         for event in events:
@@ -246,7 +235,7 @@ class StreamActor(Actor):
                     self.symbol, self.config.depth_limit, event.reason, self._activity(now),
                     rebase=self.sync.state == "synced"))
             elif isinstance(event, Resync):
-                self.open_second = None  # diffs of it may be missing: never stored
+                self.seconds.discard()
                 if self.unsynced_since is None:
                     self.unsynced_since = time.monotonic()
                     self.directory.tell("depth_snapshots", BookState(self.symbol, False))
@@ -260,18 +249,14 @@ class StreamActor(Actor):
 
     def _close_second(self) -> None:
         """Send the book of the open second (the book after its last applied diff) to the BufferActor."""
-        second, book = self.open_second, self.sync.book
-        self.open_second = None
-        if second is None or book is None or self.sync.state != "synced" or second <= self.last_stored_second:
-            return
-        levels = self.config.book_second_levels
-        if any(book.is_bounded(side) and book.known_levels(side) < levels for side in ("bids", "asks")):
-            self.metrics.book_seconds_skipped.labels(self.symbol).inc()  # its rows would reach unknown levels
-            return
-        bids, asks, p_dec, q_dec = book.top_scaled(levels)
-        self.last_stored_second = second
-        closed = BookSecond(self.symbol, second, book.update_id, self.open_event_ms, bids, asks, p_dec, q_dec)
-        self.directory.tell("buffer", BookSecondClosed(closed))
+        self._store(self.seconds.close(self.sync))
+
+    def _store(self, closed: BookSecond | None) -> None:
+        skipped, self._skipped_told = self.seconds.skipped - self._skipped_told, self.seconds.skipped
+        if skipped:  # its rows would reach levels the snapshot left unknown
+            self.metrics.book_seconds_skipped.labels(self.symbol).inc(skipped)
+        if closed is not None:
+            self.directory.tell("buffer", BookSecondClosed(closed))
 
     def _book_view(self, depth: int) -> dict[str, Any]:
         book = self.sync.book

@@ -3,8 +3,9 @@
 The stored book seconds and trades are rebuilt in-process through the service's own code: the simulator's replay
 reads the capture (``@trade`` frames aggregated into aggTrades as the simulator sends them), every depth frame is
 parsed by ``protocol.parse_frame`` and fed to ``BookSync`` (the REST snapshot answered at the moment the capture
-recorded it), and a book second closes as the StreamActor closes it: the book after the last diff whose event time
-falls in that second, its top ``BOOK_LEVELS`` levels per side, once the next second's diff continues the chain.
+recorded it), and book seconds close by the StreamActor's own rule (``bookseconds.BookSeconds``): the book after
+the last diff whose event time falls in that second, its top ``BOOK_LEVELS`` levels per side, once the next
+second's diff continues the chain.
 ``tests/e2e/test_replay_analytics.py`` checks the same code path end to end (replay → service → RocksDB).
 
 Then every whole minute of each capture is one window: ``microstructure_health`` with the book seconds before
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tradeactors import analytics
+from tradeactors.bookseconds import BookSeconds
 from tradeactors.booksync import BookSync, NeedSnapshot
 from tradeactors.decimals import format_scaled
 from tradeactors.protocol import AggTrade, DepthUpdate, parse_frame
@@ -49,22 +51,14 @@ class Market:
     trades: TradeColumns
 
 
-def _close(sync: BookSync, symbol: str, second: int, event_ms: int) -> BookSecond:
-    book = sync.book
-    assert book is not None
-    bids, asks, p_dec, q_dec = book.top_scaled(BOOK_LEVELS)
-    return BookSecond(symbol, second, book.update_id, event_ms, bids, asks, p_dec, q_dec)
-
-
 def load_market(symbol: str) -> Market:
     """The book seconds and aggregate trades the service would store from the symbol's bundled capture."""
     session = ReplaySession([str(p) for p in captures.capture_2024_files(symbol)], speed="max")
     market = session.markets[symbol]
     sync = BookSync(symbol, depth_limit=1000)
+    seconds = BookSeconds(symbol, BOOK_LEVELS)
     books: list[BookSecond] = []
     trades: list[AggTrade] = []
-    open_second: int | None = None
-    open_ms = 0
     snapshot = json.loads(market.snapshot_body) if market.snapshot_body is not None else None
     waiting = False
     for _ns, kind, payload, extra in market.events:
@@ -77,20 +71,14 @@ def load_market(symbol: str) -> Market:
         elif kind == DEPTH:
             update = parse_frame(payload)
             assert isinstance(update, DepthUpdate)
-            second = update.E // 1000
-            book = sync.book
-            if book is not None and open_second is not None and second > open_second \
-                    and book.update_id + 1 == update.U and open_second > (books[-1].second if books else -1):
-                books.append(_close(sync, symbol, open_second, open_ms))
-                open_second = None
-            events = sync.on_diff(update)
+            events, closed = seconds.on_diff(sync, update)
+            if closed is not None:
+                books.append(closed)
             waiting = waiting or (any(isinstance(e, NeedSnapshot) for e in events) and sync.state != "synced")
             _answer(sync, events)
-            now = sync.book
-            if now is not None and (now is not book or now.update_id == update.u):
-                open_second, open_ms = second, update.E
-    if open_second is not None and sync.book is not None:
-        books.append(_close(sync, symbol, open_second, open_ms))
+    closed = seconds.close(sync)
+    if closed is not None:
+        books.append(closed)
     return Market(symbol, books, TradeColumns.from_trades(trades))
 
 
