@@ -64,6 +64,10 @@ class Metrics:
                                           ["symbol"], registry=r)
         self.frames_malformed = Counter("tradeactors_frames_malformed", "Malformed frames logged and skipped",
                                         ["symbol"], registry=r)
+        self.connection_frames_malformed = Counter(
+            "tradeactors_connection_frames_malformed", "Malformed frames logged and skipped, by multiplexed connection "
+            "(those whose symbol could be read count in tradeactors_frames_malformed too)", ["connection"],
+            registry=r)
         self.reconnects = Counter("tradeactors_reconnects", "WebSocket connections opened after the first",
                                   ["symbol"], registry=r)
         self.connection_failures = Counter("tradeactors_connection_failures", "WebSocket connection failures",
@@ -135,6 +139,9 @@ class Metrics:
         self.symbol_set_reads = Counter("tradeactors_symbol_set_reads",
                                         "Reads of the symbol set (exchangeInfo with symbols = ALL), by outcome",
                                         ["outcome"], registry=r)
+        self.receive_lag = Histogram(
+            "tradeactors_receive_lag_seconds", "Exchange event time to handed over by the reader (each drain's "
+            "oldest event)", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
 
     def value(self, name: str, **labels: str) -> float:

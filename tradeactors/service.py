@@ -8,15 +8,16 @@ everything in reverse order. Start order, in one place:
 5. BackfillActor -- fills holes in the stored ids from REST
 6. CleanupActor  -- hourly retention
 7. DepthSnapshotActor -- REST depth snapshots to sync the books, paced by the weight ledger
-8. StreamActor per symbol -- WebSocket connection and local order book (an explicit list; with ``ALL`` they
-   start at step 9's first read)
-9. SymbolSetActor -- reads the symbol set (exchangeInfo with ``symbols = ALL``) and changes it at runtime
-10. HTTP server  -- API and dashboard (bound before the actors start, served after)
+8. StreamActor per symbol -- the local order book (an explicit list; with ``ALL`` they start at step 10's first
+   read), on the shared actor pool
+9. ConnectionActor per multiplexed connection -- ~150 symbols' streams each, placed by the ``StreamHub``
+10. SymbolSetActor -- reads the symbol set (exchangeInfo with ``symbols = ALL``) and changes it at runtime
+11. HTTP server  -- API and dashboard (bound before the actors start, served after)
 
-Stop is the reverse: HTTP, the SymbolSetActor (no change starts during the stop), streams (each hands over what it
-holds and its last book second), depth snapshots, cleanup, backfill, buffer (flushes), query, storage (writes what
-is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT request an orderly stop, SIGHUP
-re-reads the configuration's symbol set.
+Stop is the reverse: HTTP, the SymbolSetActor (no change starts during the stop), the connections (each hands over
+every trade it read), streams (each hands over its last book second), depth snapshots, cleanup, backfill, buffer
+(flushes), query, storage (writes what is pending), database (closed). ``run`` adds signal handling: SIGTERM/SIGINT
+request an orderly stop, SIGHUP re-reads the configuration's symbol set.
 
 Symbols start and stop at runtime through ``symbol_lifecycle.SymbolLifecycle``, which the SymbolSetActor's worker
 calls; SIGHUP builds the configuration again (``reload``) and hands its symbol set to that actor.
@@ -39,6 +40,7 @@ from tradeactors.actors.buffer import BufferActor
 from tradeactors.actors.cleanup import CleanupActor
 from tradeactors.actors.depth_snapshots import DepthSnapshotActor
 from tradeactors.actors.directory import ActorUnavailable, Directory
+from tradeactors.actors.hub import StreamHub
 from tradeactors.actors.messages import (
     Analyze,
     GetBook,
@@ -94,12 +96,15 @@ class Service:
         self.directory = Directory(self.metrics)
         self.supervisor = Supervisor(self.directory, self.metrics, on_escalate=self._escalate)
         self.lifecycle = SymbolLifecycle(self.supervisor, self.directory, self.metrics, self._stream_spec,
-                                         self.selection.symbols)
+                                         self.selection.symbols, after_start=self._start_connections)
         self.ledger = WeightLedger(config.rest_weight_budget)
         self.ssl_context = tls.client_context(config.ca_file)
         """One trust for every wss:// and https:// connection of the service."""
         self.rest = RestClient(config.rest_url, self.ledger, self.metrics, ssl_context=self.ssl_context)
         self.connect_limit = SlidingWindowLimit(*CONNECTIONS_PER_WINDOW)
+        self.hub = StreamHub(config, self.directory, self.metrics, self.connect_limit, self.ssl_context,
+                             self.supervisor.add)
+        """Places the symbols on multiplexed connections and owns their wire state."""
         self.db: Database | None = None
         self.http: HttpServer | None = None
         self.stop_requested = threading.Event()
@@ -142,6 +147,9 @@ class Service:
                 c.book_second_levels), stop_timeout=20),
         ]
         specs += [self._stream_spec(symbol) for symbol in self.recording]
+        for symbol in self.recording:
+            self.hub.place(symbol)
+        specs += self.hub.connection_specs()  # after the streams: each opens with all its symbols in the URL
         specs.append(ActorSpec("symbols", lambda: SymbolSetActor.start(
             self.selection, self.config.symbols_refresh, life.change, d, self.rest, m, c.backoff_initial,
             c.backoff_max), stop_timeout=20))
@@ -150,7 +158,11 @@ class Service:
     def _stream_spec(self, symbol: str) -> ActorSpec:
         c = self.config
         return ActorSpec(f"stream:{symbol}", functools.partial(
-            StreamActor.start, symbol, c, self.directory, self.metrics, self.connect_limit, self.ssl_context))
+            StreamActor.start, symbol, c, self.directory, self.metrics, self.hub))
+
+    def _start_connections(self) -> None:
+        """After symbols started at runtime: connections for those that did not fit on a running one."""
+        self.hub.start_connections()
 
     @property
     def recording(self) -> tuple[str, ...]:
@@ -192,6 +204,8 @@ class Service:
         if self.http is not None:
             self.http.close()
         self.supervisor.retire("symbols")  # first: no symbol may start or stop while the others stop
+        for name in self.hub.connection_names():  # then the wire: every trade read is handed over
+            self.supervisor.retire(name)
         self.supervisor.stop()
         if self.db is not None:
             self.db.close()
@@ -264,7 +278,7 @@ class Service:
                    if name.startswith("stream:")}
         symbol_set = {**answer("symbols", {}), "recording": len(self.recording),
                       "history_only": self.lifecycle.history_only}
-        return {"symbols": symbols, "symbol_set": symbol_set,
+        return {"symbols": symbols, "symbol_set": symbol_set, "connections": self.hub.status(),
                 "actors": self.supervisor.status() if actors is None else actors,
                 "storage": answer("storage", {}),
                 "backfill": answer("backfill", {}), "cleanup": answer("cleanup", {}),

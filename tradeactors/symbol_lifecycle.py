@@ -40,8 +40,11 @@ retention reached)."""
 
 class SymbolLifecycle:
     def __init__(self, supervisor: Supervisor, directory: Directory, metrics: Metrics,
-                 stream_spec: Callable[[str], ActorSpec], recording: Sequence[str] = ()):
+                 stream_spec: Callable[[str], ActorSpec], recording: Sequence[str] = (),
+                 after_start: Callable[[], None] | None = None):
         self.supervisor = supervisor
+        self.after_start = after_start
+        """Called after a change started its StreamActors (the service starts the connections they need then)."""
         self.directory = directory
         self.metrics = metrics
         self.stream_spec = stream_spec
@@ -106,6 +109,8 @@ class SymbolLifecycle:
             self.metrics.symbols_started.inc()
             log.info("Started recording %s (%s)", symbol, reason)
         self._starting = ()
+        if self.after_start is not None and not self._closing.is_set():
+            self.after_start()
         if failed:
             self._tell((), tuple(failed), self.known)
 

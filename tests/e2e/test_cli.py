@@ -94,7 +94,7 @@ def test_demo_stores_what_the_simulator_published_and_stops_cleanly_on_sigterm(t
     finally:
         db.close()
     assert ids[-1] >= last and ids == list(range(ids[0], ids[-1] + 1))
-    assert all(f"[{name}]" in "".join(demo.lines) for name in ("Storage", "Reader-BTCUSDT", "MainThread"))
+    assert all(f"[{name}]" in "".join(demo.lines) for name in ("Storage", "Reader-0", "MainThread"))
 
 
 def test_start_on_sigterm_writes_the_buffered_last_second_and_exits_0(tmp_path, sim):

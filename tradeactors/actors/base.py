@@ -12,6 +12,10 @@ handled here for every actor:
 
 A message of a type nobody handles is logged and answered with None. ``thread_name`` names the actor's thread
 (every log line carries it); it is set in ``on_start``, which subclasses extend with ``super().on_start()``.
+
+Two runtimes: ``Actor`` has a thread of its own (pykka's ThreadingActor); ``PoolActor`` shares a few threads with
+every other pooled actor (``pool.py``: the per-symbol StreamActors, which would otherwise cost a thread wake-up
+per message).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, ClassVar, TypeVar
 import pykka
 
 from tradeactors.actors.messages import InjectFailure, ThreadDied
+from tradeactors.actors.pool import PooledActor
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,9 @@ def handles(*message_types: type) -> Callable[[F], F]:
     return mark
 
 
-class Actor(pykka.ThreadingActor):
+class Dispatching(pykka.Actor):
+    """The ``@handles`` dispatch and the two messages every actor handles, for either runtime below."""
+
     thread_name: str = "Actor"
     _handlers: ClassVar[dict[type, Callable[..., Any]]] = {}
 
@@ -70,3 +77,12 @@ class Actor(pykka.ThreadingActor):
     @handles(ThreadDied)
     def _thread_died(self, message: ThreadDied) -> None:
         raise RuntimeError(f"thread {message.thread} died: {message.reason}")
+
+
+class Actor(Dispatching, pykka.ThreadingActor):
+    """An actor with a thread of its own: for actors that block (storage, queries, REST workers' owners)."""
+
+
+class PoolActor(Dispatching, PooledActor):
+    """An actor run on the shared ``ActorPool`` (``pool.py``): for the many per-symbol actors, whose handlers never
+    block. ``thread_name`` still names it in every log line it writes."""

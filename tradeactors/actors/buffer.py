@@ -1,7 +1,8 @@
 """BufferActor: collects live trades per symbol and flushes them to the StorageActor once a second.
 
 Owns: one list of trades per symbol.
-Messages: ``Trades`` (tell, from StreamActors): appended; a symbol reaching ``flush_max_trades`` is flushed at
+Messages: ``Trades`` (tell), ``TradeBatch`` (tell, from the connections' readers: one drain's ``Trades`` of many
+symbols): appended; a symbol reaching ``flush_max_trades`` is flushed at
 once. ``BookSecondClosed`` (tell, from StreamActors): a book second, written with the next flush. ``Flush`` (tell,
 from its ticker every ``flush_interval``): every non-empty symbol is flushed. ``SymbolsChanged`` (tell, from the
 Service): an added symbol gets its buffers; a removed one (its StreamActor has stopped and handed over everything)
@@ -29,6 +30,7 @@ from tradeactors.actors.messages import (
     StoreBookSeconds,
     StoreTrades,
     SymbolsChanged,
+    TradeBatch,
     Trades,
 )
 from tradeactors.actors.ticker import Ticker
@@ -72,6 +74,11 @@ class BufferActor(Actor):
     def on_failure(self, exception_type, exception_value, traceback) -> None:
         if self._ticker:
             self._ticker.stop()
+
+    @handles(TradeBatch)
+    def _trade_batch(self, message: TradeBatch) -> None:
+        for trades in message.batches:
+            self._trades(trades)
 
     @handles(Trades)
     def _trades(self, message: Trades) -> None:

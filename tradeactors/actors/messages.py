@@ -16,6 +16,12 @@ class Trades(NamedTuple):
     trades: list[AggTrade]
 
 
+class TradeBatch(NamedTuple):
+    """Reader thread -> BufferActor: one drain's trades of every symbol on a connection, one ``Trades`` each."""
+
+    batches: list[Trades]
+
+
 class Flush(NamedTuple):
     """Ticker -> BufferActor: hand every buffered trade to the StorageActor now."""
 
@@ -166,6 +172,14 @@ class Depth(NamedTuple):
     """Reader thread -> StreamActor: one depth diff, in arrival order."""
 
     update: DepthUpdate
+
+
+class Diffs(NamedTuple):
+    """Reader thread -> StreamActor: the symbol's depth diffs of one drain, in arrival order."""
+
+    updates: list[DepthUpdate]
+    received: int
+    """Trades the symbol's feed has received so far (its activity counts them)."""
 
 
 class ConnectionLost(NamedTuple):

@@ -1,15 +1,12 @@
-"""StreamActor: one per symbol; owns that symbol's WebSocket connection and its local order book.
+"""StreamActor: one per symbol; owns that symbol's local order book, its id continuity and its state.
 
-Owns: the combined-stream connection ``/stream?streams=<s>@aggTrade/<s>@depth@100ms``, run by a reader thread
-(blocking I/O never runs inside ``on_receive``), the symbol's ``BookSync`` (book + Binance's sync procedure),
-and the symbol's connection statistics.
+The wire is shared: a multiplexed connection (``mux.MuxReader``, run by a ``hub.ConnectionActor``) carries ~150
+symbols' ``<s>@aggTrade`` and ``<s>@depth@100ms`` streams, drops trades already seen (the symbol's ``mux.Feed``
+keeps the last id across connections), hands trades to the BufferActor and tells this actor the symbol's diffs in
+batches (``Diffs``, one per reader drain). The actor runs on the shared actor pool (``pool.py``), not a thread of its
+own: its handlers never block. It attaches to the ``StreamHub`` when it starts and detaches when it stops.
 
-Reader thread (``reader.py``): the connection, with backoff, the data watchdog, planned make-before-break
-reconnects (``connection_lifetime``, ``serverShutdown``) and the REST catch-up on every (re)connection. It reads
-whatever is pending (over TLS a read is one record, so it never judges by a read's size), parses, drops trades
-already seen, hands trades to the BufferActor in lists and tells this actor each depth diff.
-
-Actor thread (the book): ``Depth`` -> ``BookSync.on_diff``; a needed REST depth snapshot is asked of the
+The book: ``Diffs`` / ``Depth`` -> ``BookSync.on_diff``; a needed REST depth snapshot is asked of the
 DepthSnapshotActor (``FetchDepthSnapshot``, with the symbol's recent activity, its priority there; refreshed by
 ``BookActivity`` every few seconds while it waits) and arrives as ``DepthSnapshotFetched``, with the limit it was
 taken at; ``ConnectionLost`` discards the book (the diff stream has a hole) until it resyncs. Each loss and regain of
@@ -22,17 +19,16 @@ and sent to the BufferActor (``BookSecondClosed``). A second with no diff gets n
 the row before it holds. A second during which the book lost its sync is never stored (counted in
 ``book_seconds_skipped``); a diff that opens a gap closes nothing.
 
-Messages: ``Depth``, ``DepthSnapshotFetched``, ``ConnectionLost`` (tells, see above);
+Messages: ``Diffs``, ``Depth``, ``DepthSnapshotFetched``, ``ConnectionLost`` (tells, see above);
 ``DepthSnapshotRequestsLost`` (tell, from a (re)started DepthSnapshotActor): ask again if one is awaited;
 ``GetBook`` (ask) -> live top levels, update id, age, sync state; ``GetStatus`` (ask) -> dict; ``WatchBook`` /
 ``WatchTrades`` (asks): diagnostic observers of every applied diff / every hand-over of live trades (the latter
-in the reader's thread);
-``ThreadDied`` (tell, from the reader): raises, so the actor fails and is restarted; ``InjectFailure`` (tell):
-raises, or with ``thread=True`` makes the reader raise.
+in the reader's thread); ``InjectFailure`` (tell): raises, or with ``thread=True`` makes the reader of the
+symbol's connection raise (its ConnectionActor is restarted).
 Tells: ``Trades`` and ``BookSecondClosed`` to the BufferActor, ``FetchDepthSnapshot`` to the DepthSnapshotActor.
-on_start: starts the reader thread. on_stop: stops it (closing the socket at once, not waiting on a deadline)
-after it has handed over every trade it holds, then sends the open second's book (the book at the last diff
-received). on_failure: the reader is stopped; the restarted actor resyncs its book.
+on_start: attaches to the hub. on_stop: detaches (the reader routes the symbol no more and has handed over every
+trade it read; a retired symbol is unsubscribed), then sends the open second's book (the book at the last diff
+received). on_failure: the feed stays; the restarted actor attaches again and resyncs its book.
 
 A book based on a snapshot smaller than the whole book knows its levels only down to the snapshot's boundary
 (``book.py``); a second whose stored ``book_second_levels`` would reach beyond the known levels of a full side is
@@ -43,12 +39,10 @@ snapshot before that happens (``booksync.edge_for``).
 from __future__ import annotations
 
 import logging
-import ssl
-import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tradeactors.actors.base import Actor, handles
+from tradeactors.actors.base import PoolActor, handles
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
     BookActivity,
@@ -58,6 +52,7 @@ from tradeactors.actors.messages import (
     Depth,
     DepthSnapshotFetched,
     DepthSnapshotRequestsLost,
+    Diffs,
     FetchDepthSnapshot,
     GetBook,
     GetStatus,
@@ -65,14 +60,15 @@ from tradeactors.actors.messages import (
     WatchBook,
     WatchTrades,
 )
-from tradeactors.actors.reader import StreamReader
 from tradeactors.bookseconds import BookSeconds
 from tradeactors.booksync import Applied, BookSync, Event, NeedSnapshot, Resync, Synced
 from tradeactors.config import Config
-from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
 from tradeactors.records import BookSecond
 from tradeactors.snapshotschedule import ActivityRate
+
+if TYPE_CHECKING:
+    from tradeactors.actors.hub import StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +79,16 @@ ACTIVITY_KNOWN_SECONDS = 10.0
 activity last reported for the symbol (a restarted actor), or by waiting time (a start)."""
 
 
-class StreamActor(Actor):
-    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics,
-                 connect_limit: SlidingWindowLimit, ssl_context: ssl.SSLContext | None = None):
+class StreamActor(PoolActor):
+    def __init__(self, symbol: str, config: Config, directory: Directory, metrics: Metrics, hub: StreamHub):
         super().__init__()
         self.symbol = symbol
         self.thread_name = f"Stream-{symbol}"
         self.config = config
         self.directory = directory
         self.metrics = metrics
-        self.reader = StreamReader(symbol, config, directory, metrics, connect_limit, ssl_context)
+        self.hub = hub
+        self.feed = hub.place(symbol)
         # ~100 s of diffs at 10/s: enough to wait for a paced snapshot; each buffered diff costs kilobytes.
         self.sync = BookSync(symbol, depth_limit=config.depth_limit, max_buffered=1000,
                              keep_levels=config.book_second_levels)
@@ -109,32 +105,24 @@ class StreamActor(Actor):
         self._unsynced_second = 0
         self._skipped_told = 0
         self.observers: list = []
-        self._thread: threading.Thread | None = None
 
     def on_start(self) -> None:
         super().on_start()
-        self.reader.actor_ref = self.actor_ref
-        self._thread = threading.Thread(target=self.reader.run, name=f"Reader-{self.symbol}", daemon=True)
-        self._thread.start()
+        self.feed = self.hub.attach(self.symbol, self.actor_ref)
         self.directory.tell("depth_snapshots", BookState(self.symbol, False))
 
     def on_stop(self) -> None:
-        self._stop_reader()
+        self.hub.detach(self.symbol)
         self._close_second()
 
-    def on_failure(self, exception_type, exception_value, traceback) -> None:
-        self._stop_reader()
-
-    def _stop_reader(self) -> None:
-        self.reader.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            if self._thread.is_alive():
-                log.error("reader thread of %s did not stop within 5s", self.symbol)
+    @handles(Diffs)
+    def _diffs(self, message: Diffs) -> None:
+        for update in message.updates:
+            self._on_diff(update, message.received)
 
     @handles(Depth)
     def _depth(self, message: Depth) -> None:
-        self._on_diff(message.update)
+        self._on_diff(message.update, self.feed.received)
 
     @handles(DepthSnapshotFetched)
     def _depth_snapshot(self, message: DepthSnapshotFetched) -> None:
@@ -163,32 +151,34 @@ class StreamActor(Actor):
 
     @handles(WatchTrades)
     def _watch_trades(self, message: WatchTrades) -> None:
-        self.reader.trade_observers.append(message.callback)
+        self.feed.trade_observers.append(message.callback)  # type: ignore[arg-type]
 
     @handles(InjectFailure)
     def _inject_failure(self, message: InjectFailure) -> None:
         if not message.thread:
             raise RuntimeError(message.reason)
-        self.reader.crash = message.reason
+        self.hub.crash(self.symbol, message.reason)
 
     @handles(GetStatus)
     def _status(self, _message: GetStatus) -> dict:
-        r = self.reader
+        f = self.feed
+        reader = self.hub.reader_of(f.slot)
         return {
-            "state": r.state,
-            "connections": r.connections,
-            "planned_reconnects": r.planned_reconnects,
-            "trades_received": r.received,
-            "duplicates_dropped": r.duplicates,
-            "last_trade_id": r.last_id,
-            "last_trade_time": r.last_trade_ms,
-            "malformed_frames": r.malformed,
-            "drains": r.drains,
-            "last_message_age_ms": (round((time.monotonic() - r.last_message_at) * 1000)
-                                    if r.last_message_at is not None else None),
-            "reader_alive": bool(self._thread and self._thread.is_alive()),
-            "reader_died": r.died,
-            "down_for_s": round(r.down_for(), 1),
+            "state": f.state,
+            "connection": f.slot,
+            "connections": f.connections,
+            "planned_reconnects": f.planned_reconnects,
+            "trades_received": f.received,
+            "duplicates_dropped": f.duplicates,
+            "last_trade_id": f.last_id,
+            "last_trade_time": f.last_trade_ms,
+            "malformed_frames": f.malformed,
+            "drains": reader.drains if reader is not None else 0,
+            "last_message_age_ms": (round((time.monotonic() - f.last_message_at) * 1000)
+                                    if f.last_message_at is not None else None),
+            "reader_alive": reader is None or reader.state not in ("stopped", "dead"),  # None: starts next
+            "reader_died": reader.died if reader is not None else None,
+            "down_for_s": round(f.down_for(), 1),
             "book": {"state": self.sync.state, "update_id": self.sync.book.update_id if self.sync.book else None,
                      "resyncs": self.sync.counters["resyncs"], "last_stored_second": self.seconds.last_stored_second,
                      "unsynced_for_s": round(self.unsynced_for(), 1), "counters": dict(self.sync.counters),
@@ -200,9 +190,8 @@ class StreamActor(Actor):
         since = self.unsynced_since
         return 0.0 if since is None else time.monotonic() - since
 
-    def _on_diff(self, update) -> None:
+    def _on_diff(self, update, received: int) -> None:
         self.last_diff_at = at = time.monotonic()
-        received = self.reader.received
         self.activity.add(at, len(update.bids) + len(update.asks) + received - self._trades_counted)
         self._trades_counted = received
         if self.sync.awaiting_snapshot and at - self._activity_told >= ACTIVITY_REPORT_SECONDS:

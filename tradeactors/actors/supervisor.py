@@ -72,7 +72,8 @@ class Supervisor:
         self.escalated: str | None = None
         self._recent: collections.deque[float] = collections.deque()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        """Reentrant: starting an actor may add another (a symbol's StreamActor, then its connection's)."""
         self._watcher: threading.Thread | None = None
         self.watch_rounds = 0
         """Liveness checks done over every actor so far (tests wait for some to pass instead of sleeping)."""
