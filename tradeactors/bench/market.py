@@ -282,10 +282,12 @@ def sim_made(sim: SimulatorClient) -> tuple[int, int]:
     return sum(p["trades"] for p in parts), sum(p["depth_updates_sent"] for p in parts)
 
 
-def start_up(service: ServiceProcess, n: int, timeout: float) -> dict[str, Any]:
+def start_up(service: ServiceProcess, sim: SimulatorClient, n: int, timeout: float) -> dict[str, Any]:
     """Seconds from the start until every symbol is connected and until every book is synced (None: not within
-    ``timeout``), polling the status summary every second."""
+    ``timeout``), polling the status summary every second; and each symbol's last published id when every symbol
+    was connected (or at the timeout): from there on the service must have every trade."""
     connected_s = synced_s = None
+    at_connected: dict[str, int | None] | None = None
     summary: dict[str, Any] = {}
     deadline = service.started + timeout
     next_report = time.monotonic() + 15
@@ -300,6 +302,7 @@ def start_up(service: ServiceProcess, n: int, timeout: float) -> dict[str, Any]:
             if summary["symbols"] >= n:
                 if connected_s is None and streams["connected"] + streams["stalled"] >= n:
                     connected_s = round(now, 1)
+                    at_connected = sim_last_ids(sim)
                     say(f"all {n} symbols connected after {connected_s} s")
                 if synced_s is None and books.get("synced", 0) >= n:
                     synced_s = round(now, 1)
@@ -310,7 +313,8 @@ def start_up(service: ServiceProcess, n: int, timeout: float) -> dict[str, Any]:
                 say(f"{now:.0f} s: {summary['symbols']} symbols, streams {summary['streams']}, books "
                     f"{summary['books']}")
         time.sleep(1.0)
-    return {"connected_s": connected_s, "books_synced_s": synced_s, "summary": summary}
+    return {"connected_s": connected_s, "books_synced_s": synced_s, "summary": summary,
+            "at_connected": at_connected if at_connected is not None else sim_last_ids(sim)}
 
 
 def timed_phase(service: ServiceProcess, sim: SimulatorClient, seconds: float, interval: float,
@@ -409,10 +413,8 @@ def run_market(args: argparse.Namespace) -> dict[str, Any]:
             service = ServiceProcess(sim, data_dir)
             say(f"service pid {service.pid} on {service.base}; waiting for connections and books "
                 f"(at most {args.connect_timeout:g} s)")
-            startup = start_up(service, len(symbols), args.connect_timeout)
-            at_connected = sim_last_ids(sim)
-            state = sim.state()
-            connections = state["connections"]
+            startup = start_up(service, sim, len(symbols), args.connect_timeout)
+            connections = sim.state()["connections"]
 
             worst: dict[str, list[float]] = {}
 
@@ -442,7 +444,7 @@ def run_market(args: argparse.Namespace) -> dict[str, Any]:
             say(f"market paused; service caught up: {done}")
             exit_code = service.stop()
             say(f"service stopped, exit code {exit_code}")
-            checked = completeness(data_dir / "analytics", sim, symbols, at_connected)
+            checked = completeness(data_dir / "analytics", sim, symbols, startup["at_connected"])
             violations = sim.limit_violations()
     finally:
         if service is not None:
