@@ -168,7 +168,16 @@ class ServiceProcess:
         except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
             return None
 
-    def metrics(self) -> str:
+    def metrics(self, attempts: int = 3) -> str:
+        """``/metrics``, asked again after a failure: one slow scrape on a loaded machine should not end a run
+        of many minutes."""
+        for _ in range(attempts - 1):
+            try:
+                return self.get("/metrics").decode()
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if not self.alive():
+                    raise
+                time.sleep(1.0)
         return self.get("/metrics").decode()
 
     def stop(self, timeout: float = 60.0) -> int:
@@ -393,22 +402,23 @@ def completeness(db_path: Path, sim: SimulatorClient, symbols: list[str],
 
 
 def run_market(args: argparse.Namespace) -> dict[str, Any]:
-    sim = spawn_simulator(["--market", str(args.symbols), "--total-rate", str(args.total_rate),
-                           "--depth-rate", str(args.depth_rate), "--seed", str(args.seed), "--tls"])
-    assert sim.process is not None
-    service: ServiceProcess | None = None
-    try:
-        symbols = list(sim.state()["symbols"])
-        say(f"simulator pid {sim.process.pid}: {len(symbols)} symbols at {sim.ws_url}, {args.total_rate:g} "
-            f"aggTrades/s and {args.depth_rate:g} diffs/s in all")
-        baseline = None
-        if args.baseline:
-            say(f"baseline: bare websocket-client reader, {args.baseline_seconds:g} s")
-            baseline = measure_baseline(sim, symbols, args.baseline_seconds)
-            say(f"baseline: CPU user {baseline['user_pct']} % system {baseline['system_pct']} % of a core, "
-                f"{baseline['connections']} connections, {baseline['trades_per_s']} trades/s "
-                f"{baseline['diffs_per_s']} diffs/s received")
-        with tempfile.TemporaryDirectory(prefix="bench-market-") as tmp:
+    """Every phase (see the module docstring); the service stops before its data dir goes."""
+    with tempfile.TemporaryDirectory(prefix="bench-market-") as tmp:
+        sim = spawn_simulator(["--market", str(args.symbols), "--total-rate", str(args.total_rate),
+                               "--depth-rate", str(args.depth_rate), "--seed", str(args.seed), "--tls"])
+        assert sim.process is not None
+        service: ServiceProcess | None = None
+        try:
+            symbols = list(sim.state()["symbols"])
+            say(f"simulator pid {sim.process.pid}: {len(symbols)} symbols at {sim.ws_url}, {args.total_rate:g} "
+                f"aggTrades/s and {args.depth_rate:g} diffs/s in all")
+            baseline = None
+            if args.baseline:
+                say(f"baseline: bare websocket-client reader, {args.baseline_seconds:g} s")
+                baseline = measure_baseline(sim, symbols, args.baseline_seconds)
+                say(f"baseline: CPU user {baseline['user_pct']} % system {baseline['system_pct']} % of a core, "
+                    f"{baseline['connections']} connections, {baseline['trades_per_s']} trades/s "
+                    f"{baseline['diffs_per_s']} diffs/s received")
             data_dir = Path(tmp) / "data"
             service = ServiceProcess(sim, data_dir)
             say(f"service pid {service.pid} on {service.base}; waiting for connections and books "
@@ -446,10 +456,10 @@ def run_market(args: argparse.Namespace) -> dict[str, Any]:
             say(f"service stopped, exit code {exit_code}")
             checked = completeness(data_dir / "analytics", sim, symbols, startup["at_connected"])
             violations = sim.limit_violations()
-    finally:
-        if service is not None:
-            service.stop()
-        sim.close()
+        finally:
+            if service is not None:
+                service.stop()
+            sim.close()
 
     lags = [float(np.percentile(v, 99)) for v in worst.values() if v]
     steady_cpu = steady["user_pct"] + steady["system_pct"]
