@@ -17,7 +17,7 @@ from tradeactors._version import __version__
 
 log = logging.getLogger("tradeactors")
 
-BENCHMARKS = ("simulator", "ingest", "book", "query", "export", "analytics", "web")
+BENCHMARKS = ("simulator", "ingest", "book", "query", "export", "analytics", "web", "market")
 REPLAY_SYMBOLS = ("BTCUSDT", "ETHUSDT")
 """The symbols of the bundled real captures that ``demo --replay`` replays."""
 SUBPROGRAMS = {"mcp": "tradeactors.mcp.cli", "export": "tradeactors.export.cli"}
