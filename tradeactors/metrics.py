@@ -143,9 +143,6 @@ class Metrics:
             "tradeactors_receive_lag_seconds", "Exchange event time to handed over by the reader (each drain's "
             "oldest event)", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)
         self.query_seconds = Histogram("tradeactors_query_seconds", "Query latency", ["kind"], registry=r)
-        self.receive_lag = Histogram("tradeactors_receive_lag_seconds",
-                                     "Exchange event time to handed over by the reader",
-                                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)
 
     def value(self, name: str, **labels: str) -> float:
         """The current value of a sample (e.g. ``value("tradeactors_gaps_found_total", symbol="BTCUSDT")``).

@@ -205,6 +205,18 @@ class RestClient:
         except MalformedFrame as exc:
             raise RestError(f"aggTrades returned a malformed item: {exc}") from None
 
+    def first_agg_trade_since(self, symbol: str, start_ms: int, stop: threading.Event | None = None) -> int | None:
+        """The id of the first aggregate trade at or after ``start_ms`` (within the hour Binance searches from a
+        ``startTime``), None if there is none yet."""
+        items = self.get_json("/api/v3/aggTrades", {"symbol": symbol, "startTime": start_ms, "limit": 1},
+                              WEIGHT_AGG_TRADES, stop)
+        if not isinstance(items, list):
+            raise RestError("aggTrades did not return a list")
+        try:
+            return aggtrade_from_rest(items[0]).a if items else None
+        except MalformedFrame as exc:
+            raise RestError(f"aggTrades returned a malformed item: {exc}") from None
+
     def depth(self, symbol: str, limit: int, stop: threading.Event | None = None,
               reserved: bool = False) -> tuple[int, list[list[str]], list[list[str]]]:
         """The order-book snapshot: (lastUpdateId, bids, asks) with levels as [price, qty] strings. ``reserved``:

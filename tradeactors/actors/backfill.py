@@ -154,8 +154,21 @@ class BackfillWorker(RestWorker):
             log.warning("cannot read the last stored id of %s now: %s", symbol, exc)
             return
         known = [i for i in (last_stored, request.after_id) if i is not None]
+        if request.after_id is None and request.since_ms is not None:
+            # Live since since_ms, then lost before the reader's first trade: what was published from then on is
+            # ours, even if live trades after the reconnection are stored already (not a hole: nothing before them).
+            try:
+                first = self.retrying(lambda: self.rest.first_agg_trade_since(symbol, request.since_ms,
+                                                                             self.stopping),
+                                      f"catch-up of {symbol} from {request.since_ms}")
+            except RestError as exc:
+                if not self.stopping.is_set():
+                    log.error("catch-up of %s from time %d stopped: %s", symbol, request.since_ms, exc)
+                return
+            if first is not None:
+                known = [first - 1 if last_stored is None else min(last_stored, first - 1)]
         if not known:
-            return  # nothing received yet: history before the first live trade is not ours to fetch
+            return  # nothing received yet: history before the symbol went live is not ours to fetch
         last = max(known)
         cursor, fetched, missing = last + 1, 0, 0
         while not self.stopping.is_set():

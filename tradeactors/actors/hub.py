@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 class StreamHub:
     def __init__(self, config: Config, directory: Directory, metrics: Metrics, connect_limit: SlidingWindowLimit,
                  ssl_context: ssl.SSLContext | None, add_actor: Callable[[ActorSpec], None],
-                 url_bytes: int = URL_STREAM_BYTES):
+                 url_bytes: int | None = None):
         self.config = config
         self.directory = directory
         self.metrics = metrics
@@ -51,7 +51,7 @@ class StreamHub:
         self.ssl_context = ssl_context
         self.add_actor = add_actor
         """Adds a supervised actor while the service runs (``Supervisor.add``)."""
-        self.url_bytes = url_bytes
+        self.url_bytes = url_bytes or URL_STREAM_BYTES
         self.feeds: dict[str, Feed] = {}
         self._slots: list[dict[str, Feed]] = []
         self._room: list[int] = []

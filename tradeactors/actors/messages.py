@@ -122,6 +122,9 @@ class CatchUp(NamedTuple):
     after_id: int | None = None
     """The last id the reader received (it may not be stored yet): the tail starts after the later of this and
     the last stored id."""
+    since_ms: int | None = None
+    """When the symbol's streams first went live (ms): with no id known yet (a quiet symbol whose connection dropped
+    before its first trade), the tail starts at the first trade from then on."""
 
 
 class HolesFound(NamedTuple):

@@ -127,6 +127,8 @@ class Feed:
         self.last_id: int | None = None
         self.last_trade_ms: int | None = None
         self.last_message_at: float | None = None
+        self.live_since_ms: int | None = None
+        """When the symbol's streams first went live (wall clock, ms): trades from then on are ours to keep."""
         self.connections = 0
         """Connections that have carried this symbol's streams (opened with it, or subscribed to it)."""
         self.planned_reconnects = 0
@@ -311,9 +313,12 @@ class MuxReader:
             if now - feed.caught_up_at >= every:
                 self._catch_up(feed, "stream down")
 
-    def _catch_up(self, feed: Feed, reason: str) -> None:
+    def _catch_up(self, feed: Feed, reason: str, first: bool = False) -> None:
+        """``first``: the symbol just went live for the first time (the catch-up starts at the last stored id of an
+        earlier run, if any; nothing since it went live can be missing yet)."""
         feed.caught_up_at = time.monotonic()
-        self.directory.tell("backfill", CatchUp(feed.symbol, reason, feed.last_id))
+        since = None if first else feed.live_since_ms
+        self.directory.tell("backfill", CatchUp(feed.symbol, reason, feed.last_id, since))
 
     def _wait_for_change(self, timeout: float | None) -> None:
         """Block until the hub wakes this reader (or ``timeout``): no symbols, nothing to connect."""
@@ -359,6 +364,8 @@ class MuxReader:
         none; a planned replacement leaves no hole)."""
         for feed in feeds:
             reconnected = feed.connections > 0
+            if feed.live_since_ms is None:
+                feed.live_since_ms = int(time.time() * 1000)
             feed.connections += 1
             if reconnected:
                 self.metrics.reconnects.labels(feed.symbol).inc()
@@ -366,7 +373,8 @@ class MuxReader:
             feed.down_since = None
             feed.last_message_at = time.monotonic()
             if reason is not None:
-                self._catch_up(feed, reason if reason != "connected" or not reconnected else "reconnected")
+                self._catch_up(feed, reason if reason != "connected" or not reconnected else "reconnected",
+                               first=not reconnected)
 
     def _session(self) -> None:
         """One connection (or a chain of planned replacements) from open to close.
