@@ -234,6 +234,10 @@ class Config:
     backoff_max: float = option("stream", _number_parser(float, 0.01, 3600), "60", "longest reconnect delay, seconds")
     connection_lifetime: float = option("stream", _number_parser(float, 1, 86400), "85800",
                                         "seconds after which a connection is replaced (Binance closes at 24 h)")
+    connection_symbols: int = option("stream", _number_parser(int, 1, 500), "500",
+                                     "symbols one multiplexed connection carries at most (each connection's URL also "
+                                     "holds at most ~6 KB of stream names, ~150 symbols); fewer: a dropped "
+                                     "connection resyncs fewer books at once, at the cost of more connections")
     depth_limit: int = option("book", lambda raw: _depth_limit(raw), "1000",
                               "the most levels asked of /api/v3/depth when syncing a book (first 100, deeper for a "
                               "book whose price runs to the edge of its snapshot)")

@@ -57,7 +57,8 @@ def row(symbol: str, state: str) -> str:
 
 
 def test_a_dropped_symbol_shows_reconnecting_then_healthy_again(page, service_factory, sim):
-    service = service_factory(backoff_initial=0.5, backoff_max=2)
+    # One connection per symbol, so that one symbol's outage leaves the other connected.
+    service = service_factory(backoff_initial=0.5, backoff_max=2, connection_symbols=1)
     page.goto(f"{service.http.url}/")
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
     page.wait_for_selector(row("ETHUSDT", "connected"), timeout=20_000)
@@ -86,7 +87,7 @@ def test_a_dropped_symbol_shows_reconnecting_then_healthy_again(page, service_fa
 
 
 def test_a_stream_down_past_its_alert_delay_shows_unhealthy_with_the_reason(page, service_factory, sim):
-    service = service_factory(backoff_initial=0.2, backoff_max=1, stream_down_alert=2)
+    service = service_factory(backoff_initial=0.2, backoff_max=1, stream_down_alert=2, connection_symbols=1)
     page.goto(f"{service.http.url}/")
     page.wait_for_selector(row("BTCUSDT", "connected"), timeout=20_000)
     sim.refuse_connections(600)  # until the page has shown the outage (ended below, not by a clock)

@@ -59,7 +59,7 @@ def test_trade_counters_move_as_the_simulator_publishes(service_factory):
 
 
 def test_dropped_and_refused_connections_show_as_reconnects_and_failures(service_factory, sim):
-    service = service_factory(backoff_initial=0.2, backoff_max=0.5)
+    service = service_factory(backoff_initial=0.2, backoff_max=0.5, connection_symbols=1)  # one symbol each
     wait_for(lambda: service.status()["symbols"]["BTCUSDT"]["state"] == "connected", timeout=15,
              message="BTCUSDT connected")
     reconnects = sample(service, "tradeactors_reconnects_total", symbol="BTCUSDT")

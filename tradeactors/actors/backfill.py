@@ -154,16 +154,16 @@ class BackfillWorker(RestWorker):
             log.warning("cannot read the last stored id of %s now: %s", symbol, exc)
             return
         known = [i for i in (last_stored, request.after_id) if i is not None]
-        if request.after_id is None and request.since_ms is not None:
+        since_ms = request.since_ms
+        if request.after_id is None and since_ms is not None:
             # Live since since_ms, then lost before the reader's first trade: what was published from then on is
             # ours, even if live trades after the reconnection are stored already (not a hole: nothing before them).
             try:
-                first = self.retrying(lambda: self.rest.first_agg_trade_since(symbol, request.since_ms,
-                                                                             self.stopping),
-                                      f"catch-up of {symbol} from {request.since_ms}")
+                first = self.retrying(lambda: self.rest.first_agg_trade_since(symbol, since_ms, self.stopping),
+                                      f"catch-up of {symbol} from {since_ms}")
             except RestError as exc:
                 if not self.stopping.is_set():
-                    log.error("catch-up of %s from time %d stopped: %s", symbol, request.since_ms, exc)
+                    log.error("catch-up of %s from time %d stopped: %s", symbol, since_ms, exc)
                 return
             if first is not None:
                 known = [first - 1 if last_stored is None else min(last_stored, first - 1)]

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 QUIET_WARN_SECONDS = 60.0
 SUMMARY_SECONDS = 60.0
 """One summary line per symbol per minute: enough to judge collection from the log alone."""
+SUMMARY_LINES_MAX = 20
+"""Above this many symbols (a whole market), the summary and the quiet-symbol warning are one line each, naming the
+symbols to look at first: 1,500 lines a minute would bury everything else in the log."""
 
 
 class BufferActor(Actor):
@@ -135,20 +138,38 @@ class BufferActor(Actor):
         values = self.metrics.by_symbol()  # one pass over the registry for every symbol
         names = ("store_lag_seconds", "gaps_found_total", "gaps_filled_total", "gaps_unfillable_total",
                  "reconnects_total", "book_resyncs_total")
-        for symbol, count in self.received_since_summary.items():
-            lag, found, filled, unfillable, reconnects, resyncs = (
-                values.get((f"tradeactors_{name}", symbol), 0.0) for name in names)
-            log.info("Summary %s: %.0f trades/min, store lag %.2fs, gaps found %d filled %d unfillable %d, "
-                     "reconnects %d, book resyncs %d", symbol, count * 60 / elapsed, lag, found, filled,
-                     unfillable, reconnects, resyncs)
-            self.received_since_summary[symbol] = 0
+        rows = {symbol: (count, *(values.get((f"tradeactors_{name}", symbol), 0.0) for name in names))
+                for symbol, count in self.received_since_summary.items()}
+        self.received_since_summary = dict.fromkeys(self.received_since_summary, 0)
+        if len(rows) <= SUMMARY_LINES_MAX:
+            for symbol, (count, lag, found, filled, unfillable, reconnects, resyncs) in rows.items():
+                log.info("Summary %s: %.0f trades/min, store lag %.2fs, gaps found %d filled %d unfillable %d, "
+                         "reconnects %d, book resyncs %d", symbol, count * 60 / elapsed, lag, found, filled,
+                         unfillable, reconnects, resyncs)
+            return
+        # A whole market: one line, with the symbols to look at first named.
+        total = sum(row[0] for row in rows.values())
+        busiest = sorted(rows, key=lambda s: rows[s][0], reverse=True)[:5]
+        laggiest = max(rows, key=lambda s: rows[s][1])
+        sums = [sum(row[i] for row in rows.values()) for i in range(2, 7)]
+        log.info("Summary of %d symbols: %.0f trades/min (busiest %s), store lag at most %.2fs (%s), gaps found %d "
+                 "filled %d unfillable %d, reconnects %d, book resyncs %d (totals since start)", len(rows),
+                 total * 60 / elapsed, ", ".join(f"{s} {rows[s][0] * 60 / elapsed:.0f}" for s in busiest),
+                 rows[laggiest][1], laggiest, *sums)
 
     def _warn_quiet(self) -> None:
         now = time.monotonic()
+        quiet = []
         for symbol, last in self.last_trade_at.items():
             if now - last >= QUIET_WARN_SECONDS and now - self.warned_at.get(symbol, 0.0) >= QUIET_WARN_SECONDS:
                 self.warned_at[symbol] = now
-                log.warning("No trades for %s for %.0fs (stream down, or a quiet market?)", symbol, now - last)
+                quiet.append((symbol, now - last))
+        if len(quiet) <= SUMMARY_LINES_MAX:
+            for symbol, silent in quiet:
+                log.warning("No trades for %s for %.0fs (stream down, or a quiet market?)", symbol, silent)
+        else:  # a whole market has many quiet symbols: one line, not one per symbol
+            log.warning("No trades for %d symbols for %.0fs or more (streams down, or quiet markets?): %s, ...",
+                        len(quiet), QUIET_WARN_SECONDS, ", ".join(symbol for symbol, _ in quiet[:10]))
 
     def _flush_all(self) -> None:
         for symbol in list(self.buffers):

@@ -71,7 +71,9 @@ class StreamHub:
                 return feed
             feed = self.feeds[symbol] = Feed(symbol)
             cost = stream_bytes(symbol)
-            fits = [slot for slot, room in enumerate(self._room) if room >= cost]
+            most = self.config.connection_symbols if self.config is not None else None
+            fits = [slot for slot, room in enumerate(self._room)
+                    if room >= cost and (most is None or len(self._slots[slot]) < most)]
             if fits:  # the emptiest: runtime additions spread, and SUBSCRIBE frames stay few per connection
                 slot = max(fits, key=lambda s: self._room[s])
             else:

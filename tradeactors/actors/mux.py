@@ -345,7 +345,7 @@ class MuxReader:
         except NETWORK_ERRORS as exc:
             for feed in feeds:
                 self.metrics.connection_failures.labels(feed.symbol).inc()
-            log.error("%s: WebSocket connection failed (%d symbols): %s", self.name, len(feeds),
+            log.error("%s: WebSocket connection for %s failed: %s", self.name, _names(feeds),
                       exc or type(exc).__name__)
             raise StreamFailure(str(exc)) from None
         sock = ws.sock
@@ -355,8 +355,7 @@ class MuxReader:
         poller.register(sock, POLL_EVENTS)
         poller.register(self._wake_r, select.POLLIN)
         self.connections += 1
-        log.info("%s: WebSocket connected with %d symbols (%s%s)", self.name, len(feeds),
-                 ", ".join(f.symbol for f in feeds[:5]), ", ..." if len(feeds) > 5 else "")
+        log.info("%s: WebSocket connected: %s", self.name, _names(feeds))
         return Connection(ws, FrameSplitter(), poller)
 
     def _went_live(self, feeds: list[Feed], reason: str | None) -> None:
@@ -678,7 +677,7 @@ class MuxReader:
     def _fail(self, reason: str) -> None:
         if self.stopping.is_set():
             return  # our own stop closed the socket: not a failure
-        log.error("%s: WebSocket of %d symbols: %s", self.name, len(self.routes), reason)
+        log.error("%s: WebSocket of %s: %s", self.name, _names(list(self.routes.values())), reason)
         self._lose_all(reason)
         raise StreamFailure(reason)
 
@@ -708,6 +707,12 @@ class MuxReader:
             conn.ws.close(timeout=0)
         except Exception:
             pass
+
+
+def _names(feeds: list[Feed]) -> str:
+    """The symbols of a log line: all of a few, the first five of many (and how many)."""
+    names = ", ".join(feed.symbol for feed in feeds[:5])
+    return names if len(feeds) <= 5 else f"{len(feeds)} symbols ({names}, ...)"
 
 
 def _chunks(keys: list[str]):
