@@ -39,6 +39,9 @@ MAX_PENDING_TRADES = 2_000_000
 """Trades kept in memory across failed writes before the oldest are dropped (REST backfill recovers them)."""
 MAX_PENDING_BOOK_SECONDS = 36_000
 """Book seconds kept across failed writes (~0.5 KB each: an hour of 10 symbols) before the oldest are lost."""
+LOG_EACH_UP_TO = 20
+"""Up to this many symbols, each flush and each symbol's minute of book seconds get a line; beyond (a whole
+market), one line a minute for all."""
 BOOK_SECOND_SUMMARY_SECONDS = 60.0
 """Book seconds are logged as one summary line per symbol per minute: a line per second would drown the log."""
 
@@ -112,6 +115,8 @@ class Recorder:
         self.errors = 0
         self.known_holes: dict[str, set[tuple[int, int]]] = {}
         self.book_seconds_written: dict[str, int] = {}
+        self.book_seconds_total = 0
+        """Book seconds written in this run, every symbol."""
         self._book_summary: dict[str, tuple[float, int]] = {}
         self._warned_full = False
         for symbol in self.symbols:
@@ -214,7 +219,10 @@ class Recorder:
             if message.source == "live":
                 newest = max(t.T for t in message.trades)
                 self.metrics.store_lag.labels(message.symbol).set(max(0.0, time.time() - newest / 1000))
-                log.info("Stored %d trades for %s at timestamp %d", written, message.symbol, message.flushed_at_ms)
+                # One line per symbol per flush helps with a few symbols; a whole market's would be hundreds a
+                # second (the BufferActor's minute summary says it in one line then).
+                log.log(logging.DEBUG if len(self.writer.ranges) > LOG_EACH_UP_TO else logging.INFO,
+                        "Stored %d trades for %s at timestamp %d", written, message.symbol, message.flushed_at_ms)
             else:
                 log.info("Stored %d %s trades for %s", written, message.source, message.symbol)
             self._check_holes(message.symbol)
@@ -233,13 +241,21 @@ class Recorder:
         self.metrics.book_seconds_stored.labels(message.symbol).inc(written)
         total = self.book_seconds_written.get(message.symbol, 0) + written
         self.book_seconds_written[message.symbol] = total
+        self.book_seconds_total += written
         now = time.monotonic()
-        since, count_then = self._book_summary.setdefault(message.symbol, (now, 0))
+        many = len(self.writer.ranges) > LOG_EACH_UP_TO
+        key = "*" if many else message.symbol
+        since, count_then = self._book_summary.setdefault(key, (now, self.book_seconds_total if many else 0))
         if now - since >= BOOK_SECOND_SUMMARY_SECONDS:
-            last = message.books[-1]
-            log.info("Stored %d book seconds for %s in the last %.0fs (last at %d, update id %d)",
-                     total - count_then, message.symbol, now - since, last.second, last.update_id)
-            self._book_summary[message.symbol] = (now, total)
+            if many:
+                log.info("Stored %d book seconds of %d symbols in the last %.0fs", self.book_seconds_total - count_then,
+                         len(self.writer.ranges), now - since)
+                self._book_summary[key] = (now, self.book_seconds_total)
+            else:
+                last = message.books[-1]
+                log.info("Stored %d book seconds for %s in the last %.0fs (last at %d, update id %d)",
+                         total - count_then, message.symbol, now - since, last.second, last.update_id)
+                self._book_summary[key] = (now, total)
         return True
 
     def _check_holes(self, symbol: str) -> None:

@@ -149,6 +149,10 @@ class BookSecond:
                 for p, q in rows.tolist()]
 
 
+SMALL_ROLLUP = 64
+"""Trades added, or prices in a rollup, up to which ``PriceVolumes.with_trades`` runs in plain Python."""
+
+
 @dataclass
 class PriceVolumes:
     """Volume by exact price: columns sorted by price, integers scaled by 10**decimals."""
@@ -185,6 +189,39 @@ class PriceVolumes:
                             decimals.rescale(self.volume, self.q_decimals, q_decimals),
                             decimals.rescale(self.buy, self.q_decimals, q_decimals), self.count, p_decimals,
                             q_decimals, self.first_time, self.last_time)
+
+    @classmethod
+    def with_trades(cls, existing: PriceVolumes | None, columns: TradeColumns) -> PriceVolumes:
+        """``merge([existing, of_trades(columns)])`` (at least one trade), computed in plain Python when both are
+        small: a flush of a whole market writes hundreds of symbols' rollups a second, mostly a trade or two into a
+        minute of a few prices each, where numpy's per-call cost (``unique``, ``add.at``) was most of the
+        StorageActor's time."""
+        scales = (columns.p_decimals, columns.q_decimals)
+        if len(columns.p) > SMALL_ROLLUP or (existing is not None and (
+                len(existing.price) > SMALL_ROLLUP or (existing.p_decimals, existing.q_decimals) != scales)):
+            merged = cls.merge([existing, cls.of_trades(columns)])
+            assert merged is not None
+            return merged
+        acc: dict[int, list[int]] = {}
+        first, last = int(columns.T.min()), int(columns.T.max())
+        if existing is not None:
+            for p, v, b, c in zip(existing.price.tolist(), existing.volume.tolist(), existing.buy.tolist(),
+                                  existing.count.tolist(), strict=True):
+                acc[p] = [v, b, c]
+            first, last = min(first, existing.first_time), max(last, existing.last_time)
+        for p, q, m in zip(columns.p.tolist(), columns.q.tolist(), columns.m.tolist(), strict=True):
+            entry = acc.get(p)
+            if entry is None:
+                entry = acc[p] = [0, 0, 0]
+            entry[0] += q
+            entry[2] += 1
+            if not m:
+                entry[1] += q
+        prices = sorted(acc)
+        rows = [acc[p] for p in prices]
+        return cls(np.array(prices, dtype=np.int64), np.array([r[0] for r in rows], dtype=np.int64),
+                   np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.int64),
+                   *scales, first, last)
 
     @classmethod
     def merge(cls, parts: Sequence[PriceVolumes | None]) -> PriceVolumes | None:

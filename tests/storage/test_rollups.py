@@ -1,5 +1,7 @@
 """Rollups: what the writer keeps per minute equals aggregating the raw trades, for any window."""
 
+import random
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -60,3 +62,26 @@ def test_a_whole_window_reads_rollups_not_raw_chunks(stored, monkeypatch):
     got = storage.read_price_volumes(db, "BTCUSDT", BASE, BASE + 10 * 60_000 - 1)
     assert same(got, raw_price_volumes(trades, BASE, BASE + 10 * 60_000 - 1))
     assert read == []  # whole minutes only: every trade came from the rollups
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_adding_a_flush_to_a_rollup_is_exactly_merging_its_aggregate(seed):
+    """``with_trades`` (plain Python for small inputs, numpy for large ones) equals ``merge([rollup, of_trades])``:
+    prices in common and new, both sides of the taker, other scales, one trade and many."""
+    rng = random.Random(seed)
+
+    def trades(n, decimals, first_id):
+        return [AggTrade(first_id + i, f"{rng.randint(100, 130) / 10**decimals:.{decimals}f}",
+                         f"{rng.randint(1, 999) / 1000:.3f}", 1, 1, 1_700_000_000_000 + rng.randint(0, 59_000),
+                         rng.random() < 0.5) for i in range(n)]
+
+    for existing_n, added_n, decimals in ((0, 1, 2), (3, 2, 2), (40, 5, 2), (10, 3, 3), (200, 2, 2), (5, 300, 2)):
+        existing = PriceVolumes.of_trades(TradeColumns.from_trades(trades(existing_n, 2, 0))) if existing_n else None
+        added = TradeColumns.from_trades(trades(added_n, decimals, 10_000))
+        got = PriceVolumes.with_trades(existing, added)
+        want = PriceVolumes.merge([existing, PriceVolumes.of_trades(added)])
+        assert want is not None
+        for field in ("price", "volume", "buy", "count"):
+            assert getattr(got, field).tolist() == getattr(want, field).tolist(), (existing_n, added_n, field)
+        assert (got.p_decimals, got.q_decimals, got.first_time, got.last_time) == \
+            (want.p_decimals, want.q_decimals, want.first_time, want.last_time)

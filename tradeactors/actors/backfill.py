@@ -33,7 +33,7 @@ from tradeactors.actors.base import handles
 from tradeactors.actors.directory import ActorUnavailable, Directory
 from tradeactors.actors.messages import (
     CatchUp,
-    GetHoles,
+    GetAllHoles,
     GetLastId,
     HolesFound,
     RecordExchangeGap,
@@ -99,12 +99,15 @@ class BackfillWorker(RestWorker):
                     return
                 if symbol in catch_ups:
                     self._catch_up(catch_ups[symbol])
-                try:
-                    holes = self.directory.ask("storage", GetHoles(symbol), ASK_TIMEOUT)
-                except (ActorUnavailable, TimeoutError) as exc:
-                    log.warning("cannot read the holes of %s now: %s", symbol, exc)
-                    continue
-                for lo, hi in holes:
+            try:  # after the catch-ups: a hole one of them left shows now
+                every = self.directory.ask("storage", GetAllHoles(), ASK_TIMEOUT)
+            except (ActorUnavailable, TimeoutError) as exc:
+                log.warning("cannot read the holes now: %s", exc)
+                continue
+            for symbol in symbols:
+                if self.stopping.is_set():
+                    return
+                for lo, hi in every.get(symbol, ()):
                     if not self._fill(symbol, lo, hi):
                         break
 

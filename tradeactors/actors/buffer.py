@@ -10,7 +10,8 @@ is flushed and forgotten.
 ``GetStatus`` (ask): buffered counts. ``InjectFailure`` (tell): raises (drills and tests).
 A symbol without any trade for ``QUIET_WARN_SECONDS`` gets a WARN, repeated at most every ``QUIET_WARN_SECONDS``;
 every ``SUMMARY_SECONDS`` each symbol gets an INFO summary (trades/min, store lag, gaps, reconnects, resyncs).
-Tells: ``StoreTrades`` and ``StoreBookSeconds`` to the StorageActor, one each per symbol per flush.
+Tells: ``StoreFlush`` to the StorageActor, one per flush (a ``StoreTrades`` and a ``StoreBookSeconds`` per symbol in
+it), or of one symbol when its buffer reaches ``flush_max_trades``.
 on_start: starts the ticker. on_stop: stops the ticker and flushes everything (the Supervisor stops the
 StreamActors first, so every trade they handed over is in the mailbox before the stop). on_failure: the
 buffered trades are lost with the actor; the id-continuity check refills them from REST.
@@ -28,6 +29,7 @@ from tradeactors.actors.messages import (
     Flush,
     GetStatus,
     StoreBookSeconds,
+    StoreFlush,
     StoreTrades,
     SymbolsChanged,
     TradeBatch,
@@ -60,6 +62,9 @@ class BufferActor(Actor):
         self.last_trade_at: dict[str, float] = {}
         self.warned_at: dict[str, float] = {}
         self.received_since_summary: dict[str, int] = {}
+        self._depth_set: dict[str, bool] = {}
+        """Symbols whose buffer-depth gauge is not 0: a flush resets only those (1,500 gauge writes a second
+        otherwise)."""
         self.summary_at = time.monotonic()
         for symbol in symbols:
             self._add(symbol)
@@ -94,6 +99,7 @@ class BufferActor(Actor):
             self._flush(message.symbol)
         else:
             self.metrics.buffer_depth.labels(message.symbol).set(len(buffer))
+            self._depth_set[message.symbol] = True
 
     @handles(SymbolsChanged)
     def _symbols_changed(self, message: SymbolsChanged) -> None:
@@ -101,7 +107,8 @@ class BufferActor(Actor):
             self._add(symbol)
         for symbol in message.removed:
             self._flush(symbol)
-            for table in (self.buffers, self.books, self.last_trade_at, self.warned_at, self.received_since_summary):
+            for table in (self.buffers, self.books, self.last_trade_at, self.warned_at, self.received_since_summary,
+                          self._depth_set):
                 table.pop(symbol, None)
             try:
                 self.metrics.buffer_depth.remove(symbol)
@@ -172,16 +179,26 @@ class BufferActor(Actor):
                         len(quiet), QUIET_WARN_SECONDS, ", ".join(symbol for symbol, _ in quiet[:10]))
 
     def _flush_all(self) -> None:
+        """Every symbol with something buffered, in one message to the StorageActor."""
+        flush = StoreFlush([], [])
         for symbol in list(self.buffers):
-            self._flush(symbol)
+            self._flush(symbol, flush)
+        if flush.trades or flush.books:
+            self.directory.tell("storage", flush)
 
-    def _flush(self, symbol: str) -> None:
+    def _flush(self, symbol: str, into: StoreFlush | None = None) -> None:
+        """Hand the symbol's buffered trades and book seconds over: into ``into``, or in a message of its own."""
+        flush = StoreFlush([], []) if into is None else into
         trades = self.buffers.get(symbol)
         if trades:
             self.buffers[symbol] = []
-            self.directory.tell("storage", StoreTrades(symbol, trades, int(time.time() * 1000)))
+            flush.trades.append(StoreTrades(symbol, trades, int(time.time() * 1000)))
+            if self._depth_set.get(symbol):
+                self.metrics.buffer_depth.labels(symbol).set(0)
+                self._depth_set[symbol] = False
         books = self.books.get(symbol)
         if books:
             self.books[symbol] = []
-            self.directory.tell("storage", StoreBookSeconds(symbol, books))
-        self.metrics.buffer_depth.labels(symbol).set(0)
+            flush.books.append(StoreBookSeconds(symbol, books))
+        if into is None and (flush.trades or flush.books):
+            self.directory.tell("storage", flush)

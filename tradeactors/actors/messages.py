@@ -89,6 +89,11 @@ class GetStatus(NamedTuple):
     """Caller -> any actor (ask): a dict describing the actor's state for /api/status."""
 
 
+class GetAllHoles(NamedTuple):
+    """Caller -> StorageActor (ask): {symbol: missing id ranges} of every symbol that has any (one ask for a whole
+    market instead of one per symbol)."""
+
+
 class GetHoles(NamedTuple):
     """Caller -> StorageActor (ask): the missing id ranges of a symbol, oldest first, as [(lo, hi), ...].
 
@@ -169,6 +174,14 @@ class StoreBookSeconds(NamedTuple):
 
     symbol: str
     books: list[BookSecond]
+
+
+class StoreFlush(NamedTuple):
+    """BufferActor -> StorageActor: one flush of every symbol (each written as before: a WriteBatch per symbol's
+    trades and per symbol's book seconds). One message a second instead of two per symbol."""
+
+    trades: list[StoreTrades]
+    books: list[StoreBookSeconds]
 
 
 class Depth(NamedTuple):

@@ -6,6 +6,9 @@ Messages:
 - ``StoreTrades`` (tell from the BufferActor, ask from the BackfillActor -> trades written): one atomic
   WriteBatch, duplicates dropped. A write that opens a new hole in the ids tells the BackfillActor ``HolesFound``.
 - ``StoreBookSeconds`` (tell, from the BufferActor): one WriteBatch of book seconds.
+- ``GetAllHoles`` (ask): the holes of every symbol that has any.
+- ``StoreFlush`` (tell, from the BufferActor): a flush of every symbol, handled as its ``StoreTrades`` and
+  ``StoreBookSeconds`` one by one.
 - ``GetHoles`` (ask) -> missing id ranges. ``GetLastId`` (ask) -> the highest stored id or None.
   ``RecordExchangeGap`` (ask): ids REST confirms do not exist.
 - ``SymbolsChanged`` (tell, from the Service): added symbols have their stored ids loaded; removed ones stay
@@ -25,6 +28,7 @@ from tradeactors.actors.base import Actor, handles
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import (
     DeleteBefore,
+    GetAllHoles,
     GetHoles,
     GetLastId,
     GetStatus,
@@ -32,6 +36,7 @@ from tradeactors.actors.messages import (
     RecordExchangeGap,
     RetryPending,
     StoreBookSeconds,
+    StoreFlush,
     StoreSymbolInfo,
     StoreTrades,
     SymbolsChanged,
@@ -86,6 +91,13 @@ class StorageActor(Actor):
     def _store_book_seconds(self, message: StoreBookSeconds) -> None:
         self.recorder.store_book_seconds(BookBatch(*message))
 
+    @handles(StoreFlush)
+    def _store_flush(self, message: StoreFlush) -> None:
+        for trades in message.trades:
+            self.recorder.store_trades(TradeBatch(*trades))
+        for books in message.books:
+            self.recorder.store_book_seconds(BookBatch(*books))
+
     @handles(RetryPending)
     def _retry(self, _message: RetryPending) -> None:
         self.recorder.retry()
@@ -93,6 +105,11 @@ class StorageActor(Actor):
     @handles(GetHoles)
     def _holes(self, message: GetHoles) -> list[tuple[int, int]]:
         return self.recorder.writer.holes(message.symbol)
+
+    @handles(GetAllHoles)
+    def _all_holes(self, _message: GetAllHoles) -> dict[str, list[tuple[int, int]]]:
+        writer = self.recorder.writer
+        return {symbol: holes for symbol in list(writer.ranges) if (holes := writer.holes(symbol))}
 
     @handles(GetLastId)
     def _last_id(self, message: GetLastId) -> int | None:

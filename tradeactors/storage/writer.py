@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-import numpy as np
-
 from tradeactors.idranges import IdRanges
 from tradeactors.protocol import AggTrade
 from tradeactors.records import BookSecond, PriceVolumes, TradeColumns
@@ -31,6 +29,8 @@ class TradeWriter:
         self.ranges = {symbol: load_id_ranges(db, symbol) for symbol in symbols}
         self.exchange_gaps = {symbol: load_exchange_gaps(db, symbol) for symbol in symbols}
         self._rollups: dict[tuple[str, int], PriceVolumes] = {}
+        self._last_book_second: dict[str, int] = {}
+        """The latest book second written per symbol in this run: a later one needs no read to know it is new."""
         """Recent minutes' rollups, so a live write does not read its minute back from the database."""
 
     def track(self, symbol: str) -> None:
@@ -129,14 +129,17 @@ class TradeWriter:
     def write_book_seconds(self, symbol: str, books: Sequence[BookSecond]) -> int:
         """Store book seconds as one WriteBatch; a second already stored is kept (never overwritten)."""
         puts, seen = [], set()
+        last = self._last_book_second.get(symbol)
         for book in books:
             key = keys.book_second_key(symbol, book.second)
-            if book.second in seen or self.db.get(keys.BOOK_SECONDS, key) is not None:
-                continue
+            if book.second in seen or ((last is None or book.second <= last)
+                                       and self.db.get(keys.BOOK_SECONDS, key) is not None):
+                continue  # a later second than any written here cannot be stored yet: no read for it
             seen.add(book.second)
             puts.append((key, codecs.encode_book_second(book)))
         if puts:
             self.db.write({keys.BOOK_SECONDS: puts})
+            self._last_book_second[symbol] = max(seen if last is None else (*seen, last))
         return len(puts)
 
     def _rollup_updates(self, symbol: str, columns: TradeColumns
@@ -144,15 +147,15 @@ class TradeWriter:
         """The minutes' rollups with the fresh trades added (written in the same batch as the trades)."""
         minutes = columns.T // keys.MINUTE_MS * keys.MINUTE_MS
         puts, merged = [], {}
-        for minute in np.unique(minutes).tolist():
-            part = PriceVolumes.of_trades(columns.select(minutes == minute))
+        distinct = sorted(set(minutes.tolist()))
+        for minute in distinct:
+            part = columns if len(distinct) == 1 else columns.select(minutes == minute)
             key = (symbol, minute)
             existing = self._rollups.get(key)
             if existing is None:
                 raw = self.db.get(keys.ROLLUPS, keys.rollup_key(symbol, minute))
                 existing = codecs.decode_rollup(raw) if raw else None
-            rollup = PriceVolumes.merge([existing, part])
-            assert rollup is not None  # ``part`` holds at least one trade
+            rollup = PriceVolumes.with_trades(existing, part)
             merged[key] = rollup
             puts.append((keys.rollup_key(symbol, minute), codecs.encode_rollup(rollup)))
         return puts, merged
