@@ -176,3 +176,31 @@ def test_rescaling_to_more_decimals_is_exact(levels):
     assert got == reference
     assert book.price_decimals == max(pd for _, pd, _, _ in levels)
     assert book.qty_decimals == max(qd for _, _, _, qd in levels)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.tuples(st.integers(1, 60), st.integers(0, 3)), max_size=8),
+                          st.lists(st.tuples(st.integers(61, 120), st.integers(0, 3)), max_size=8),
+                          st.sampled_from([1, 3, 20])), min_size=1, max_size=40))
+def test_the_top_levels_read_every_second_stay_right_as_diffs_come_and_go(diffs):
+    """The fast path keeps the last top-n read until a level at or above its n-th appears or goes: read after each
+    diff, with n changing now and then, it equals a reference."""
+    book = OrderBook.from_snapshot(0, [["0.50", "1.000"]], [["130.00", "1.000"]])
+    reference: list[dict[int, int]] = [{50: 1000}, {13000: 1000}]
+    for update_id, (bids, asks, n) in enumerate(diffs, 1):
+        wire = []
+        for index, changes in enumerate((bids, asks)):
+            levels = []
+            for price, qty in changes:
+                levels.append([f"{price}.00", f"{qty}.000"])
+                if qty:
+                    reference[index][price * 100] = qty * 1000
+                else:
+                    reference[index].pop(price * 100, None)
+            wire.append(levels)
+        book.apply(wire[0], wire[1], update_id)
+        got_bids, got_asks, pd, qd = book.top_scaled(n)
+        assert (pd, qd) == (2, 3)
+        want_bids = [[p, reference[0][p]] for p in sorted(reference[0], reverse=True)[:n]]
+        want_asks = [[p, reference[1][p]] for p in sorted(reference[1])[:n]]
+        assert got_bids.tolist() == want_bids and got_asks.tolist() == want_asks

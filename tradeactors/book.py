@@ -49,7 +49,7 @@ class _Unusual(Exception):
 class OrderBook:
     """A local order book with exact levels (integer counts at one decimal scale; per side a dict and a heap)."""
 
-    __slots__ = ("_bound", "_heaps", "_known", "_levels", "_pd", "_qd", "_zero", "keep_unknown", "update_id")
+    __slots__ = ("_bound", "_heaps", "_known", "_levels", "_pd", "_qd", "_top", "_zero", "keep_unknown", "update_id")
 
     def __init__(self, update_id: int = 0, price_decimals: int = 0, qty_decimals: int = 0):
         self.update_id = update_id
@@ -65,6 +65,9 @@ class OrderBook:
         beyond the boundary."""
         self._known = [0, 0]
         """Per side: how many levels have a key <= the boundary."""
+        self._top: list[tuple[int, list[int]] | None] = [None, None]
+        """Per side: (n, the best n keys) as last read, until a level at or above the n-th appears or goes (a book
+        second reads the top 20 of every book every second; most diffs change levels further down)."""
         self._set_scale(price_decimals, qty_decimals)
 
     def _set_scale(self, price_decimals: int, qty_decimals: int) -> None:
@@ -99,16 +102,22 @@ class OrderBook:
         """
         for index, side in ((0, bids), (1, asks)):
             try:
-                self._apply_usual(index, side)
+                changed = self._apply_usual(index, side)
             except (_Unusual, IndexError, ValueError):
                 # Setting a level is idempotent, so the levels done by the fast path may be done again.
+                self._top[index] = None
                 for level in side:
                     self._apply_level(index, level[0], level[1])
+                continue
+            top = self._top[index]
+            if top is not None and changed is not None and (len(top[1]) < top[0] or changed <= top[1][-1]):
+                self._top[index] = None
         self.update_id = update_id
 
-    def _apply_usual(self, index: int, side: Sequence[Sequence[str]]) -> None:
+    def _apply_usual(self, index: int, side: Sequence[Sequence[str]]) -> int | None:
         """The fast path: every level is [price, qty] with exactly the book's decimals (always so for Binance
-        spot). Raises _Unusual, IndexError or ValueError at the first level that is not, for the general path."""
+        spot). Raises _Unusual, IndexError or ValueError at the first level that is not, for the general path.
+        Returns the best key that appeared or went (None: only quantities changed)."""
         pd, qd = self._pd, self._qd
         if not (pd and qd):
             raise _Unusual
@@ -117,6 +126,7 @@ class OrderBook:
         keep_unknown = self.keep_unknown
         negate = index == 0
         known = 0
+        changed = None
         try:
             for p, q in side:
                 if p[pdot] != ".":
@@ -127,6 +137,8 @@ class OrderBook:
                         del levels[key]
                         if key <= bound:
                             known -= 1
+                        if changed is None or key < changed:
+                            changed = key
                     continue
                 if q[qdot] != ".":
                     raise _Unusual
@@ -136,6 +148,8 @@ class OrderBook:
                     elif not keep_unknown:
                         continue
                     heappush(heap, key)
+                    if changed is None or key < changed:
+                        changed = key
                 qty = int(q.replace(".", ""))
                 if not qty:
                     raise _Unusual  # a zero written differently: the general path removes the level
@@ -145,6 +159,7 @@ class OrderBook:
         if len(heap) > 2 * len(levels) + 64:
             heap[:] = levels
             heapify(heap)
+        return changed
 
     def _apply_level(self, index: int, price: str, qty: str) -> None:
         """The general path: rescales the book first if a string has more decimals than it."""
@@ -167,6 +182,7 @@ class OrderBook:
     def _rescale(self, price_decimals: int, qty_decimals: int) -> None:
         """Move the whole book to more decimals (exact: every count is multiplied by a power of ten)."""
         pf, qf = factor(self._pd, price_decimals), factor(self._qd, qty_decimals)
+        self._top = [None, None]
         for index in (0, 1):
             levels = {key * pf: qty * qf for key, qty in self._levels[index].items()}
             self._levels[index].clear()
@@ -190,6 +206,7 @@ class OrderBook:
                 for key in beyond:
                     del levels[key]
                 dropped += len(beyond)
+                self._top[index] = None
         return dropped
 
     # --- reading ---------------------------------------------------------------------------------------------
@@ -226,8 +243,13 @@ class OrderBook:
         return self._best(1)
 
     def _top_keys(self, index: int, n: int) -> list[int]:
+        top = self._top[index]
+        if top is not None and top[0] == n:
+            return top[1]
         levels = self._levels[index]
-        return sorted(levels)[:n] if n >= len(levels) // 8 else nsmallest(n, levels)
+        keys = sorted(levels)[:n] if n >= len(levels) // 8 else nsmallest(n, levels)
+        self._top[index] = (n, keys)
+        return keys
 
     def top(self, n: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """The best ``n`` levels per side, best first (bids descending, asks ascending), as exact strings."""
@@ -240,11 +262,14 @@ class OrderBook:
     def top_scaled(self, n: int) -> tuple[np.ndarray, np.ndarray, int, int]:
         """The best ``n`` levels per side as int64 arrays of shape (k, 2): [price, qty] in units of
         ``10**-price_decimals`` and ``10**-qty_decimals``, best first; then those two numbers of decimals."""
-        bids, asks = (
-            np.array([(abs(key), self._levels[index][key]) for key in self._top_keys(index, n)],
-                     dtype=np.int64).reshape(-1, 2)
-            for index in (0, 1))
-        return bids, asks, self._pd, self._qd
+        sides = []
+        for index in (0, 1):
+            levels = self._levels[index]
+            flat: list[int] = []
+            for key in self._top_keys(index, n):
+                flat += (abs(key), levels[key])
+            sides.append(np.array(flat, dtype=np.int64).reshape(-1, 2))
+        return sides[0], sides[1], self._pd, self._qd
 
     def is_crossed(self) -> bool:
         """True when the best bid is at or above the best ask: the book is certainly wrong."""

@@ -136,11 +136,17 @@ class Recorder:
         return written or 0
 
     def store_book_seconds(self, message: BookBatch) -> None:
+        self.store_book_seconds_of([message])
+
+    def store_book_seconds_of(self, messages: Sequence[BookBatch]) -> None:
+        """Several symbols' book seconds of one flush, as one WriteBatch (behind older failed ones, if any)."""
         if self.pending_books:
-            self.pending_books.keep(message)
+            for message in messages:
+                self.pending_books.keep(message)
             self.retry()
-        elif not self._write_books(message):
-            self.pending_books.keep(message)
+        elif not self._write_books_of(messages):
+            for message in messages:
+                self.pending_books.keep(message)
 
     def add_symbols(self, symbols: Sequence[str]) -> None:
         """Symbols that start recording at runtime: their stored ids are loaded (and any hole reported)."""
@@ -230,14 +236,24 @@ class Recorder:
 
     def _write_books(self, message: BookBatch) -> bool:
         """One WriteBatch of a flush's book seconds; False (logged; reopened if needed) on failure."""
+        return self._write_books_of([message])
+
+    def _write_books_of(self, messages: Sequence[BookBatch]) -> bool:
+        """One WriteBatch of several symbols' book seconds; False (logged; reopened if needed) on failure."""
         error: str | None = None
         try:
-            written = self.writer.write_book_seconds(message.symbol, message.books)
+            counts = self.writer.write_book_seconds_of([(m.symbol, m.books) for m in messages])
         except StorageError as exc:
             error = str(exc)
         if error is not None:
-            self._failed(f"writing {len(message.books)} book seconds for {message.symbol}", error)
+            what = messages[0].symbol if len(messages) == 1 else f"{len(messages)} symbols"
+            self._failed(f"writing {sum(len(m.books) for m in messages)} book seconds for {what}", error)
             return False
+        for message, written in zip(messages, counts, strict=True):
+            self._books_written(message, written)
+        return True
+
+    def _books_written(self, message: BookBatch, written: int) -> None:
         self.metrics.book_seconds_stored.labels(message.symbol).inc(written)
         total = self.book_seconds_written.get(message.symbol, 0) + written
         self.book_seconds_written[message.symbol] = total
@@ -256,7 +272,6 @@ class Recorder:
                 log.info("Stored %d book seconds for %s in the last %.0fs (last at %d, update id %d)",
                          total - count_then, message.symbol, now - since, last.second, last.update_id)
                 self._book_summary[key] = (now, total)
-        return True
 
     def _check_holes(self, symbol: str) -> None:
         holes = set(self.writer.holes(symbol))

@@ -95,8 +95,8 @@ class StorageActor(Actor):
     def _store_flush(self, message: StoreFlush) -> None:
         for trades in message.trades:
             self.recorder.store_trades(TradeBatch(*trades))
-        for books in message.books:
-            self.recorder.store_book_seconds(BookBatch(*books))
+        if message.books:
+            self.recorder.store_book_seconds_of([BookBatch(*books) for books in message.books])
 
     @handles(RetryPending)
     def _retry(self, _message: RetryPending) -> None:

@@ -128,19 +128,29 @@ class TradeWriter:
 
     def write_book_seconds(self, symbol: str, books: Sequence[BookSecond]) -> int:
         """Store book seconds as one WriteBatch; a second already stored is kept (never overwritten)."""
-        puts, seen = [], set()
-        last = self._last_book_second.get(symbol)
-        for book in books:
-            key = keys.book_second_key(symbol, book.second)
-            if book.second in seen or ((last is None or book.second <= last)
-                                       and self.db.get(keys.BOOK_SECONDS, key) is not None):
-                continue  # a later second than any written here cannot be stored yet: no read for it
-            seen.add(book.second)
-            puts.append((key, codecs.encode_book_second(book)))
+        return self.write_book_seconds_of([(symbol, books)])[0]
+
+    def write_book_seconds_of(self, batches: Sequence[tuple[str, Sequence[BookSecond]]]) -> list[int]:
+        """Several symbols' book seconds as one WriteBatch (a flush of a whole market: one write, not 1,500);
+        the number written per batch. A second already stored is kept (never overwritten)."""
+        puts, counts, latest = [], [], {}
+        for symbol, books in batches:
+            seen: set[int] = set()
+            last = self._last_book_second.get(symbol)
+            for book in books:
+                key = keys.book_second_key(symbol, book.second)
+                if book.second in seen or ((last is None or book.second <= last)
+                                           and self.db.get(keys.BOOK_SECONDS, key) is not None):
+                    continue  # a later second than any written here cannot be stored yet: no read for it
+                seen.add(book.second)
+                puts.append((key, codecs.encode_book_second(book)))
+            counts.append(len(seen))
+            if seen:
+                latest[symbol] = max(seen if last is None else (*seen, last))
         if puts:
             self.db.write({keys.BOOK_SECONDS: puts})
-            self._last_book_second[symbol] = max(seen if last is None else (*seen, last))
-        return len(puts)
+            self._last_book_second.update(latest)
+        return counts
 
     def _rollup_updates(self, symbol: str, columns: TradeColumns
                         ) -> tuple[list[tuple[bytes, bytes]], dict[tuple[str, int], PriceVolumes]]:
