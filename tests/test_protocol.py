@@ -1,7 +1,16 @@
+import orjson
 import pytest
 
 from tradeactors import protocol
-from tradeactors.protocol import AggTrade, DepthUpdate, Ignored, MalformedFrame, ServerShutdown
+from tradeactors.protocol import (
+    AggTrade,
+    DepthUpdate,
+    Ignored,
+    MalformedFrame,
+    ServerShutdown,
+    levels_checked,
+    parse_payload,
+)
 
 AGG = ('{"e":"aggTrade","E":1499405254326,"s":"BTCUSDT","a":26129,"p":"0.01633102","q":"4.70443515",'
        '"f":27781,"l":27783,"T":1499405254324,"m":true,"M":true}')
@@ -66,3 +75,34 @@ def test_rest_aggtrade_item():
     assert protocol.aggtrade_from_rest(item) == AggTrade(1, "1.00", "2.0", 3, 4, 5, False)
     with pytest.raises(MalformedFrame):
         protocol.aggtrade_from_rest({"a": 1})
+
+
+def _depth_frame(bids, asks, extra=b"") -> bytes:
+    data = orjson.dumps({"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": 5, "u": 6, "b": bids, "a": asks})
+    return b'{"stream":"btcusdt@depth@100ms","data":' + data[:-1] + extra + b"}}"
+
+
+@pytest.mark.parametrize("bids,asks,extra", [
+    ([["1e5", "1.0"]], [], b""),
+    ([["-1.0", "1.0"]], [], b""),
+    ([[" 1.0", "1.0"]], [], b""),
+    ([["1.0", 1.0]], [], b""),
+    ([["1.0"]], [], b""),
+    ([], [["1.0", "١.0"]], b""),
+    ([["1.0", "2.0"]], [], b',"b":[["x","y"]]'),  # a second "b": JSON keeps the last one, which is not checked
+])
+def test_a_depth_level_that_is_not_two_decimal_strings_is_malformed_on_the_raw_path_too(bids, asks, extra):
+    raw = _depth_frame(bids, asks, extra)
+    data = orjson.loads(raw)["data"]
+    with pytest.raises(MalformedFrame):
+        parse_payload(data, "btcusdt@depth@100ms", raw)
+    with pytest.raises(MalformedFrame):
+        parse_payload(data, "btcusdt@depth@100ms")
+
+
+def test_a_depth_frame_written_otherwise_is_still_read_level_by_level():
+    raw = b'{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":5,"u":6,' \
+          b'"b": [ ["1.50", "2.0"] ], "a": []}}'
+    assert not levels_checked(raw)
+    update = parse_payload(orjson.loads(raw)["data"], "btcusdt@depth@100ms", raw)
+    assert update.bids == [["1.50", "2.0"]] and update.asks == []

@@ -22,6 +22,12 @@ from typing import Any, NamedTuple
 import orjson
 
 DECIMAL_RE = re.compile(r"^[0-9]{1,30}(\.[0-9]{1,30})?$")
+_LEVEL = rb'\["[0-9]{1,30}(?:\.[0-9]{1,30})?","[0-9]{1,30}(?:\.[0-9]{1,30})?"\]'
+_SIDE = rb"\[(?:" + _LEVEL + rb"(?:," + _LEVEL + rb")*)?\]"
+LEVELS_RE = re.compile(rb'"b":' + _SIDE + rb',"a":' + _SIDE)
+"""A depth frame's ``b`` and ``a`` exactly as Binance writes them: lists of [decimal, decimal] strings. One regex
+over the raw frame checks every level in C; a frame written otherwise is checked level by level in Python (the
+same rule, ~5x slower: at a whole market's burst of 13,000 diffs a second that was the reader's largest cost)."""
 
 
 class AggTrade(NamedTuple):
@@ -96,10 +102,17 @@ def _aggtrade(d: dict[str, Any]) -> AggTrade:
     return AggTrade(a, p, q, f, last, t, m)
 
 
-def _depth(d: dict[str, Any]) -> DepthUpdate:
+def levels_checked(raw: bytes) -> bool:
+    """True when the raw frame has one ``b`` and one ``a`` and both are lists of [decimal, decimal] strings."""
+    return raw.count(b'"b":') == 1 and raw.count(b'"a":') == 1 and LEVELS_RE.search(raw) is not None
+
+
+def _depth(d: dict[str, Any], raw: bytes | None = None) -> DepthUpdate:
     U, u, bids, asks = d["U"], d["u"], d["b"], d["a"]
     if not (type(U) is int and type(u) is int and u >= U and type(bids) is list and type(asks) is list):
         raise MalformedFrame("depthUpdate field of the wrong type or value")
+    if raw is not None and levels_checked(raw):
+        return DepthUpdate(d.get("s", ""), U, u, d.get("E", 0), bids, asks)
     for side in (bids, asks):
         for level in side:
             if not (type(level) is list and len(level) >= 2 and type(level[0]) is str and type(level[1]) is str
@@ -108,7 +121,9 @@ def _depth(d: dict[str, Any]) -> DepthUpdate:
     return DepthUpdate(d.get("s", ""), U, u, d.get("E", 0), bids, asks)
 
 
-def parse_payload(d: object, stream: str = "") -> AggTrade | DepthUpdate | ServerShutdown | Ignored:
+def parse_payload(d: object, stream: str = "", raw: bytes | None = None
+                  ) -> AggTrade | DepthUpdate | ServerShutdown | Ignored:
+    """``raw``: the frame's bytes, if at hand (a depth frame's levels are then checked in one regex)."""
     if type(d) is not dict:
         raise MalformedFrame("payload is not a JSON object")
     try:
@@ -116,7 +131,7 @@ def parse_payload(d: object, stream: str = "") -> AggTrade | DepthUpdate | Serve
         if event == "aggTrade":
             return _aggtrade(d)
         if event == "depthUpdate":
-            return _depth(d)
+            return _depth(d, raw)
         if event == "serverShutdown":
             return ServerShutdown(d.get("E", 0) if type(d.get("E", 0)) is int else 0)
     except KeyError as exc:

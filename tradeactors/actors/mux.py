@@ -580,7 +580,7 @@ class MuxReader:
             self.unrouted += 1
             return None
         try:
-            event = protocol.parse_payload(d.get("data"), stream)
+            event = protocol.parse_payload(d.get("data"), stream, payload)
         except protocol.MalformedFrame as exc:
             return self._malformed(feed, str(exc), payload)
         kind = type(event)

@@ -31,6 +31,10 @@ from tradeactors.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
+MANY_ACTORS = 100
+MANY_POLL_SECONDS = 0.5
+"""With a whole market's 1,500 StreamActors a liveness round costs ~1.5 ms: polled every 0.5 s instead of 0.2 s,
+which is still far inside the restart backoff."""
 STABLE_SECONDS = 10.0
 """An actor alive this long after a restart has its restart backoff reset."""
 
@@ -152,7 +156,7 @@ class Supervisor:
                 for spec in self.specs}
 
     def _watch(self) -> None:
-        while not self._stopping.wait(self.poll_interval):
+        while not self._stopping.wait(self.poll_interval if len(self.specs) < MANY_ACTORS else MANY_POLL_SECONDS):
             for spec in list(self.specs):
                 if self._stopping.is_set():
                     return
