@@ -38,9 +38,9 @@ def second_spans(times: np.ndarray) -> list[tuple[int, int]]:
     if not len(times):
         return []
     seconds = times // 1000
-    if seconds[0] == seconds[-1]:  # sorted by id, so times rarely go back: usually one second, one span
-        if len(times) < 3 or (seconds == seconds[0]).all():
-            return [(0, len(times))]
+    # Sorted by id, times rarely go back: usually one second, one span.
+    if seconds[0] == seconds[-1] and (len(times) < 3 or (seconds == seconds[0]).all()):
+        return [(0, len(times))]
     starts = (np.flatnonzero(seconds[1:] != seconds[:-1]) + 1).tolist()
     bounds = [0, *starts, len(times)]
     return list(itertools.pairwise(bounds))
