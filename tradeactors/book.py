@@ -264,11 +264,13 @@ class OrderBook:
         ``10**-price_decimals`` and ``10**-qty_decimals``, best first; then those two numbers of decimals."""
         sides = []
         for index in (0, 1):
-            levels = self._levels[index]
-            flat: list[int] = []
-            for key in self._top_keys(index, n):
-                flat += (abs(key), levels[key])
-            sides.append(np.array(flat, dtype=np.int64).reshape(-1, 2))
+            levels, keys = self._levels[index], self._top_keys(index, n)
+            rows = np.empty((len(keys), 2), dtype=np.int64)
+            rows[:, 0] = keys
+            rows[:, 1] = [levels[key] for key in keys]
+            if index == 0:
+                np.negative(rows[:, 0], out=rows[:, 0])  # a bid's key is minus its price
+            sides.append(rows)
         return sides[0], sides[1], self._pd, self._qd
 
     def is_crossed(self) -> bool:

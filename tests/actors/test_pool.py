@@ -9,7 +9,7 @@ import pykka
 import pytest
 
 from tests.helpers import wait_for
-from tradeactors.actors.pool import SLICE, ActorPool, PooledActor
+from tradeactors.actors.pool import SLICE, ActorPool, PooledActor, tell_many
 
 
 class Recorder(PooledActor):
@@ -116,3 +116,24 @@ def test_stop_runs_after_what_was_sent_before_it_and_on_stop_runs():
         ref.tell(n)
     ref.stop(block=True, timeout=10)
     assert log == [*range(500), "stopped"] and not ref.is_alive()
+
+
+def test_tell_many_delivers_in_order_with_single_tells_and_skips_dead_actors():
+    logs = [[] for _ in range(50)]
+    refs = [Recorder.start(log) for log in logs]
+    refs[7].stop(block=True, timeout=5)
+    for n in range(20):
+        if n != 7:
+            refs[n].tell(("single", n))
+        told = tell_many([(ref, ("many", n)) for ref in refs])
+        assert told == 49  # the stopped one is skipped
+    assert [ref.ask("ask", timeout=10) for i, ref in enumerate(refs) if i != 7]
+    for i, log in enumerate(logs):
+        if i == 7:
+            assert log == ["stopped"]
+            continue
+        many = [n for kind, n in log if kind == "many"]
+        assert many == list(range(20))  # every actor got each, in order
+        singles = [n for kind, n in log if kind == "single"]
+        if singles:  # a single tell sent before the n-th tell_many is handled before it
+            assert log.index(("single", singles[0])) < log.index(("many", singles[0]))

@@ -63,6 +63,7 @@ import websocket
 from tradeactors import protocol
 from tradeactors.actors.directory import Directory
 from tradeactors.actors.messages import CatchUp, ConnectionLost, Diffs, ThreadDied, TradeBatch, Trades
+from tradeactors.actors.pool import tell_many
 from tradeactors.config import Config
 from tradeactors.connlimit import SlidingWindowLimit
 from tradeactors.metrics import Metrics
@@ -617,13 +618,14 @@ class MuxReader:
     def _handoff(self, touched: dict[str, Feed]) -> None:
         """One message per symbol with diffs to its StreamActor, one message with every symbol's trades to the
         BufferActor; counters in bulk (a Prometheus inc per trade would cost more than the parse)."""
-        batch = []
+        batch, diffs_to = [], []
         now = time.monotonic()
         for feed in touched.values():
             feed.last_message_at = now
             if feed.diffs:
                 diffs, feed.diffs = feed.diffs, []
-                feed.tell(Diffs(diffs, feed.received))
+                if feed.actor_ref is not None:
+                    diffs_to.append((feed.actor_ref, Diffs(diffs, feed.received)))
             if feed.trades:
                 trades, feed.trades = feed.trades, []
                 for callback in feed.trade_observers:
@@ -635,6 +637,8 @@ class MuxReader:
             if feed.duplicates != duplicates:
                 self.metrics.duplicates_dropped.labels(feed.symbol).inc(feed.duplicates - duplicates)
             feed.counted = (feed.received, feed.duplicates)
+        if diffs_to:
+            tell_many(diffs_to)  # the StreamActors that were idle are scheduled in one go
         if batch:
             self.directory.tell("buffer", TradeBatch(batch))
 

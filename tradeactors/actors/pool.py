@@ -22,9 +22,11 @@ import collections
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import pykka
+from pykka._envelope import Envelope  # what ActorRef.tell puts in a mailbox; tell_many puts the same
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,14 @@ class ActorPool:
         """Slices run so far (an actor taken off the run queue and run): the wake-ups the pool paid."""
 
     def schedule(self, actor: PooledActor) -> None:
+        self.schedule_many((actor,))
+
+    def schedule_many(self, actors: Iterable[PooledActor]) -> None:
+        """Queue actors that have messages (each idle until now): one lock round and one wake-up for all."""
         with self._cond:
-            self._ready.append(actor)
+            self._ready.extend(actors)
             if self._idle:
-                self._cond.notify()
+                self._cond.notify(self._idle)
             if len(self._threads) < self.size and not self._idle:
                 thread = threading.Thread(target=self._run, name=f"{self.name}-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
@@ -73,6 +79,30 @@ class ActorPool:
                 actor._run_slice()
             except BaseException:  # a bug in the slice itself, never in a handler: keep the pool thread
                 log.exception("pooled actor %s failed outside its handlers", actor)
+
+
+def tell_many(deliveries: Iterable[tuple[pykka.ActorRef, Any]]) -> int:
+    """Tell each actor its message (dead ones are skipped); pooled actors that were idle are scheduled together, one
+    hand-over per pool: a reader's drain tells hundreds of StreamActors at once. Returns how many were told."""
+    ready: dict[ActorPool, list[PooledActor]] = {}
+    told = 0
+    for ref, message in deliveries:
+        if not ref.is_alive():
+            continue
+        inbox = ref.actor_inbox
+        if isinstance(inbox, PooledInbox):
+            if inbox.deliver(Envelope(message)):
+                actor = inbox._actor
+                ready.setdefault(actor._runner, []).append(actor)
+        else:
+            try:
+                ref.tell(message)
+            except pykka.ActorDeadError:
+                continue
+        told += 1
+    for pool, actors in ready.items():
+        pool.schedule_many(actors)
+    return told
 
 
 _default_pool: ActorPool | None = None
@@ -98,12 +128,17 @@ class PooledInbox:
         """True while the actor is on the run queue or running (it starts so: ``start`` schedules it once)."""
 
     def put(self, envelope: Any) -> None:
+        if self.deliver(envelope):
+            self._actor._runner.schedule(self._actor)
+
+    def deliver(self, envelope: Any) -> bool:
+        """Append; True if the actor was idle and must now be scheduled (by the caller)."""
         with self._lock:
             self._queue.append(envelope)
             if self.scheduled:
-                return
+                return False
             self.scheduled = True
-        self._actor._runner.schedule(self._actor)
+            return True
 
     def take(self) -> Any | None:
         """The next envelope, or None after marking the actor idle (the next ``put`` schedules it)."""
@@ -143,28 +178,24 @@ class PooledActor(pykka.Actor):
         self._runner.schedule(self)  # the first slice runs on_start
 
     def _run_slice(self) -> None:
-        thread = threading.current_thread()
-        pool_name = thread.name
-        thread.name = self.thread_name  # log lines name the actor, as a thread of its own would
-        try:
-            if not self._set_up:
-                self._set_up = True
-                self._actor_loop_setup()
-            inbox: PooledInbox = self.actor_inbox  # type: ignore[assignment]
-            for _ in range(SLICE):
-                if self.actor_stopped.is_set():
-                    self._actor_loop_teardown()
-                    return  # stays "scheduled": a dead actor is never run again
-                envelope = inbox.take()
-                if envelope is None:
-                    return
-                self._handle_envelope(envelope)
+        # Log lines name the actor, as a thread of its own would (the name stays until the next slice).
+        threading.current_thread().name = self.thread_name
+        if not self._set_up:
+            self._set_up = True
+            self._actor_loop_setup()
+        inbox: PooledInbox = self.actor_inbox  # type: ignore[assignment]
+        for _ in range(SLICE):
             if self.actor_stopped.is_set():
                 self._actor_loop_teardown()
+                return  # stays "scheduled": a dead actor is never run again
+            envelope = inbox.take()
+            if envelope is None:
                 return
-            self._runner.schedule(self)  # more to do: queue again behind the others
-        finally:
-            thread.name = pool_name
+            self._handle_envelope(envelope)
+        if self.actor_stopped.is_set():
+            self._actor_loop_teardown()
+            return
+        self._runner.schedule(self)  # more to do: queue again behind the others
 
     def _handle_envelope(self, envelope: Any) -> None:
         """One message, handled as pykka's own loop handles it (``Actor._actor_loop_running``)."""
