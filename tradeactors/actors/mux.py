@@ -98,11 +98,6 @@ GATHER_BELOW_BYTES = 64 * 1024
 GATHER_SECONDS = 0.1
 """...for this long. 100 ms is the depth stream's own interval; a frame waits at most that long (trades are
 flushed once a second anyway), and throughput is never capped: each drain reads everything."""
-GATHER_SECONDS_MANY = 0.2
-"""...or this long on a connection of at least ``MANY_SYMBOLS``: two depth intervals, so that a drain hands each
-StreamActor about two diffs in one message rather than one (a whole market's 5,000 diffs a second become 2,500
-messages); a few symbols keep the shorter wait and its lower latency."""
-MANY_SYMBOLS = 50
 STREAM_PREFIX = re.compile(rb'\{"stream":"([a-z0-9]+)@')
 """The symbol of a malformed frame whose envelope still starts as Binance writes it."""
 POLL_EVENTS = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
@@ -428,8 +423,7 @@ class MuxReader:
                     if time.monotonic() - self.last_message_at > self.config.stream_timeout and self.routes:
                         raise StreamFailure(f"no data message for {self.config.stream_timeout:g}s (stalled)")
                     continue
-                gather = GATHER_SECONDS_MANY if len(self.routes) >= MANY_SYMBOLS else GATHER_SECONDS
-                if self._last_drain_bytes < GATHER_BELOW_BYTES and self.stopping.wait(gather):
+                if self._last_drain_bytes < GATHER_BELOW_BYTES and self.stopping.wait(GATHER_SECONDS):
                     break
                 if self._drain(conn):
                     got_data = True
