@@ -373,7 +373,7 @@ class MuxReader:
             feed.down_since = None
             feed.last_message_at = time.monotonic()
             if reason is not None:
-                self._catch_up(feed, reason if reason != "connected" or not reconnected else "reconnected",
+                self._catch_up(feed, "reconnected" if reconnected and reason == "connected" else reason,
                                first=not reconnected)
 
     def _session(self) -> None:
