@@ -126,10 +126,6 @@ class TradeWriter:
                 del self._rollups[key]
         return len(fresh), sum(len(v) for _, v in puts)
 
-    def write_book_seconds(self, symbol: str, books: Sequence[BookSecond]) -> int:
-        """Store book seconds as one WriteBatch; a second already stored is kept (never overwritten)."""
-        return self.write_book_seconds_of([(symbol, books)])[0]
-
     def write_book_seconds_of(self, batches: Sequence[tuple[str, Sequence[BookSecond]]]) -> list[int]:
         """Several symbols' book seconds as one WriteBatch (a flush of a whole market: one write, not 1,500);
         the number written per batch. A second already stored is kept (never overwritten)."""
